@@ -1,0 +1,45 @@
+package dev.sluice.lua;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+
+/**
+ * A Lua script shipped as a resource of this module, with the SHA-1 digest that EVALSHA names it by.
+ *
+ * @param name the file name, e.g. {@code token_bucket.lua}
+ * @param source the script text
+ * @param sha1 lower-case hex SHA-1 of the UTF-8 source, as Redis computes it
+ */
+public record LuaScript(String name, String source, String sha1) {
+
+    /** The token bucket script. */
+    public static final LuaScript TOKEN_BUCKET = load("token_bucket.lua");
+
+    /** Reads {@code dev/sluice/lua/<name>} from the class path. */
+    public static LuaScript load(String name) {
+        String path = "/dev/sluice/lua/" + name;
+        try (InputStream in = LuaScript.class.getResourceAsStream(path)) {
+            if (in == null) {
+                throw new IllegalStateException("script not on the class path: " + path);
+            }
+            String source = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+            return new LuaScript(name, source, sha1(source));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static String sha1(String source) {
+        try {
+            MessageDigest digest = MessageDigest.getInstance("SHA-1");
+            return HexFormat.of().formatHex(digest.digest(source.getBytes(StandardCharsets.UTF_8)));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}

@@ -1,0 +1,93 @@
+package dev.sluice.lua;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.sluice.testkit.RedisNode;
+import dev.sluice.testkit.RedisServers;
+import dev.sluice.testkit.RedisServersExtension;
+import java.util.List;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/** The script's own contract on a real Redis: TTL, clock, look-only, state format, TIME. */
+@ExtendWith(RedisServersExtension.class)
+class TokenBucketScriptIT {
+    private static final String KEY = "sl:{api:alice}:tb";
+    private final RedisNode redis = RedisServers.standalone();
+
+    @BeforeEach
+    void flush() {
+        redis.call("FLUSHALL");
+    }
+
+    private List<Object> run(long burst, long limit, long periodMs, long cost, long now) {
+        @SuppressWarnings("unchecked")
+        List<Object> r = (List<Object>) redis.call(
+                "EVAL",
+                LuaScript.TOKEN_BUCKET.source(),
+                "1",
+                KEY,
+                Long.toString(burst),
+                Long.toString(limit),
+                Long.toString(periodMs),
+                Long.toString(cost),
+                Long.toString(now));
+        return r;
+    }
+
+    @Test
+    void consumingWritesStateWithTtlUntilFull() {
+        List<Object> r = run(10, 10, 1_000, 4, 1_000_000);
+        assertThat(r).containsExactly(1L, 6L, 400L, 0L, 1_000_000L);
+        assertThat(redis.call("GET", KEY)).isEqualTo("6000:1000000:1000");
+        long pttl = (Long) redis.call("PTTL", KEY);
+        assertThat(pttl).isBetween(300L, 400L);
+    }
+
+    @Test
+    void aLookWritesNothingAndTellsWhetherOneTokenIsThere() {
+        assertThat(run(2, 1, 1_000, 0, 5_000)).containsExactly(1L, 2L, 0L, 0L, 5_000L);
+        assertThat(redis.call("EXISTS", KEY)).isEqualTo(0L);
+        run(2, 1, 1_000, 2, 5_000);
+        assertThat(run(2, 1, 1_000, 0, 5_100)).containsExactly(0L, 0L, 1_900L, 900L, 5_100L);
+    }
+
+    @Test
+    void theClockNeverRunsBackwardsForABucket() {
+        run(10, 10, 1_000, 10, 2_000);
+        List<Object> earlier = run(10, 10, 1_000, 0, 1_000);
+        assertThat(earlier.get(4)).isEqualTo(2_000L);
+        assertThat(earlier.get(1)).isEqualTo(0L);
+    }
+
+    @Test
+    void aDenialWritesNothing() {
+        run(3, 1, 60_000, 3, 0);
+        String before = (String) redis.call("GET", KEY);
+        List<Object> denied = run(3, 1, 60_000, 2, 30_000);
+        assertThat(denied).containsExactly(0L, 0L, 150_000L, 90_000L, 30_000L);
+        assertThat(redis.call("GET", KEY)).isEqualTo(before);
+    }
+
+    @Test
+    void withoutAnExplicitNowTheShardClockDecides() {
+        long before = System.currentTimeMillis();
+        List<Object> r = run(5, 5, 1_000, 1, -1);
+        long after = System.currentTimeMillis();
+        assertThat((Long) r.get(4)).isBetween(before - 1_000, after + 1_000);
+    }
+
+    @Test
+    void aChangedPeriodKeepsTheWholeTokens() {
+        run(10, 10, 1_000, 3, 0);
+        List<Object> r = run(10, 10, 2_000, 0, 0);
+        assertThat(r.get(1)).isEqualTo(7L);
+    }
+
+    @Test
+    void theDigestIsTheOneRedisComputes() {
+        assertThat(redis.call("SCRIPT", "LOAD", LuaScript.TOKEN_BUCKET.source()))
+                .isEqualTo(LuaScript.TOKEN_BUCKET.sha1());
+    }
+}
