@@ -1,0 +1,99 @@
+package dev.sluice.limiter;
+
+import dev.sluice.config.Policy;
+import dev.sluice.core.Decision;
+import dev.sluice.observability.DecisionMetrics;
+import dev.sluice.store.InProcessStore;
+import dev.sluice.store.RateLimitStore;
+import dev.sluice.store.Subject;
+import jakarta.inject.Singleton;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Takes a decision for a checked request: asks the store, and when the store fails applies the
+ * policy's {@code on-store-failure} mode. Records every decision and store round trip. The store's
+ * failure and recovery are logged once per change, never once per request.
+ */
+@Singleton
+public class Limiter {
+    private static final Logger LOG = LoggerFactory.getLogger(Limiter.class);
+
+    private final RateLimitStore store;
+    private final InProcessStore fallback = new InProcessStore();
+    private final DecisionMetrics metrics;
+    private final AtomicBoolean storeHealthy = new AtomicBoolean(true);
+
+    public Limiter(RateLimitStore store, DecisionMetrics metrics) {
+        this.store = store;
+        this.metrics = metrics;
+    }
+
+    /** Consumes {@code cost} units (0: look only) of {@code key}'s allowance under {@code policy}. */
+    public CompletionStage<Verdict> check(Policy policy, String key, long cost) {
+        Subject subject = new Subject(policy.name(), key);
+        long start = System.nanoTime();
+        CompletionStage<Decision> decided;
+        try {
+            decided = store.acquire(subject, policy.limit(), cost);
+        } catch (RuntimeException e) {
+            decided = CompletableFuture.failedFuture(e);
+        }
+        return decided.handle((decision, error) -> {
+                    metrics.storeLatency(store.kind(), error == null, System.nanoTime() - start);
+                    if (error == null) {
+                        markStore(true, null);
+                        return CompletableFuture.completedFuture(new Verdict(policy, key, decision, false, false));
+                    }
+                    markStore(false, error);
+                    return degrade(policy, subject, key, cost);
+                })
+                .thenCompose(stage -> stage)
+                .thenApply(verdict -> {
+                    String outcome = verdict.unavailable()
+                            ? "unavailable"
+                            : verdict.decision().allowed() ? "allowed" : "denied";
+                    metrics.decision(policy.name(), outcome, verdict.degraded());
+                    return verdict;
+                });
+    }
+
+    /** Restores the subject's full allowance in the store (and in the fallback). */
+    public CompletionStage<Void> reset(Policy policy, String key) {
+        Subject subject = new Subject(policy.name(), key);
+        fallback.reset(subject);
+        return store.reset(subject);
+    }
+
+    private CompletionStage<Verdict> degrade(Policy policy, Subject subject, String key, long cost) {
+        long now = System.currentTimeMillis();
+        long burst = policy.limit().burst();
+        return switch (policy.onStoreFailure()) {
+            case OPEN ->
+                CompletableFuture.completedFuture(
+                        new Verdict(policy, key, new Decision(true, burst, burst, 0, 0, now), true, false));
+            case CLOSED ->
+                CompletableFuture.completedFuture(
+                        new Verdict(policy, key, new Decision(false, burst, 0, 0, 1000, now), true, true));
+            case LOCAL ->
+                fallback.acquire(subject, policy.limit(), cost)
+                        .thenApply(decision -> new Verdict(policy, key, decision, true, false));
+        };
+    }
+
+    private void markStore(boolean healthy, Throwable error) {
+        if (storeHealthy.compareAndSet(!healthy, healthy)) {
+            if (healthy) {
+                LOG.info("Store {} answers again: decisions are shared again", store.kind());
+            } else {
+                LOG.warn(
+                        "Store {} failed ({}): policies now decide by their on-store-failure mode",
+                        store.kind(),
+                        error.toString());
+            }
+        }
+    }
+}

@@ -1,0 +1,81 @@
+package dev.sluice.store;
+
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
+import com.github.benmanes.caffeine.cache.Expiry;
+import dev.sluice.core.Decision;
+import dev.sluice.core.Limit;
+import dev.sluice.core.TokenBucket;
+import dev.sluice.core.TokenBucketState;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.function.LongSupplier;
+
+/**
+ * Buckets in this JVM's memory, decided by the same {@link TokenBucket} the Redis script twins.
+ * Limits then hold per node, not across nodes. Each entry expires when its bucket would be full.
+ */
+public final class InProcessStore implements RateLimitStore {
+    private final Cache<Subject, Entry> buckets;
+    private final LongSupplier clockMs;
+
+    private record Entry(TokenBucketState state, long ttlMs) {}
+
+    public InProcessStore(LongSupplier clockMs) {
+        this.clockMs = clockMs;
+        this.buckets = Caffeine.newBuilder()
+                .expireAfter(new Expiry<Subject, Entry>() {
+                    @Override
+                    public long expireAfterCreate(Subject key, Entry value, long currentTime) {
+                        return value.ttlMs() * 1_000_000L;
+                    }
+
+                    @Override
+                    public long expireAfterUpdate(Subject key, Entry value, long currentTime, long currentDuration) {
+                        return value.ttlMs() * 1_000_000L;
+                    }
+
+                    @Override
+                    public long expireAfterRead(Subject key, Entry value, long currentTime, long currentDuration) {
+                        return currentDuration;
+                    }
+                })
+                .build();
+    }
+
+    public InProcessStore() {
+        this(System::currentTimeMillis);
+    }
+
+    @Override
+    public CompletionStage<Decision> acquire(Subject subject, Limit limit, long cost) {
+        return acquireAt(subject, limit, cost, clockMs.getAsLong());
+    }
+
+    @Override
+    public CompletionStage<Decision> acquireAt(Subject subject, Limit limit, long cost, long nowMs) {
+        Decision[] decision = new Decision[1];
+        buckets.asMap().compute(subject, (k, entry) -> {
+            TokenBucket.Outcome outcome = TokenBucket.decide(limit, entry == null ? null : entry.state(), cost, nowMs);
+            decision[0] = outcome.decision();
+            return outcome.write() == null ? entry : new Entry(outcome.write(), outcome.ttlMs());
+        });
+        return CompletableFuture.completedFuture(decision[0]);
+    }
+
+    @Override
+    public CompletionStage<Void> reset(Subject subject) {
+        buckets.invalidate(subject);
+        return CompletableFuture.completedFuture(null);
+    }
+
+    /** How many subjects are held now (entries past their time to live may still count until cleaned up). */
+    public long size() {
+        return buckets.estimatedSize();
+    }
+
+    @Override
+    public String kind() {
+        return "in-process";
+    }
+}

@@ -1,0 +1,32 @@
+package dev.sluice.store;
+
+import dev.sluice.core.Decision;
+import dev.sluice.core.Limit;
+import java.util.concurrent.CompletionStage;
+
+/**
+ * Where token buckets live. Each call is one atomic read-decide-update of one subject: concurrent
+ * calls for the same subject never admit more than the bucket holds, whatever the number of service
+ * nodes sharing the store. Calls never block the caller's thread; a failure of the store completes
+ * the stage exceptionally and consumes nothing that is not reported.
+ */
+public interface RateLimitStore {
+
+    /**
+     * Takes {@code cost} units from the subject's bucket if they are there, timed by the store's own
+     * clock. A {@code cost} of 0 only looks: it tells whether one unit is there and writes nothing.
+     */
+    CompletionStage<Decision> acquire(Subject subject, Limit limit, long cost);
+
+    /**
+     * As {@link #acquire}, at the explicit time {@code nowMs} (epoch milliseconds) instead of the
+     * store's clock: for tests and the simulator, so that runs are deterministic.
+     */
+    CompletionStage<Decision> acquireAt(Subject subject, Limit limit, long cost, long nowMs);
+
+    /** Forgets the subject's state, which restores its full allowance. */
+    CompletionStage<Void> reset(Subject subject);
+
+    /** A short name for logs and metrics: {@code in-process}, {@code redis}, {@code redis-cluster}. */
+    String kind();
+}

@@ -1,0 +1,63 @@
+package dev.sluice.store.redis;
+
+import dev.sluice.store.Subject;
+
+/**
+ * How a subject becomes Redis keys: {@code <prefix>{<policy>:<escaped key>}:<suffix>}.
+ *
+ * <p>Everything between the braces is the hash tag, so every key of one subject lands in one slot
+ * (one script touches one shard) while different subjects spread over the cluster. Policy names
+ * never contain {@code : { } %}; in the user's key those four characters are percent-escaped
+ * ({@code % -> %25}, {@code : -> %3A}, {@code { -> %7B}, {@code } -> %7D}). The escape is
+ * injective, so two subjects never share a key, and the escaped key holds no brace, so it can
+ * neither end the hash tag early nor open another one.
+ *
+ * <p>Examples with prefix {@code sl:}: ({@code api}, {@code alice}) is {@code sl:{api:alice}:tb};
+ * ({@code api}, <code>a}b</code>) is {@code sl:{api:a%7Db}:tb}; ({@code api}, {@code a:b}) is
+ * {@code sl:{api:a%3Ab}:tb}, which differs from the key of policy {@code api:a}, were that allowed.
+ */
+public final class KeyScheme {
+    /** The suffix of token bucket state. */
+    public static final String TOKEN_BUCKET = "tb";
+
+    private final String prefix;
+
+    public KeyScheme(String prefix) {
+        if (prefix.indexOf('{') >= 0 || prefix.indexOf('}') >= 0) {
+            throw new IllegalArgumentException("the key prefix must not contain braces: " + prefix);
+        }
+        this.prefix = prefix;
+    }
+
+    /** The key of {@code subject}'s state of the given kind ({@link #TOKEN_BUCKET}, ...). */
+    public String key(Subject subject, String suffix) {
+        String key = subject.key();
+        StringBuilder sb = new StringBuilder(prefix.length() + subject.policy().length() + key.length() + 8)
+                .append(prefix)
+                .append('{')
+                .append(subject.policy())
+                .append(':');
+        escape(key, sb);
+        return sb.append("}:").append(suffix).toString();
+    }
+
+    /** The hash tag of {@code subject}: the part of its keys that decides the slot. */
+    public String hashTag(Subject subject) {
+        StringBuilder sb = new StringBuilder().append(subject.policy()).append(':');
+        escape(subject.key(), sb);
+        return sb.toString();
+    }
+
+    static void escape(String key, StringBuilder out) {
+        for (int i = 0; i < key.length(); i++) {
+            char c = key.charAt(i);
+            switch (c) {
+                case '%' -> out.append("%25");
+                case ':' -> out.append("%3A");
+                case '{' -> out.append("%7B");
+                case '}' -> out.append("%7D");
+                default -> out.append(c);
+            }
+        }
+    }
+}

@@ -1,0 +1,84 @@
+package dev.sluice.store.redis;
+
+import dev.sluice.core.Decision;
+import dev.sluice.core.Limit;
+import dev.sluice.lua.LuaScript;
+import dev.sluice.store.RateLimitStore;
+import dev.sluice.store.Subject;
+import io.lettuce.core.RedisNoScriptException;
+import io.lettuce.core.ScriptOutputType;
+import io.lettuce.core.cluster.api.async.RedisClusterAsyncCommands;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
+
+/**
+ * Buckets in Redis, standalone or Cluster: each check is one EVALSHA of {@code token_bucket.lua}
+ * on the shard that owns the subject's hash tag. Scripts are addressed by digest; the source is
+ * sent (EVAL, which also caches it) only when the server answers NOSCRIPT, as a freshly started
+ * or promoted node does. Everything is asynchronous: no call blocks the caller's thread.
+ */
+public final class RedisScriptStore implements RateLimitStore {
+    private static final String STORE_CLOCK = "-1";
+
+    private final RedisClusterAsyncCommands<String, String> commands;
+    private final KeyScheme keys;
+    private final LuaScript script;
+    private final String kind;
+
+    /**
+     * @param commands the asynchronous commands of a standalone ({@code RedisAsyncCommands}) or
+     *     cluster ({@code RedisAdvancedClusterAsyncCommands}) connection
+     */
+    public RedisScriptStore(RedisClusterAsyncCommands<String, String> commands, KeyScheme keys, String kind) {
+        this.commands = commands;
+        this.keys = keys;
+        this.script = LuaScript.TOKEN_BUCKET;
+        this.kind = kind;
+    }
+
+    @Override
+    public CompletionStage<Decision> acquire(Subject subject, Limit limit, long cost) {
+        return run(subject, limit, cost, STORE_CLOCK);
+    }
+
+    @Override
+    public CompletionStage<Decision> acquireAt(Subject subject, Limit limit, long cost, long nowMs) {
+        return run(subject, limit, cost, Long.toString(nowMs));
+    }
+
+    private CompletionStage<Decision> run(Subject subject, Limit limit, long cost, String now) {
+        String[] keyArray = {keys.key(subject, KeyScheme.TOKEN_BUCKET)};
+        String[] args = {
+            Long.toString(limit.burst()),
+            Long.toString(limit.limit()),
+            Long.toString(limit.periodMs()),
+            Long.toString(cost),
+            now
+        };
+        CompletionStage<List<Long>> reply = commands.<List<Long>>evalsha(
+                        script.sha1(), ScriptOutputType.MULTI, keyArray, args)
+                .exceptionallyCompose(error -> isNoScript(error)
+                        ? commands.<List<Long>>eval(script.source(), ScriptOutputType.MULTI, keyArray, args)
+                        : CompletableFuture.failedFuture(error));
+        return reply.thenApply(
+                r -> new Decision(r.get(0) == 1L, limit.burst(), r.get(1), r.get(2), r.get(3), r.get(4)));
+    }
+
+    private static boolean isNoScript(Throwable error) {
+        Throwable cause = error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
+        return cause instanceof RedisNoScriptException
+                || (cause.getMessage() != null && cause.getMessage().startsWith("NOSCRIPT"));
+    }
+
+    @Override
+    public CompletionStage<Void> reset(Subject subject) {
+        return commands.del(keys.key(subject, KeyScheme.TOKEN_BUCKET)).thenApply(deleted -> null);
+    }
+
+    @Override
+    public String kind() {
+        return kind;
+    }
+}

@@ -1,0 +1,50 @@
+package dev.sluice.store.redis;
+
+import dev.sluice.config.LimiterProperties;
+import dev.sluice.store.InProcessStore;
+import dev.sluice.store.RateLimitStore;
+import io.lettuce.core.api.StatefulRedisConnection;
+import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
+import io.micronaut.context.annotation.Factory;
+import io.micronaut.context.annotation.Requires;
+import jakarta.inject.Singleton;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Chooses the store by configuration: {@code redis.uris} (REDIS_URIS) a Redis Cluster,
+ * {@code redis.uri} (REDIS_URI) one standalone Redis, neither the in-process store.
+ */
+@Factory
+public class StoreFactory {
+    private static final Logger LOG = LoggerFactory.getLogger(StoreFactory.class);
+
+    @Singleton
+    KeyScheme keyScheme(LimiterProperties properties) {
+        return new KeyScheme(properties.getKeyPrefix());
+    }
+
+    @Singleton
+    @Requires(property = "redis.uris")
+    RateLimitStore clusterStore(StatefulRedisClusterConnection<String, String> connection, KeyScheme keys) {
+        LOG.info("Sluice store: Redis Cluster; limits hold across every node sharing it");
+        return new RedisScriptStore(connection.async(), keys, "redis-cluster");
+    }
+
+    @Singleton
+    @Requires(property = "redis.uri")
+    @Requires(missingProperty = "redis.uris")
+    RateLimitStore standaloneStore(StatefulRedisConnection<String, String> connection, KeyScheme keys) {
+        LOG.info("Sluice store: standalone Redis; limits hold across every node sharing it");
+        return new RedisScriptStore(connection.async(), keys, "redis");
+    }
+
+    @Singleton
+    @Requires(missingProperty = "redis.uri")
+    @Requires(missingProperty = "redis.uris")
+    RateLimitStore inProcessStore() {
+        LOG.warn("Sluice store: in-process (neither REDIS_URIS nor REDIS_URI is set). Limits hold per node"
+                + " only: N nodes admit up to N times each limit. Set REDIS_URIS or REDIS_URI to share limits.");
+        return new InProcessStore();
+    }
+}

@@ -1,0 +1,70 @@
+package dev.sluice;
+
+import io.micronaut.context.ApplicationContext;
+import io.micronaut.runtime.server.EmbeddedServer;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+
+/** One Sluice node, started in this JVM on a free port with its own context and Redis connections. */
+public final class ServiceNode implements AutoCloseable {
+    private static final HttpClient HTTP =
+            HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+
+    private final EmbeddedServer server;
+
+    private ServiceNode(EmbeddedServer server) {
+        this.server = server;
+    }
+
+    public static ServiceNode start(Map<String, Object> properties) {
+        Map<String, Object> all = new HashMap<>(properties);
+        all.put("micronaut.server.port", -1);
+        all.putIfAbsent("limiter.policies.demo.limit", 10);
+        return new ServiceNode(ApplicationContext.run(EmbeddedServer.class, all));
+    }
+
+    public String url() {
+        return "http://127.0.0.1:" + server.getPort();
+    }
+
+    public int port() {
+        return server.getPort();
+    }
+
+    public ApplicationContext context() {
+        return server.getApplicationContext();
+    }
+
+    public static HttpResponse<String> post(String base, String path, String body) {
+        return send(HttpRequest.newBuilder(URI.create(base + path))
+                .header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(body))
+                .build());
+    }
+
+    public static HttpResponse<String> get(String base, String path) {
+        return send(HttpRequest.newBuilder(URI.create(base + path)).GET().build());
+    }
+
+    public static HttpResponse<String> send(HttpRequest request) {
+        try {
+            return HTTP.send(request, HttpResponse.BodyHandlers.ofString());
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
+    @Override
+    public void close() {
+        server.getApplicationContext().close();
+    }
+}

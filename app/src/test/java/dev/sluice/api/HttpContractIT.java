@@ -1,0 +1,257 @@
+package dev.sluice.api;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.sluice.ServiceNode;
+import dev.sluice.testkit.RedisCluster;
+import dev.sluice.testkit.RedisNode;
+import dev.sluice.testkit.RedisServers;
+import dev.sluice.testkit.RedisServersExtension;
+import dev.sluice.testkit.Resp;
+import java.net.URI;
+import java.net.URLEncoder;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.util.Map;
+import java.util.UUID;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/** shared/contract/http-api.md over real HTTP, on a node backed by the Redis Cluster. */
+@ExtendWith(RedisServersExtension.class)
+class HttpContractIT {
+    private static RedisCluster cluster;
+    private static ServiceNode node;
+    private static String base;
+
+    @BeforeAll
+    static void start() {
+        cluster = RedisServers.cluster();
+        node = ServiceNode.start(Map.of(
+                "redis.uris",
+                cluster.uris(),
+                "limiter.policies.five.limit",
+                5,
+                "limiter.policies.five.period",
+                "1m",
+                "limiter.policies.burst.limit",
+                60,
+                "limiter.policies.burst.period",
+                "1h",
+                "limiter.policies.burst.burst",
+                3));
+        base = node.url();
+    }
+
+    @AfterAll
+    static void stop() {
+        node.close();
+    }
+
+    private static String key() {
+        return "user-" + UUID.randomUUID();
+    }
+
+    private static HttpResponse<String> check(String policy, String key, int cost) {
+        return ServiceNode.post(
+                base, "/v1/check", "{\"policy\":\"" + policy + "\",\"key\":\"" + key + "\",\"cost\":" + cost + "}");
+    }
+
+    private static long num(String json, String field) {
+        Matcher m = Pattern.compile("\"" + field + "\":(-?\\d+)").matcher(json);
+        assertThat(m.find()).as("%s in %s", field, json).isTrue();
+        return Long.parseLong(m.group(1));
+    }
+
+    @Test
+    void admittedCheckCarriesEveryHeaderAndBodyField() {
+        String key = key();
+        HttpResponse<String> r = check("five", key, 2);
+        long nowSeconds = System.currentTimeMillis() / 1000;
+        assertThat(r.statusCode()).isEqualTo(200);
+        assertThat(r.headers().firstValue("Content-Type")).hasValue("application/json");
+        assertThat(r.body())
+                .contains("\"allowed\":true", "\"policy\":\"five\"", "\"key\":\"" + key + "\"", "\"degraded\":false");
+        assertThat(num(r.body(), "limit")).isEqualTo(5);
+        assertThat(num(r.body(), "remaining")).isEqualTo(3);
+        assertThat(num(r.body(), "resetSeconds")).isEqualTo(24);
+        assertThat(num(r.body(), "retryAfterSeconds")).isZero();
+        var h = r.headers();
+        assertThat(h.firstValue("RateLimit-Limit")).hasValue("5");
+        assertThat(h.firstValue("RateLimit-Remaining")).hasValue("3");
+        assertThat(h.firstValue("RateLimit-Reset")).hasValue("24");
+        assertThat(h.firstValue("X-RateLimit-Limit")).hasValue("5");
+        assertThat(h.firstValue("X-RateLimit-Remaining")).hasValue("3");
+        assertThat(Long.parseLong(h.firstValue("X-RateLimit-Reset").orElseThrow()))
+                .isBetween(nowSeconds + 22, nowSeconds + 26);
+        assertThat(h.firstValue("RateLimit-Policy")).hasValue("\"five\";q=5;w=60");
+        assertThat(h.firstValue("RateLimit")).hasValue("\"five\";r=3;t=24");
+        assertThat(h.firstValue("Retry-After")).isEmpty();
+    }
+
+    @Test
+    void deniedCheckIsProblemJsonWithRetryAfterAndEveryHeader() {
+        String key = key();
+        assertThat(check("five", key, 5).statusCode()).isEqualTo(200);
+        HttpResponse<String> r = check("five", key, 1);
+        assertThat(r.statusCode()).isEqualTo(429);
+        assertThat(r.headers().firstValue("Content-Type")).hasValue("application/problem+json");
+        assertThat(r.body())
+                .contains(
+                        "\"type\":\"https://iana.org/assignments/http-problem-types#quota-exceeded\"",
+                        "\"status\":429",
+                        "\"title\":",
+                        "\"detail\":",
+                        "\"violated-policies\":[\"five\"]",
+                        "\"allowed\":false",
+                        "\"degraded\":false");
+        assertThat(num(r.body(), "remaining")).isZero();
+        assertThat(num(r.body(), "retryAfterSeconds")).isEqualTo(12);
+        assertThat(num(r.body(), "resetSeconds")).isEqualTo(60);
+        var h = r.headers();
+        assertThat(h.firstValue("RateLimit-Remaining")).hasValue("0");
+        assertThat(h.firstValue("RateLimit")).hasValue("\"five\";r=0;t=60");
+        assertThat(h.firstValue("RateLimit-Policy")).hasValue("\"five\";q=5;w=60");
+        assertThat(h.firstValue("X-RateLimit-Limit")).hasValue("5");
+        assertThat(Long.parseLong(h.firstValue("Retry-After").orElseThrow())).isBetween(12L, 13L);
+    }
+
+    @Test
+    void retryAfterCarriesAtMostTenPercentJitter() {
+        // burst 3 of 60 per hour: one unit back every 60 s, so retryAfterSeconds is 60 and the jitter 0..6
+        String key = key();
+        check("burst", key, 3);
+        java.util.Set<Long> seen = new java.util.TreeSet<>();
+        for (int i = 0; i < 60; i++) {
+            HttpResponse<String> r = check("burst", key, 1);
+            assertThat(r.statusCode()).isEqualTo(429);
+            long body = num(r.body(), "retryAfterSeconds");
+            long header = Long.parseLong(r.headers().firstValue("Retry-After").orElseThrow());
+            assertThat(header - body).isBetween(0L, body / 10);
+            seen.add(header - body);
+        }
+        assertThat(seen).as("jitter values seen").hasSizeGreaterThan(1);
+    }
+
+    @Test
+    void lookingConsumesNothingAndKeysAreUrlEncoded() {
+        String key = "a/b {c}:d ü " + UUID.randomUUID();
+        check("five", key, 2);
+        String path = "/v1/limits/five/"
+                + URLEncoder.encode(key, StandardCharsets.UTF_8).replace("+", "%20");
+        for (int i = 0; i < 3; i++) {
+            HttpResponse<String> r = ServiceNode.get(base, path);
+            assertThat(r.statusCode()).isEqualTo(200);
+            assertThat(num(r.body(), "remaining")).isEqualTo(3);
+            assertThat(r.body()).contains("\"allowed\":true");
+            assertThat(r.headers().firstValue("RateLimit")).hasValue("\"five\";r=3;t=24");
+        }
+        HttpResponse<String> delete = ServiceNode.send(
+                HttpRequest.newBuilder(URI.create(base + path)).DELETE().build());
+        assertThat(delete.statusCode()).isEqualTo(204);
+        assertThat(num(ServiceNode.get(base, path).body(), "remaining")).isEqualTo(5);
+    }
+
+    @Test
+    void aLookAtAnEmptyBucketSaysWhenOneUnitIsBack() {
+        String key = key();
+        check("five", key, 5);
+        HttpResponse<String> r = ServiceNode.get(base, "/v1/limits/five/" + key);
+        assertThat(r.statusCode()).isEqualTo(200);
+        assertThat(r.body()).contains("\"allowed\":false");
+        assertThat(num(r.body(), "retryAfterSeconds")).isEqualTo(12);
+    }
+
+    @Test
+    void aBodySentAsAFormByCurlDashDIsStillReadAsJson() {
+        HttpResponse<String> r = ServiceNode.send(HttpRequest.newBuilder(URI.create(base + "/v1/check"))
+                .header("Content-Type", "application/x-www-form-urlencoded")
+                .POST(HttpRequest.BodyPublishers.ofString("{\"policy\":\"five\",\"key\":\"" + key() + "\"}"))
+                .build());
+        assertThat(r.statusCode()).isEqualTo(200);
+    }
+
+    static Stream<Arguments> badInputs() {
+        String longKey = "k".repeat(257);
+        return Stream.of(
+                Arguments.of("malformed JSON", "{\"policy\":\"five\",", 400, "body"),
+                Arguments.of("not an object", "[1,2]", 400, "body"),
+                Arguments.of("empty body", "", 400, "body"),
+                Arguments.of("two objects", "{\"policy\":\"five\",\"key\":\"v\"} {}", 400, "body"),
+                Arguments.of("duplicate field", "{\"policy\":\"five\",\"key\":\"v\",\"key\":\"w\"}", 400, "body"),
+                Arguments.of("missing key", "{\"policy\":\"five\"}", 400, "key"),
+                Arguments.of("null key", "{\"policy\":\"five\",\"key\":null}", 400, "key"),
+                Arguments.of("empty key", "{\"policy\":\"five\",\"key\":\"\"}", 400, "key"),
+                Arguments.of("key not a string", "{\"policy\":\"five\",\"key\":7}", 400, "key"),
+                Arguments.of("257-byte key", "{\"policy\":\"five\",\"key\":\"" + longKey + "\"}", 400, "key"),
+                Arguments.of(
+                        "129 two-byte chars", "{\"policy\":\"five\",\"key\":\"" + "é".repeat(129) + "\"}", 400, "key"),
+                Arguments.of("unpaired surrogate", "{\"policy\":\"five\",\"key\":\"\\ud800\"}", 400, "key"),
+                Arguments.of("missing policy", "{\"key\":\"v\"}", 400, "policy"),
+                Arguments.of("policy not a string", "{\"policy\":1,\"key\":\"v\"}", 400, "policy"),
+                Arguments.of("cost 0", "{\"policy\":\"five\",\"key\":\"v\",\"cost\":0}", 400, "cost"),
+                Arguments.of("negative cost", "{\"policy\":\"five\",\"key\":\"v\",\"cost\":-3}", 400, "cost"),
+                Arguments.of("cost above burst", "{\"policy\":\"five\",\"key\":\"v\",\"cost\":6}", 400, "cost"),
+                Arguments.of("fractional cost", "{\"policy\":\"five\",\"key\":\"v\",\"cost\":1.5}", 400, "cost"),
+                Arguments.of("string cost", "{\"policy\":\"five\",\"key\":\"v\",\"cost\":\"1\"}", 400, "cost"),
+                Arguments.of(
+                        "huge cost",
+                        "{\"policy\":\"five\",\"key\":\"v\",\"cost\":123456789012345678901234}",
+                        400,
+                        "cost"),
+                Arguments.of("unknown policy", "{\"policy\":\"nope\",\"key\":\"v\"}", 404, "policy"));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("badInputs")
+    void badInputIsAProblemNamingTheFieldConsumesNothingAndNeverReachesRedis(
+            String name, String body, int status, String field) {
+        String key = "v";
+        cluster.masters().forEach(m -> Resp.call(m.port(), "CONFIG", "RESETSTAT"));
+        HttpResponse<String> r = ServiceNode.post(base, "/v1/check", body.replace("\"v\"", "\"" + key + "\""));
+        assertThat(r.statusCode()).isEqualTo(status);
+        assertThat(r.headers().firstValue("Content-Type")).hasValue("application/problem+json");
+        assertThat(r.body()).contains("\"status\":" + status, "\"invalid-params\":[{\"name\":\"" + field + "\"");
+        for (RedisNode master : cluster.masters()) {
+            String stats = Resp.text(master.port(), "INFO", "commandstats");
+            assertThat(stats)
+                    .as("Redis on %d saw no script call", master.port())
+                    .doesNotContain("cmdstat_evalsha", "cmdstat_eval:");
+        }
+    }
+
+    @Test
+    void aBadKeyInTheUrlIsAProblemToo() {
+        HttpResponse<String> r = ServiceNode.get(base, "/v1/limits/five/" + "k".repeat(257));
+        assertThat(r.statusCode()).isEqualTo(400);
+        assertThat(r.body()).contains("\"name\":\"key\"");
+        assertThat(ServiceNode.get(base, "/v1/limits/nope/k").statusCode()).isEqualTo(404);
+    }
+
+    @Test
+    void frameworkErrorsAreProblemJsonToo() {
+        HttpResponse<String> notFound = ServiceNode.get(base, "/v1/nothing-here");
+        assertThat(notFound.statusCode()).isEqualTo(404);
+        assertThat(notFound.headers().firstValue("Content-Type")).hasValue("application/problem+json");
+        HttpResponse<String> wrongMethod = ServiceNode.send(HttpRequest.newBuilder(URI.create(base + "/v1/check"))
+                .PUT(HttpRequest.BodyPublishers.ofString("{}"))
+                .build());
+        assertThat(wrongMethod.statusCode()).isEqualTo(405);
+        assertThat(wrongMethod.headers().firstValue("Content-Type")).hasValue("application/problem+json");
+    }
+
+    @Test
+    void pingIsCheap() {
+        HttpResponse<String> r = ServiceNode.get(base, "/v1/ping");
+        assertThat(r.statusCode()).isEqualTo(200);
+    }
+}

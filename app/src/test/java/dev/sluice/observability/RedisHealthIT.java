@@ -1,0 +1,53 @@
+package dev.sluice.observability;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.sluice.ServiceNode;
+import dev.sluice.testkit.FreePorts;
+import dev.sluice.testkit.RedisNode;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/** /health shows Redis UP, then DOWN once Redis stops, then UP again; /prometheus shows the meters. */
+class RedisHealthIT {
+
+    @Test
+    void healthFollowsRedis() throws Exception {
+        try (RedisNode redis =
+                        RedisNode.start(FreePorts.any(), Files.createTempDirectory("sluice-health-"), List.of());
+                ServiceNode node = ServiceNode.start(Map.of("redis.uri", redis.uri()))) {
+            HttpResponse<String> up = ServiceNode.get(node.url(), "/health");
+            assertThat(up.statusCode()).isEqualTo(200);
+            assertThat(up.body()).contains("\"redis\"").contains("\"status\":\"UP\"");
+
+            redis.kill();
+            await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> {
+                HttpResponse<String> down = ServiceNode.get(node.url(), "/health");
+                assertThat(down.statusCode()).isEqualTo(503);
+                assertThat(down.body()).contains("\"status\":\"DOWN\"");
+            });
+
+            redis.restart();
+            await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> assertThat(
+                            ServiceNode.get(node.url(), "/health").statusCode())
+                    .isEqualTo(200));
+        }
+    }
+
+    @Test
+    void prometheusShowsDecisionsAndStoreLatency() {
+        try (ServiceNode node = ServiceNode.start(Map.of())) {
+            ServiceNode.post(node.url(), "/v1/check", "{\"policy\":\"demo\",\"key\":\"m\"}");
+            HttpResponse<String> metrics = ServiceNode.get(node.url(), "/prometheus");
+            assertThat(metrics.statusCode()).isEqualTo(200);
+            assertThat(metrics.body())
+                    .contains("sluice_decisions_total{degraded=\"false\",outcome=\"allowed\",policy=\"demo\"} 1.0")
+                    .contains("sluice_store_latency_seconds_bucket{result=\"ok\",store=\"in-process\"");
+        }
+    }
+}
