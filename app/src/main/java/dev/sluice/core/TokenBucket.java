@@ -4,12 +4,15 @@ package dev.sluice.core;
  * The token bucket decision as a pure function of the stored state, the cost and the time: the Java
  * twin of {@code lua/.../token_bucket.lua}, step for step, so the two can be compared.
  *
- * <p>Design: tokens are kept scaled by the period in milliseconds ({@code scaled = tokens *
- * periodMs}). Refill over {@code e} ms then adds exactly {@code e * limit} scaled units, and every
- * quantity is an integer: no rounding drift, and the script's doubles (exact below 2^53) agree with
- * Java's longs. Time never runs backwards for a bucket: a reading before the last update counts as
- * equal to it. The state is written only when tokens are taken; its time to live is the time until
- * the bucket is full, after which a missing key and a full bucket are the same thing.
+ * <p>Design: the state is one integer, {@code fullAt}, the time in microseconds at which the bucket
+ * is full again (the token bucket in its GCRA form). With the debt {@code D = fullAt - now},
+ * clamped to {@code [0, time to fill]}, the bucket holds {@code burst - D * limit / period} tokens;
+ * taking {@code c} tokens moves {@code fullAt} to {@code max(fullAt, now) + ceil(c * period /
+ * limit)}. Every quantity is an integer below 2^53 (see {@link Limit}), so the script's doubles and
+ * Java's longs agree exactly. {@code fullAt} never decreases, so a clock that runs backwards can only
+ * make a decision stricter; rounding the added time up loses at most 1 µs of refill per admitted
+ * check and never admits more than the bucket allows. The state is written only when tokens are
+ * taken, with a time to live equal to the time until full.
  */
 public final class TokenBucket {
     private TokenBucket() {}
@@ -18,48 +21,39 @@ public final class TokenBucket {
      * What a check does.
      *
      * @param decision the answer
-     * @param write the state to store, or {@code null} when nothing is written (a look or a denial)
-     * @param ttlMs the time to live of {@code write}
+     * @param write the {@code fullAt} to store, or {@code null} when nothing is written (a look or a denial)
+     * @param ttlMs the time to live of {@code write}, in milliseconds
      */
-    public record Outcome(Decision decision, TokenBucketState write, long ttlMs) {}
+    public record Outcome(Decision decision, Long write, long ttlMs) {}
 
     /**
      * Decides a check of {@code cost} units ({@code 0}: look whether one unit is available) at
-     * {@code nowMs} against {@code state} ({@code null}: never seen, or expired).
+     * {@code nowMicros} against the stored {@code fullAt} ({@code null}: never seen, or expired).
      */
-    public static Outcome decide(Limit limit, TokenBucketState state, long cost, long nowMs) {
-        long period = limit.periodMs();
-        long capacity = limit.capacity();
-        long tokens = capacity;
-        long now = nowMs;
-        if (state != null) {
-            long s = state.scaled();
-            if (state.periodMs() != period) {
-                s = (s / state.periodMs()) * period;
-            }
-            s = Math.min(s, capacity);
-            now = Math.max(now, state.timestampMs());
-            long elapsed = now - state.timestampMs();
-            if (elapsed >= ceilDiv(capacity - s, limit.limit())) {
-                tokens = capacity;
-            } else {
-                tokens = s + elapsed * limit.limit();
-            }
+    public static Outcome decide(Limit limit, Long fullAt, long cost, long nowMicros) {
+        long burst = limit.burst();
+        long rate = limit.limit();
+        long period = limit.periodMicros();
+        long fill = ceilDiv(burst * period, rate);
+        long debt = 0;
+        if (fullAt != null && fullAt > nowMicros) {
+            debt = Math.min(fullAt - nowMicros, fill);
         }
-        boolean look = cost == 0;
-        long need = look ? period : cost * period;
-        boolean allowed = tokens >= need;
+        long need = cost == 0 ? 1 : cost;
+        boolean allowed = debt * rate <= (burst - need) * period;
         long retry = 0;
+        Long write = null;
         if (allowed) {
-            if (!look) {
-                tokens -= need;
+            if (cost > 0) {
+                debt += ceilDiv(cost * period, rate);
+                write = nowMicros + debt;
             }
         } else {
-            retry = ceilDiv(need - tokens, limit.limit());
+            retry = ceilDiv(debt - Math.floorDiv((burst - need) * period, rate), 1000);
         }
-        long reset = ceilDiv(capacity - tokens, limit.limit());
-        Decision decision = new Decision(allowed, limit.burst(), tokens / period, reset, retry, now);
-        TokenBucketState write = allowed && !look ? new TokenBucketState(tokens, now, period) : null;
+        long remaining = Math.max(0, burst - ceilDiv(debt * rate, period));
+        long reset = ceilDiv(debt, 1000);
+        Decision decision = new Decision(allowed, burst, remaining, reset, retry, Math.floorDiv(nowMicros, 1000));
         return new Outcome(decision, write, reset);
     }
 

@@ -6,7 +6,6 @@ import com.github.benmanes.caffeine.cache.Expiry;
 import dev.sluice.core.Decision;
 import dev.sluice.core.Limit;
 import dev.sluice.core.TokenBucket;
-import dev.sluice.core.TokenBucketState;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.function.LongSupplier;
@@ -17,12 +16,13 @@ import java.util.function.LongSupplier;
  */
 public final class InProcessStore implements RateLimitStore {
     private final Cache<Subject, Entry> buckets;
-    private final LongSupplier clockMs;
+    private final LongSupplier clockMicros;
 
-    private record Entry(TokenBucketState state, long ttlMs) {}
+    private record Entry(long fullAtMicros, long ttlMs) {}
 
-    public InProcessStore(LongSupplier clockMs) {
-        this.clockMs = clockMs;
+    /** @param clockMicros the clock, in epoch microseconds */
+    public InProcessStore(LongSupplier clockMicros) {
+        this.clockMicros = clockMicros;
         this.buckets = Caffeine.newBuilder()
                 .expireAfter(new Expiry<Subject, Entry>() {
                     @Override
@@ -44,23 +44,30 @@ public final class InProcessStore implements RateLimitStore {
     }
 
     public InProcessStore() {
-        this(System::currentTimeMillis);
+        this(InProcessStore::systemMicros);
     }
 
     @Override
     public CompletionStage<Decision> acquire(Subject subject, Limit limit, long cost) {
-        return acquireAt(subject, limit, cost, clockMs.getAsLong());
+        return acquireAt(subject, limit, cost, clockMicros.getAsLong());
     }
 
     @Override
-    public CompletionStage<Decision> acquireAt(Subject subject, Limit limit, long cost, long nowMs) {
+    public CompletionStage<Decision> acquireAt(Subject subject, Limit limit, long cost, long nowMicros) {
         Decision[] decision = new Decision[1];
         buckets.asMap().compute(subject, (k, entry) -> {
-            TokenBucket.Outcome outcome = TokenBucket.decide(limit, entry == null ? null : entry.state(), cost, nowMs);
+            TokenBucket.Outcome outcome =
+                    TokenBucket.decide(limit, entry == null ? null : entry.fullAtMicros(), cost, nowMicros);
             decision[0] = outcome.decision();
             return outcome.write() == null ? entry : new Entry(outcome.write(), outcome.ttlMs());
         });
         return CompletableFuture.completedFuture(decision[0]);
+    }
+
+    /** The wall clock in epoch microseconds. */
+    public static long systemMicros() {
+        java.time.Instant now = java.time.Instant.now();
+        return now.getEpochSecond() * 1_000_000L + now.getNano() / 1_000;
     }
 
     @Override

@@ -19,10 +19,10 @@ public interface RateLimitStore {
     CompletionStage<Decision> acquire(Subject subject, Limit limit, long cost);
 
     /**
-     * As {@link #acquire}, at the explicit time {@code nowMs} (epoch milliseconds) instead of the
+     * As {@link #acquire}, at the explicit time {@code nowMicros} (epoch microseconds) instead of the
      * store's clock: for tests and the simulator, so that runs are deterministic.
      */
-    CompletionStage<Decision> acquireAt(Subject subject, Limit limit, long cost, long nowMs);
+    CompletionStage<Decision> acquireAt(Subject subject, Limit limit, long cost, long nowMicros);
 
     /** Forgets the subject's state, which restores its full allowance. */
     CompletionStage<Void> reset(Subject subject);

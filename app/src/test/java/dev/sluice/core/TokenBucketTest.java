@@ -2,13 +2,13 @@ package dev.sluice.core;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.util.ArrayDeque;
-import java.util.Deque;
+import java.util.ArrayList;
 import java.util.List;
 import net.jqwik.api.Arbitraries;
 import net.jqwik.api.Arbitrary;
 import net.jqwik.api.Combinators;
 import net.jqwik.api.ForAll;
+import net.jqwik.api.From;
 import net.jqwik.api.Property;
 import net.jqwik.api.Provide;
 import net.jqwik.api.constraints.Size;
@@ -16,6 +16,7 @@ import org.junit.jupiter.api.Test;
 
 class TokenBucketTest {
     private static final Limit TEN_PER_SECOND = new Limit(10, 10, 1_000);
+    private static final long S = 1_000_000L;
 
     @Test
     void aFreshBucketIsFull() {
@@ -25,37 +26,47 @@ class TokenBucketTest {
 
     @Test
     void takesTheCostAndReportsWhenFullAgain() {
-        TokenBucket.Outcome o = TokenBucket.decide(TEN_PER_SECOND, null, 3, 1_000);
+        TokenBucket.Outcome o = TokenBucket.decide(TEN_PER_SECOND, null, 3, S);
         assertThat(o.decision()).isEqualTo(new Decision(true, 10, 7, 300, 0, 1_000));
-        assertThat(o.write()).isEqualTo(new TokenBucketState(7_000, 1_000, 1_000));
+        assertThat(o.write()).isEqualTo(S + 300_000);
         assertThat(o.ttlMs()).isEqualTo(300);
     }
 
     @Test
     void deniesWithTheTimeUntilTheCostIsThereAndWritesNothing() {
-        TokenBucketState empty = new TokenBucketState(0, 0, 1_000);
-        TokenBucket.Outcome o = TokenBucket.decide(TEN_PER_SECOND, empty, 4, 150);
+        long emptyAtZero = S;
+        TokenBucket.Outcome o = TokenBucket.decide(TEN_PER_SECOND, emptyAtZero, 4, 150_000);
         assertThat(o.decision()).isEqualTo(new Decision(false, 10, 1, 850, 250, 150));
         assertThat(o.write()).isNull();
     }
 
     @Test
     void refillsContinuouslyAndCapsAtBurst() {
-        TokenBucketState empty = new TokenBucketState(0, 0, 1_000);
-        assertThat(TokenBucket.decide(TEN_PER_SECOND, empty, 0, 250).decision().remaining())
+        long emptyAtZero = S;
+        assertThat(TokenBucket.decide(TEN_PER_SECOND, emptyAtZero, 0, 250_000)
+                        .decision()
+                        .remaining())
                 .isEqualTo(2);
-        assertThat(TokenBucket.decide(TEN_PER_SECOND, empty, 0, 60_000)
+        assertThat(TokenBucket.decide(TEN_PER_SECOND, emptyAtZero, 0, 60 * S)
                         .decision()
                         .remaining())
                 .isEqualTo(10);
     }
 
     @Test
-    void aClockReadingBeforeTheLastUpdateCountsAsTheLastUpdate() {
-        TokenBucketState state = new TokenBucketState(0, 5_000, 1_000);
-        Decision d = TokenBucket.decide(TEN_PER_SECOND, state, 1, 1_000).decision();
-        assertThat(d.allowed()).isFalse();
-        assertThat(d.nowMs()).isEqualTo(5_000);
+    void aClockThatRunsBackwardsNeverHandsOutTokens() {
+        long emptyAtFiveSeconds = 6 * S;
+        TokenBucket.Outcome o = TokenBucket.decide(TEN_PER_SECOND, emptyAtFiveSeconds, 1, S);
+        assertThat(o.decision().allowed()).isFalse();
+        assertThat(o.decision().remaining()).isZero();
+        assertThat(o.write()).isNull();
+    }
+
+    @Test
+    void aFractionalIntervalIsRoundedUpToTheMicrosecond() {
+        Limit threePerSecond = new Limit(3, 3, 1_000);
+        TokenBucket.Outcome o = TokenBucket.decide(threePerSecond, null, 1, 0);
+        assertThat(o.write()).isEqualTo(333_334L);
     }
 
     @Test
@@ -69,11 +80,10 @@ class TokenBucketTest {
     /** The contract's guarantee: over any interval T, at most burst + limit * T / period units. */
     @Property(tries = 300, seed = "20261122")
     void neverAdmitsMoreThanTheBoundOverAnyInterval(
-            @ForAll("limits") Limit limit,
-            @ForAll @Size(min = 1, max = 300) List<@net.jqwik.api.From("steps") long[]> steps) {
-        TokenBucketState state = null;
+            @ForAll("limits") Limit limit, @ForAll @Size(min = 1, max = 300) List<@From("steps") long[]> steps) {
+        Long state = null;
         long now = 0;
-        Deque<long[]> admitted = new ArrayDeque<>();
+        List<long[]> admitted = new ArrayList<>();
         for (long[] step : steps) {
             now += step[0];
             long cost = Math.min(step[1], limit.burst());
@@ -83,15 +93,13 @@ class TokenBucketTest {
                 admitted.add(new long[] {now, cost});
             }
         }
-        List<long[]> all = List.copyOf(admitted);
-        for (int i = 0; i < all.size(); i++) {
+        long period = limit.periodMicros();
+        for (int i = 0; i < admitted.size(); i++) {
             long sum = 0;
-            for (int j = i; j < all.size(); j++) {
-                sum += all.get(j)[1];
-                long interval = all.get(j)[0] - all.get(i)[0];
-                // burst + limit * T / period, with T the closed interval between the two admissions
-                assertThat(sum * limit.periodMs())
-                        .isLessThanOrEqualTo(limit.burst() * limit.periodMs() + limit.limit() * interval);
+            for (int j = i; j < admitted.size(); j++) {
+                sum += admitted.get(j)[1];
+                long interval = admitted.get(j)[0] - admitted.get(i)[0];
+                assertThat(sum * period).isLessThanOrEqualTo(limit.burst() * period + limit.limit() * interval);
             }
         }
     }
@@ -108,7 +116,8 @@ class TokenBucketTest {
     @Provide
     Arbitrary<long[]> steps() {
         return Combinators.combine(
-                        Arbitraries.longs().between(0, 400), Arbitraries.longs().between(1, 5))
+                        Arbitraries.longs().between(-1_000, 400_000),
+                        Arbitraries.longs().between(1, 5))
                 .as((dt, cost) -> new long[] {dt, cost});
     }
 }

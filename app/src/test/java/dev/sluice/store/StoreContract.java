@@ -27,8 +27,8 @@ public abstract class StoreContract {
         return new Subject("contract", "k-" + UUID.randomUUID());
     }
 
-    private Decision at(Subject s, Limit l, long cost, long now) {
-        return store().acquireAt(s, l, cost, now).toCompletableFuture().join();
+    private Decision at(Subject s, Limit l, long cost, long nowMs) {
+        return store().acquireAt(s, l, cost, nowMs * 1000).toCompletableFuture().join();
     }
 
     @Test

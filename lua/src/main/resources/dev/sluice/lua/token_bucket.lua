@@ -1,27 +1,30 @@
--- Token bucket: one atomic read-decide-update. State format version 1.
+-- Token bucket: one atomic read-decide-update. State format version 2.
 --
 -- KEYS[1]  the bucket: "<prefix>{<policy>:<escaped key>}:tb" (one hash tag per subject)
 -- ARGV[1]  burst      capacity in tokens, >= 1
 -- ARGV[2]  limit      tokens added per period, >= 1
--- ARGV[3]  period     period in milliseconds, >= 1
+-- ARGV[3]  period     period in microseconds, >= 1000; burst * period <= 2^52
 -- ARGV[4]  cost       tokens to take, >= 0; 0 = look only: decide whether 1 token is there, write nothing
--- ARGV[5]  now        milliseconds since the epoch, or -1 to read the shard's clock with TIME
+-- ARGV[5]  now        microseconds since the epoch, or -1 to read the shard's clock with TIME
 --
 -- Returns {allowed (1|0), remaining, reset_ms, retry_after_ms, now_ms}:
 --   remaining       whole tokens left after this decision
---   reset_ms        milliseconds until the bucket is full again
+--   reset_ms        milliseconds until the bucket is full again, rounded up
 --   retry_after_ms  when denied, milliseconds until `cost` (for a look: 1) tokens are there; else 0
---   now_ms          the time the decision was taken at (never before the bucket's last update)
+--   now_ms          the clock reading the decision was taken at, in milliseconds
 --
--- State (a string, so one key per subject): "<scaled>:<ts>:<period>"
---   scaled  tokens * period, an integer: refill over e ms adds e * limit exactly, no fractions
---   ts      ms of the last update; a clock reading before it is taken as equal to it
---   period  the period the state was scaled with (a changed period keeps the whole tokens)
+-- State: one integer, F, the time (microseconds) at which the bucket is full again -- the
+-- token bucket in its GCRA form. With debt D = F - now (clamped to [0, time to fill]) the bucket
+-- holds burst - D * limit / period tokens; taking c tokens adds ceil(c * period / limit) to F.
+-- One integer is stored by Redis as an int-encoded object: the smallest state a bucket can have.
+-- F never decreases, so a clock reading that runs backwards can only make a decision stricter,
+-- never hand out tokens again. Rounding the added time up to whole microseconds never admits
+-- more than the bucket allows (at most 1 us of refill is lost per admitted check).
 -- Every write sets PX to the time until the bucket is full, so an idle subject disappears
 -- exactly when it would be indistinguishable from a fresh one.
 --
--- All arithmetic stays on integers below 2^53 (the caller bounds burst * period), so Lua's
--- doubles are exact and the Java twin (dev.sluice.core.TokenBucket) computes the same numbers.
+-- All arithmetic stays on integers below 2^53 (the caller bounds burst * period by 2^52), so
+-- Lua's doubles are exact and the Java twin (dev.sluice.core.TokenBucket) gets the same numbers.
 
 local function idiv(a, b)
   local q = math.floor(a / b)
@@ -44,54 +47,37 @@ local cost = tonumber(ARGV[4])
 local now = tonumber(ARGV[5])
 if now < 0 then
   local t = redis.call('TIME')
-  now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 end
 
-local capacity = burst * period
-local tokens = capacity
-local raw = redis.call('GET', KEYS[1])
-if raw then
-  local s, ts, p = string.match(raw, '^(%d+):(%d+):(%d+)$')
-  if s then
-    s = tonumber(s)
-    ts = tonumber(ts)
-    p = tonumber(p)
-    if p ~= period then
-      s = idiv(s, p) * period
-    end
-    if s > capacity then
-      s = capacity
-    end
-    if now < ts then
-      now = ts
-    end
-    local elapsed = now - ts
-    if elapsed >= cdiv(capacity - s, limit) then
-      tokens = capacity
-    else
-      tokens = s + elapsed * limit
-    end
+local fill = cdiv(burst * period, limit)
+local debt = 0
+local full_at = tonumber(redis.call('GET', KEYS[1]))
+if full_at and full_at > now then
+  debt = full_at - now
+  if debt > fill then
+    debt = fill
   end
 end
 
-local need = cost * period
-local look = cost == 0
-if look then
-  need = period
+local need = cost
+if cost == 0 then
+  need = 1
 end
 local allowed = 0
 local retry = 0
-if tokens >= need then
+if debt * limit <= (burst - need) * period then
   allowed = 1
-  if not look then
-    tokens = tokens - need
+  if cost > 0 then
+    debt = debt + cdiv(cost * period, limit)
+    redis.call('SET', KEYS[1], string.format('%d', now + debt), 'PX', string.format('%d', cdiv(debt, 1000)))
   end
 else
-  retry = cdiv(need - tokens, limit)
+  retry = cdiv(debt - idiv((burst - need) * period, limit), 1000)
 end
 
-local reset = cdiv(capacity - tokens, limit)
-if allowed == 1 and not look then
-  redis.call('SET', KEYS[1], string.format('%d:%d:%d', tokens, now, period), 'PX', string.format('%d', reset))
+local remaining = burst - cdiv(debt * limit, period)
+if remaining < 0 then
+  remaining = 0
 end
-return {allowed, idiv(tokens, period), reset, retry, now}
+return {allowed, remaining, cdiv(debt, 1000), retry, idiv(now, 1000)}

@@ -36,36 +36,40 @@ class TokenBucketScriptIT {
         return r;
     }
 
+    private static final long S = 1_000_000L;
+
     @Test
-    void consumingWritesStateWithTtlUntilFull() {
-        List<Object> r = run(10, 10, 1_000, 4, 1_000_000);
+    void consumingWritesOneIntegerWithTtlUntilFull() {
+        List<Object> r = run(10, 10, S, 4, 1_000 * S);
         assertThat(r).containsExactly(1L, 6L, 400L, 0L, 1_000_000L);
-        assertThat(redis.call("GET", KEY)).isEqualTo("6000:1000000:1000");
+        assertThat(redis.call("GET", KEY)).isEqualTo(Long.toString(1_000 * S + 400_000));
+        assertThat(redis.call("OBJECT", "ENCODING", KEY)).isEqualTo("int");
         long pttl = (Long) redis.call("PTTL", KEY);
         assertThat(pttl).isBetween(300L, 400L);
     }
 
     @Test
     void aLookWritesNothingAndTellsWhetherOneTokenIsThere() {
-        assertThat(run(2, 1, 1_000, 0, 5_000)).containsExactly(1L, 2L, 0L, 0L, 5_000L);
+        assertThat(run(2, 1, S, 0, 5 * S)).containsExactly(1L, 2L, 0L, 0L, 5_000L);
         assertThat(redis.call("EXISTS", KEY)).isEqualTo(0L);
-        run(2, 1, 1_000, 2, 5_000);
-        assertThat(run(2, 1, 1_000, 0, 5_100)).containsExactly(0L, 0L, 1_900L, 900L, 5_100L);
+        run(2, 1, S, 2, 5 * S);
+        assertThat(run(2, 1, S, 0, 5_100_000)).containsExactly(0L, 0L, 1_900L, 900L, 5_100L);
     }
 
     @Test
-    void theClockNeverRunsBackwardsForABucket() {
-        run(10, 10, 1_000, 10, 2_000);
-        List<Object> earlier = run(10, 10, 1_000, 0, 1_000);
-        assertThat(earlier.get(4)).isEqualTo(2_000L);
+    void aClockThatRunsBackwardsNeverHandsOutTokens() {
+        run(10, 10, S, 10, 2 * S);
+        List<Object> earlier = run(10, 10, S, 1, S);
+        assertThat(earlier.get(0)).isEqualTo(0L);
         assertThat(earlier.get(1)).isEqualTo(0L);
+        assertThat(redis.call("GET", KEY)).isEqualTo(Long.toString(3 * S));
     }
 
     @Test
     void aDenialWritesNothing() {
-        run(3, 1, 60_000, 3, 0);
+        run(3, 1, 60 * S, 3, 0);
         String before = (String) redis.call("GET", KEY);
-        List<Object> denied = run(3, 1, 60_000, 2, 30_000);
+        List<Object> denied = run(3, 1, 60 * S, 2, 30 * S);
         assertThat(denied).containsExactly(0L, 0L, 150_000L, 90_000L, 30_000L);
         assertThat(redis.call("GET", KEY)).isEqualTo(before);
     }
@@ -73,16 +77,15 @@ class TokenBucketScriptIT {
     @Test
     void withoutAnExplicitNowTheShardClockDecides() {
         long before = System.currentTimeMillis();
-        List<Object> r = run(5, 5, 1_000, 1, -1);
+        List<Object> r = run(5, 5, S, 1, -1);
         long after = System.currentTimeMillis();
         assertThat((Long) r.get(4)).isBetween(before - 1_000, after + 1_000);
     }
 
     @Test
-    void aChangedPeriodKeepsTheWholeTokens() {
-        run(10, 10, 1_000, 3, 0);
-        List<Object> r = run(10, 10, 2_000, 0, 0);
-        assertThat(r.get(1)).isEqualTo(7L);
+    void anUnreadableStateCountsAsAFullBucket() {
+        redis.call("SET", KEY, "not-a-number");
+        assertThat(run(3, 3, S, 3, 10 * S).get(0)).isEqualTo(1L);
     }
 
     @Test

@@ -44,8 +44,8 @@ public final class RedisScriptStore implements RateLimitStore {
     }
 
     @Override
-    public CompletionStage<Decision> acquireAt(Subject subject, Limit limit, long cost, long nowMs) {
-        return run(subject, limit, cost, Long.toString(nowMs));
+    public CompletionStage<Decision> acquireAt(Subject subject, Limit limit, long cost, long nowMicros) {
+        return run(subject, limit, cost, Long.toString(nowMicros));
     }
 
     private CompletionStage<Decision> run(Subject subject, Limit limit, long cost, String now) {
@@ -53,7 +53,7 @@ public final class RedisScriptStore implements RateLimitStore {
         String[] args = {
             Long.toString(limit.burst()),
             Long.toString(limit.limit()),
-            Long.toString(limit.periodMs()),
+            Long.toString(limit.periodMicros()),
             Long.toString(cost),
             now
         };

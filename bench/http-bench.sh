@@ -1,0 +1,136 @@
+#!/usr/bin/env bash
+# HTTP benchmark of Sluice: POST /v1/check against GET /v1/ping in one run, on a 3-master Redis
+# Cluster, plus bytes per subject in Redis and the raw script cost (redis-benchmark).
+#
+#   bench/http-bench.sh                 # defaults: 32 connections, 2 wrk threads, 20 s per endpoint
+#   DURATION=30s CONNECTIONS=32 bench/http-bench.sh
+#
+# Everything runs on 127.0.0.1 and stops when the script ends (also on failure or Ctrl-C).
+# Results go to stdout and to bench/results/http-bench-<timestamp>.txt.
+set -eu  # no pipefail: "redis-cli --scan | head" ends by SIGPIPE on purpose
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/.." && pwd)
+source "$root/bin/lib.sh"
+
+DURATION=${DURATION:-20s}
+WARMUP=${WARMUP:-10s}
+CONNECTIONS=${CONNECTIONS:-32}
+THREADS=${THREADS:-2}
+KEYS=${KEYS:-10000}
+JVM_OPTS=${JVM_OPTS:-"-Xms256m -Xmx256m"}
+
+need_cmd redis-server redis-server
+need_cmd redis-cli redis-tools
+need_cmd redis-benchmark redis-tools
+need_cmd wrk wrk
+use_java
+build_jar
+
+work=$(mktemp -d /tmp/sluice-bench.XXXXXX)
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+}
+trap cleanup EXIT INT TERM
+
+# --- a 3-master Redis Cluster, no replicas ---------------------------------------------------
+cluster_ports=()
+for i in 1 2 3; do
+  port=$(free_port_pair)
+  mkdir -p "$work/redis-$port"
+  redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no --cluster-enabled yes \
+    --cluster-config-file nodes.conf --dir "$work/redis-$port" --logfile "$work/redis-$port/log" &
+  pids+=($!)
+  wait_redis "$port"
+  cluster_ports+=("$port")
+done
+redis-cli --cluster create $(printf '127.0.0.1:%s ' "${cluster_ports[@]}") --cluster-replicas 0 --cluster-yes \
+  > "$work/cluster-create.log"
+for port in "${cluster_ports[@]}"; do
+  until redis-cli -p "$port" cluster info | grep -q 'cluster_state:ok'; do sleep 0.1; done
+done
+uris=$(printf 'redis://127.0.0.1:%s,' "${cluster_ports[@]}"); uris=${uris%,}
+
+# --- the service -----------------------------------------------------------------------------
+http_port=$(free_port)
+# bench: 100 per hour per key, so every check of the run is admitted and every subject stays in
+# Redis (TTL = time until full) for the memory measurement afterwards.
+REDIS_URIS="$uris" MICRONAUT_SERVER_PORT="$http_port" \
+LIMITER_POLICIES_BENCH_LIMIT=100 LIMITER_POLICIES_BENCH_PERIOD=1h \
+  "$JAVA" $JVM_OPTS -jar "$JAR" > "$work/sluice.log" 2>&1 &
+pids+=($!)
+sluice_pid=$!
+base="http://127.0.0.1:$http_port"
+for _ in $(seq 1 300); do curl -fs "$base/v1/ping" > /dev/null && break; sleep 0.1; done
+curl -fs "$base/v1/ping" > /dev/null || { cat "$work/sluice.log"; echo "service did not start" >&2; exit 1; }
+
+run_wrk() { # label, duration, extra args...
+  local label=$1 duration=$2; shift 2
+  wrk -t"$THREADS" -c"$CONNECTIONS" -d"$duration" --latency "$@" > "$work/wrk-$label.txt" 2>&1
+}
+rps() { awk '/^Requests\/sec/ {print $2}' "$1"; }
+pct() { awk -v p="$2" '$1 == p {print $2}' "$1"; }
+
+echo "warming up ($WARMUP each)..." >&2
+run_wrk warm-ping "$WARMUP" "$base/v1/ping"
+KEYS=$KEYS run_wrk warm-check "$WARMUP" -s "$here/check.lua" "$base"
+
+echo "measuring ($DURATION each)..." >&2
+run_wrk ping "$DURATION" "$base/v1/ping"
+KEYS=$KEYS run_wrk check "$DURATION" -s "$here/check.lua" "$base"
+
+ping_rps=$(rps "$work/wrk-ping.txt"); check_rps=$(rps "$work/wrk-check.txt")
+ratio=$(awk -v a="$check_rps" -v b="$ping_rps" 'BEGIN {printf "%.1f", 100 * a / b}')
+rss_kb=$(awk '/VmRSS/ {print $2}' "/proc/$sluice_pid/status")
+
+# --- bytes per subject -----------------------------------------------------------------------
+subjects=0; usage_sum=0; usage_n=0
+for port in "${cluster_ports[@]}"; do
+  n=$(redis-cli -p "$port" dbsize); subjects=$((subjects + n))
+  for key in $(redis-cli -p "$port" --scan --pattern 'sl:{bench:*' | head -200); do
+    u=$(redis-cli -p "$port" memory usage "$key"); usage_sum=$((usage_sum + u)); usage_n=$((usage_n + 1))
+  done
+done
+ttl_sample=$(redis-cli -p "${cluster_ports[0]}" --scan --pattern 'sl:{bench:*' | head -1 | xargs -r redis-cli -p "${cluster_ports[0]}" pttl)
+bytes=$(awk -v s="$usage_sum" -v n="$usage_n" 'BEGIN {printf "%.1f", s / n}')
+# used_memory difference when the subjects are deleted: the whole cost, expires dict included
+before=0; after=0
+for port in "${cluster_ports[@]}"; do
+  b=$(redis-cli -p "$port" info memory | awk -F: '/^used_memory:/ {print $2+0}'); before=$((before + b))
+  redis-cli -p "$port" flushall > /dev/null
+  a=$(redis-cli -p "$port" info memory | awk -F: '/^used_memory:/ {print $2+0}'); after=$((after + a))
+done
+total_bytes=$(awk -v b="$before" -v a="$after" -v n="$subjects" 'BEGIN {printf "%.1f", (b - a) / n}')
+
+# --- raw script cost: EVALSHA token bucket vs INCR on one standalone Redis -------------------
+rb_port=$(free_port)
+redis-server --port "$rb_port" --bind 127.0.0.1 --save "" --appendonly no --logfile "$work/rb.log" &
+pids+=($!)
+wait_redis "$rb_port"
+sha=$(redis-cli -p "$rb_port" script load "$(cat "$root/lua/src/main/resources/dev/sluice/lua/token_bucket.lua")")
+rb() { redis-benchmark -p "$rb_port" -c 32 -n 300000 -r 10000 -q "$@" | tr '\r' '\n' | awk '/requests per second/ {print $2}' | tail -1; }
+incr_rps=$(rb incr 'c:__rand_int__')
+evalsha_rps=$(rb evalsha "$sha" 1 'sl:{bench:__rand_int__}:tb' 1000000 1000000 3600000 1 -1)
+
+mkdir -p "$here/results"
+out="$here/results/http-bench-$(date -u +%Y%m%dT%H%M%SZ).txt"
+{
+  echo "Sluice HTTP benchmark  $(date -u +%FT%TZ)  $(nproc) cores  wrk -t$THREADS -c$CONNECTIONS -d$DURATION"
+  echo "service: $JAR  JVM: $("$JAVA" -version 2>&1 | head -1)  $JVM_OPTS  store: 3-master Redis Cluster"
+  echo
+  printf '%-26s %12s %10s %10s\n' endpoint 'requests/s' p50 p99
+  printf '%-26s %12s %10s %10s\n' 'GET /v1/ping (no-op)' "$ping_rps" "$(pct "$work/wrk-ping.txt" 50%)" "$(pct "$work/wrk-ping.txt" 99%)"
+  printf '%-26s %12s %10s %10s\n' "POST /v1/check ($KEYS keys)" "$check_rps" "$(pct "$work/wrk-check.txt" 50%)" "$(pct "$work/wrk-check.txt" 99%)"
+  echo
+  echo "check / no-op requests/s: ${ratio} %"
+  echo "check responses: $(grep -E '^status-' "$work/wrk-check.txt" | tr '\n' ' ')"
+  echo "service RSS after the run: $((rss_kb / 1024)) MiB"
+  echo
+  echo "token bucket state: $subjects subjects in Redis; MEMORY USAGE mean over $usage_n keys: $bytes bytes;"
+  echo "  used_memory freed by deleting them: $total_bytes bytes per subject (expires entry included); sample PTTL $ttl_sample ms"
+  echo
+  echo "redis-benchmark, one standalone Redis, 32 clients, 10,000 keys:"
+  echo "  INCR                      $incr_rps requests/s"
+  echo "  EVALSHA token_bucket.lua  $evalsha_rps requests/s"
+} | tee "$out"

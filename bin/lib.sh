@@ -1,0 +1,69 @@
+# Shared helpers of bin/run, bin/test and bench/*.sh. Sourced, not run.
+
+# Sets JAVA_HOME and JAVA to a JDK of version 21 or newer: $JAVA_HOME if it is one, else the
+# Temurin 25 JDK this project is built with, else any JDK >= 21 under /usr/lib/jvm.
+use_java() {
+  local candidates=("${JAVA_HOME:-}" /usr/lib/jvm/temurin-25-jdk-amd64 /usr/lib/jvm/*)
+  for home in "${candidates[@]}"; do
+    [ -n "$home" ] && [ -x "$home/bin/javac" ] || continue
+    local v
+    v=$("$home/bin/java" -XshowSettings:properties -version 2>&1 | awk -F'= ' '/java.specification.version/ {print $2}')
+    if [ "${v%%.*}" -ge 21 ] 2>/dev/null; then
+      export JAVA_HOME="$home"
+      JAVA="$home/bin/java"
+      return 0
+    fi
+  done
+  echo "Sluice needs a JDK 21 or newer (it is built and tested with Temurin 25)." >&2
+  echo "Install one under /usr/lib/jvm or set JAVA_HOME to it." >&2
+  exit 1
+}
+
+# need_cmd COMMAND DEBIAN_PACKAGE: installs the package with apt-get when the command is missing.
+need_cmd() {
+  command -v "$1" > /dev/null 2>&1 && return 0
+  if [ "$(id -u)" = 0 ] && command -v apt-get > /dev/null; then
+    echo "installing $2 (for $1)..." >&2
+    if [ -z "${SLUICE_APT_UPDATED:-}" ]; then
+      DEBIAN_FRONTEND=noninteractive apt-get update -q > /dev/null
+      export SLUICE_APT_UPDATED=1
+    fi
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$2" > /dev/null
+  fi
+  command -v "$1" > /dev/null 2>&1 || { echo "$1 is needed: install the $2 package" >&2; exit 1; }
+}
+
+# Builds app/target/sluice.jar unless it is newer than every source file.
+build_jar() {
+  JAR="$root/app/target/sluice.jar"
+  if [ ! -f "$JAR" ] || [ -n "$(find "$root/app/src/main" "$root/lua/src/main" "$root/pom.xml" "$root/app/pom.xml" -newer "$JAR" -type f -print -quit)" ]; then
+    echo "building $JAR ..." >&2
+    (cd "$root" && ./mvnw -B -q -DskipTests -pl app -am package) >&2
+  fi
+}
+
+port_free() { ! (exec 3<> "/dev/tcp/127.0.0.1/$1") 2> /dev/null; }
+
+# A free loopback port.
+free_port() {
+  local p
+  while :; do
+    p=$((20000 + RANDOM % 10000))
+    port_free "$p" && { echo "$p"; return; }
+  done
+}
+
+# A free port p with p + 10000 free too (Redis Cluster bus port).
+free_port_pair() {
+  local p
+  while :; do
+    p=$((20000 + RANDOM % 10000))
+    port_free "$p" && port_free $((p + 10000)) && { echo "$p"; return; }
+  done
+}
+
+wait_redis() {
+  for _ in $(seq 1 100); do redis-cli -p "$1" ping 2> /dev/null | grep -q PONG && return 0; sleep 0.05; done
+  echo "redis on port $1 did not start" >&2
+  exit 1
+}
