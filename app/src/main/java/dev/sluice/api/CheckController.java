@@ -82,6 +82,16 @@ public class CheckController {
         return HttpResponse.ok(PONG).contentType(MediaType.APPLICATION_JSON_TYPE);
     }
 
+    /**
+     * The same no-op for a POST whose body is read and dropped, so a benchmark can drive it with the
+     * very requests it sends to {@code /v1/check} and compare like with like.
+     */
+    @Post("/ping")
+    @Consumes(MediaType.ALL)
+    public MutableHttpResponse<byte[]> pingPost(@Nullable @Body byte[] body) {
+        return HttpResponse.ok(PONG).contentType(MediaType.APPLICATION_JSON_TYPE);
+    }
+
     private Policy policy(String name) {
         Policy policy = policies.find(name);
         if (policy == null) {

@@ -88,7 +88,8 @@ public final class CheckRequestParser {
         } catch (JsonProcessingException e) {
             throw BadRequestException.of(
                     "body",
-                    "is not valid JSON: " + e.getOriginalMessage() + " (line "
+                    "is not valid JSON: "
+                            + SOURCE_NOTE.matcher(e.getOriginalMessage()).replaceAll("") + " (line "
                             + e.getLocation().getLineNr() + ", column "
                             + e.getLocation().getColumnNr() + ")");
         } catch (IOException e) {

@@ -2,6 +2,7 @@ package dev.sluice.api;
 
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.core.io.JsonStringEncoder;
 import dev.sluice.core.Decision;
 import dev.sluice.limiter.Verdict;
 import io.micronaut.http.HttpResponse;
@@ -12,6 +13,7 @@ import io.micronaut.http.MutableHttpResponse;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
 
@@ -53,34 +55,42 @@ public final class Responses {
                 : d.allowed() || look ? HttpStatus.OK : HttpStatus.TOO_MANY_REQUESTS;
         long resetSeconds = d.resetSeconds();
         long retryAfter = d.retryAfterSeconds();
-        byte[] body = json(g -> {
-            if (status != HttpStatus.OK) {
-                boolean closed = verdict.unavailable();
-                g.writeStringField("type", closed ? REDUCED_CAPACITY : QUOTA_EXCEEDED);
-                g.writeStringField("title", closed ? "Rate limit store unavailable" : "Too Many Requests");
-                g.writeNumberField("status", status.getCode());
-                g.writeStringField(
-                        "detail",
-                        closed
-                                ? "The shared rate limit store cannot be reached and policy '"
-                                        + verdict.policy().name() + "' fails closed; retry after " + retryAfter + " s."
-                                : "Policy '" + verdict.policy().name()
-                                        + "' allows no more for this key now; retry after " + retryAfter + " s.");
-                if (!closed) {
-                    g.writeArrayFieldStart("violated-policies");
-                    g.writeString(verdict.policy().name());
-                    g.writeEndArray();
-                }
+        // Written by hand: the only free text is the key (JSON-escaped here); policy names are
+        // [a-z0-9._-] and the rest are numbers and fixed words.
+        StringBuilder json = new StringBuilder(status == HttpStatus.OK ? 160 : 420).append('{');
+        if (status != HttpStatus.OK) {
+            boolean closed = verdict.unavailable();
+            String name = verdict.policy().name();
+            json.append("\"type\":\"")
+                    .append(closed ? REDUCED_CAPACITY : QUOTA_EXCEEDED)
+                    .append("\",\"title\":\"");
+            json.append(closed ? "Rate limit store unavailable" : "Too Many Requests");
+            json.append("\",\"status\":").append(status.getCode()).append(",\"detail\":\"");
+            if (closed) {
+                json.append("The shared rate limit store cannot be reached and policy '")
+                        .append(name)
+                        .append("' fails closed; retry after ")
+                        .append(retryAfter)
+                        .append(" s.\",");
+            } else {
+                json.append("Policy '")
+                        .append(name)
+                        .append("' allows no more for this key now; retry after ")
+                        .append(retryAfter)
+                        .append(" s.\",\"violated-policies\":[\"")
+                        .append(name)
+                        .append("\"],");
             }
-            g.writeBooleanField("allowed", d.allowed());
-            g.writeStringField("policy", verdict.policy().name());
-            g.writeStringField("key", verdict.key());
-            g.writeNumberField("limit", d.limit());
-            g.writeNumberField("remaining", d.remaining());
-            g.writeNumberField("resetSeconds", resetSeconds);
-            g.writeNumberField("retryAfterSeconds", retryAfter);
-            g.writeBooleanField("degraded", verdict.degraded());
-        });
+        }
+        json.append("\"allowed\":").append(d.allowed());
+        json.append(",\"policy\":\"").append(verdict.policy().name());
+        json.append("\",\"key\":\"").append(JsonStringEncoder.getInstance().quoteAsString(verdict.key()));
+        json.append("\",\"limit\":").append(d.limit());
+        json.append(",\"remaining\":").append(d.remaining());
+        json.append(",\"resetSeconds\":").append(resetSeconds);
+        json.append(",\"retryAfterSeconds\":").append(retryAfter);
+        json.append(",\"degraded\":").append(verdict.degraded()).append('}');
+        byte[] body = json.toString().getBytes(StandardCharsets.UTF_8);
         MutableHttpResponse<byte[]> response = HttpResponse.<byte[]>status(status)
                 .contentType(status == HttpStatus.OK ? MediaType.APPLICATION_JSON_TYPE : PROBLEM_JSON)
                 .body(body);

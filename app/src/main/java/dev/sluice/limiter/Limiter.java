@@ -25,16 +25,19 @@ public class Limiter {
     private final RateLimitStore store;
     private final InProcessStore fallback = new InProcessStore();
     private final DecisionMetrics metrics;
+    private final DecisionMetrics.StoreMeters storeMeters;
     private final AtomicBoolean storeHealthy = new AtomicBoolean(true);
 
     public Limiter(RateLimitStore store, DecisionMetrics metrics) {
         this.store = store;
         this.metrics = metrics;
+        this.storeMeters = metrics.forStore(store.kind());
     }
 
     /** Consumes {@code cost} units (0: look only) of {@code key}'s allowance under {@code policy}. */
     public CompletionStage<Verdict> check(Policy policy, String key, long cost) {
         Subject subject = new Subject(policy.name(), key);
+        DecisionMetrics.PolicyMeters meters = metrics.forPolicy(policy.name());
         long start = System.nanoTime();
         CompletionStage<Decision> decided;
         try {
@@ -42,22 +45,19 @@ public class Limiter {
         } catch (RuntimeException e) {
             decided = CompletableFuture.failedFuture(e);
         }
-        return decided.handle((decision, error) -> {
-                    metrics.storeLatency(store.kind(), error == null, System.nanoTime() - start);
-                    if (error == null) {
-                        markStore(true, null);
-                        return CompletableFuture.completedFuture(new Verdict(policy, key, decision, false, false));
-                    }
-                    markStore(false, error);
-                    return degrade(policy, subject, key, cost);
+        return decided.thenApply(decision -> {
+                    storeMeters.record(true, System.nanoTime() - start);
+                    markStore(true, null);
+                    meters.decision(decision.allowed(), false, false);
+                    return new Verdict(policy, key, decision, false, false);
                 })
-                .thenCompose(stage -> stage)
-                .thenApply(verdict -> {
-                    String outcome = verdict.unavailable()
-                            ? "unavailable"
-                            : verdict.decision().allowed() ? "allowed" : "denied";
-                    metrics.decision(policy.name(), outcome, verdict.degraded());
-                    return verdict;
+                .exceptionallyCompose(error -> {
+                    storeMeters.record(false, System.nanoTime() - start);
+                    markStore(false, error);
+                    return degrade(policy, subject, key, cost).thenApply(verdict -> {
+                        meters.decision(verdict.decision().allowed(), verdict.unavailable(), true);
+                        return verdict;
+                    });
                 });
     }
 

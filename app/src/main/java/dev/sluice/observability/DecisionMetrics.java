@@ -12,38 +12,70 @@ import java.util.concurrent.TimeUnit;
  * Sluice's meters: {@code sluice.decisions} (counter; tags {@code policy}, {@code outcome} =
  * allowed | denied | unavailable, {@code degraded}) and {@code sluice.store.latency} (timer with a
  * percentile histogram; tags {@code store}, {@code result} = ok | error). Prometheus names:
- * {@code sluice_decisions_total}, {@code sluice_store_latency_seconds_bucket}.
+ * {@code sluice_decisions_total}, {@code sluice_store_latency_seconds_bucket}. The meters of a
+ * policy are created once ({@link #forPolicy}), so the request path only increments.
  */
 @Singleton
 public class DecisionMetrics {
     private final MeterRegistry registry;
-    private final ConcurrentMap<String, Counter> decisions = new ConcurrentHashMap<>();
-    private final ConcurrentMap<String, Timer> latency = new ConcurrentHashMap<>();
+    private final ConcurrentMap<String, PolicyMeters> policies = new ConcurrentHashMap<>();
+    private final ConcurrentMap<String, StoreMeters> stores = new ConcurrentHashMap<>();
 
     public DecisionMetrics(MeterRegistry registry) {
         this.registry = registry;
     }
 
-    public void decision(String policy, String outcome, boolean degraded) {
-        String id = policy + '\u0000' + outcome + '\u0000' + degraded;
-        decisions
-                .computeIfAbsent(id, k -> Counter.builder("sluice.decisions")
+    /** The decision counters of one policy. */
+    public final class PolicyMeters {
+        private final Counter[] counters = new Counter[6];
+
+        private PolicyMeters(String policy) {
+            String[] outcomes = {"allowed", "denied", "unavailable"};
+            for (int i = 0; i < 6; i++) {
+                counters[i] = Counter.builder("sluice.decisions")
                         .description("Rate limit decisions")
                         .tag("policy", policy)
-                        .tag("outcome", outcome)
-                        .tag("degraded", Boolean.toString(degraded))
-                        .register(registry))
-                .increment();
+                        .tag("outcome", outcomes[i / 2])
+                        .tag("degraded", Boolean.toString(i % 2 == 1))
+                        .register(registry);
+            }
+        }
+
+        public void decision(boolean allowed, boolean unavailable, boolean degraded) {
+            int outcome = unavailable ? 2 : allowed ? 0 : 1;
+            counters[outcome * 2 + (degraded ? 1 : 0)].increment();
+        }
     }
 
-    public void storeLatency(String store, boolean ok, long nanos) {
-        String result = ok ? "ok" : "error";
-        latency.computeIfAbsent(store + '\u0000' + result, k -> Timer.builder("sluice.store.latency")
-                        .description("Time of one store round trip (one script execution)")
-                        .tag("store", store)
-                        .tag("result", result)
-                        .publishPercentileHistogram()
-                        .register(registry))
-                .record(nanos, TimeUnit.NANOSECONDS);
+    /** The round-trip timers of one store. */
+    public final class StoreMeters {
+        private final Timer ok;
+        private final Timer error;
+
+        private StoreMeters(String store) {
+            ok = timer(store, "ok");
+            error = timer(store, "error");
+        }
+
+        private Timer timer(String store, String result) {
+            return Timer.builder("sluice.store.latency")
+                    .description("Time of one store round trip (one script execution)")
+                    .tag("store", store)
+                    .tag("result", result)
+                    .publishPercentileHistogram()
+                    .register(registry);
+        }
+
+        public void record(boolean succeeded, long nanos) {
+            (succeeded ? ok : error).record(nanos, TimeUnit.NANOSECONDS);
+        }
+    }
+
+    public PolicyMeters forPolicy(String policy) {
+        return policies.computeIfAbsent(policy, PolicyMeters::new);
+    }
+
+    public StoreMeters forStore(String store) {
+        return stores.computeIfAbsent(store, StoreMeters::new);
     }
 }

@@ -87,8 +87,9 @@ class CrossNodeIT {
         AtomicLong lastDone = new AtomicLong();
         ExecutorService workers = Executors.newFixedThreadPool(12);
         long start = System.nanoTime();
+        List<java.util.concurrent.Future<Object>> running = new ArrayList<>();
         for (int w = 0; w < 12; w++) {
-            workers.submit(() -> {
+            running.add(workers.submit(() -> {
                 int i;
                 while ((i = next.getAndIncrement()) < total) {
                     long due = start + i * 1_000_000_000L / RATE;
@@ -109,10 +110,13 @@ class CrossNodeIT {
                     lastDone.accumulateAndGet(System.nanoTime(), Math::max);
                 }
                 return null;
-            });
+            }));
         }
         workers.shutdown();
         assertThat(workers.awaitTermination(60, TimeUnit.SECONDS)).isTrue();
+        for (java.util.concurrent.Future<Object> worker : running) {
+            worker.get(); // a worker's exception fails the test
+        }
         double elapsed = (lastDone.get() - start) / 1e9;
         double bound = LIMIT + LIMIT * elapsed;
         List<Double> perNode = nodes.stream()

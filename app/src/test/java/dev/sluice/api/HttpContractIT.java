@@ -221,6 +221,7 @@ class HttpContractIT {
         assertThat(r.statusCode()).isEqualTo(status);
         assertThat(r.headers().firstValue("Content-Type")).hasValue("application/problem+json");
         assertThat(r.body()).contains("\"status\":" + status, "\"invalid-params\":[{\"name\":\"" + field + "\"");
+        assertThat(r.body()).as("no parser internals leak into the message").doesNotContain("Source:", "REDACTED");
         for (RedisNode master : cluster.masters()) {
             String stats = Resp.text(master.port(), "INFO", "commandstats");
             assertThat(stats)

@@ -96,10 +96,12 @@ public abstract class StoreContract {
             CountDownLatch start = new CountDownLatch(1);
             List<Future<CompletableFuture<Decision>>> futures = new ArrayList<>();
             for (int i = 0; i < checks; i++) {
-                futures.add(pool.submit(() -> {
+                @SuppressWarnings("FutureReturnValueIgnored") // collected in the list, joined below
+                boolean added = futures.add(pool.submit(() -> {
                     start.await();
                     return store().acquire(s, hundredPerHour, 1).toCompletableFuture();
                 }));
+                assertThat(added).isTrue();
             }
             start.countDown();
             int admitted = 0;

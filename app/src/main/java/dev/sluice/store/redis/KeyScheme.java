@@ -7,14 +7,13 @@ import dev.sluice.store.Subject;
  *
  * <p>Everything between the braces is the hash tag, so every key of one subject lands in one slot
  * (one script touches one shard) while different subjects spread over the cluster. Policy names
- * never contain {@code : { } %}; in the user's key those four characters are percent-escaped
- * ({@code % -> %25}, {@code : -> %3A}, {@code { -> %7B}, {@code } -> %7D}). The escape is
+ * never contain a colon, a brace or a percent sign; in the user's key those four characters are
+ * percent-escaped (percent as %25, colon as %3A, opening brace as %7B, closing brace as %7D). The escape is
  * injective, so two subjects never share a key, and the escaped key holds no brace, so it can
  * neither end the hash tag early nor open another one.
  *
- * <p>Examples with prefix {@code sl:}: ({@code api}, {@code alice}) is {@code sl:{api:alice}:tb};
- * ({@code api}, <code>a}b</code>) is {@code sl:{api:a%7Db}:tb}; ({@code api}, {@code a:b}) is
- * {@code sl:{api:a%3Ab}:tb}, which differs from the key of policy {@code api:a}, were that allowed.
+ * <p>Examples with prefix "sl:" are in docs/architecture.md and KeySchemeTest: ("api", "alice")
+ * is "sl:{api:alice}:tb" and ("api", "a:b") is "sl:{api:a%3Ab}:tb".
  */
 public final class KeyScheme {
     /** The suffix of token bucket state. */

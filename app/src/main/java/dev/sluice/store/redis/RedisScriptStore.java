@@ -51,11 +51,7 @@ public final class RedisScriptStore implements RateLimitStore {
     private CompletionStage<Decision> run(Subject subject, Limit limit, long cost, String now) {
         String[] keyArray = {keys.key(subject, KeyScheme.TOKEN_BUCKET)};
         String[] args = {
-            Long.toString(limit.burst()),
-            Long.toString(limit.limit()),
-            Long.toString(limit.periodMicros()),
-            Long.toString(cost),
-            now
+            Long.toString(limit.burst()), Long.toString(limit.limit()), periodArg(limit), costArg(cost), now
         };
         CompletionStage<List<Long>> reply = commands.<List<Long>>evalsha(
                         script.sha1(), ScriptOutputType.MULTI, keyArray, args)
@@ -64,6 +60,16 @@ public final class RedisScriptStore implements RateLimitStore {
                         : CompletableFuture.failedFuture(error));
         return reply.thenApply(
                 r -> new Decision(r.get(0) == 1L, limit.burst(), r.get(1), r.get(2), r.get(3), r.get(4)));
+    }
+
+    private static final String[] SMALL = {"0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "10"};
+
+    private static String costArg(long cost) {
+        return cost <= 10 ? SMALL[(int) cost] : Long.toString(cost);
+    }
+
+    private static String periodArg(Limit limit) {
+        return Long.toString(limit.periodMicros());
     }
 
     private static boolean isNoScript(Throwable error) {
