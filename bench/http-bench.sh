@@ -41,12 +41,14 @@ trap cleanup EXIT INT TERM
 
 # --- a 3-master Redis Cluster, no replicas ---------------------------------------------------
 cluster_ports=()
+redis_pids=()
 for i in 1 2 3; do
   port=$(free_port_pair)
   mkdir -p "$work/redis-$port"
   redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no --cluster-enabled yes \
     --cluster-config-file nodes.conf --dir "$work/redis-$port" --logfile "$work/redis-$port/log" &
   pids+=($!)
+  redis_pids+=($!)
   wait_redis "$port"
   cluster_ports+=("$port")
 done
@@ -70,9 +72,22 @@ base="http://127.0.0.1:$http_port"
 for _ in $(seq 1 300); do curl -fs "$base/v1/ping" > /dev/null && break; sleep 0.1; done
 curl -fs "$base/v1/ping" > /dev/null || { cat "$work/sluice.log"; echo "service did not start" >&2; exit 1; }
 
-run_wrk() { # label, duration, extra args...
+# CPU ticks (utime + stime) of the given pids, and busy ticks of the whole machine.
+proc_ticks() { local t=0; for pid in "$@"; do t=$((t + $(awk '{print $14 + $15}' "/proc/$pid/stat"))); done; echo "$t"; }
+machine_busy() { awk '/^cpu / {print $2 + $3 + $4 + $7 + $8}' /proc/stat; }
+
+run_wrk() { # label, duration, extra args...: also writes "sluice redis other" CPU ticks to cpu-<label>
   local label=$1 duration=$2; shift 2
+  local j0 r0 m0
+  j0=$(proc_ticks "$sluice_pid"); r0=$(proc_ticks "${redis_pids[@]}"); m0=$(machine_busy)
   wrk -t"$THREADS" -c"$CONNECTIONS" -d"$duration" --latency "$@" > "$work/wrk-$label.txt" 2>&1
+  local j=$(( $(proc_ticks "$sluice_pid") - j0 )) r=$(( $(proc_ticks "${redis_pids[@]}") - r0 )) m=$(( $(machine_busy) - m0 ))
+  echo "$j $r $((m - j - r))" > "$work/cpu-$label"
+}
+# "<sluice us> / <redis us> / <wrk+kernel+other us>" of CPU per request of a run
+cpu_per_request() {
+  local hz n; hz=$(getconf CLK_TCK); n=$(awk '/requests in/ {print $1}' "$work/wrk-$1.txt")
+  awk -v hz="$hz" -v n="$n" '{printf "%.0f / %.0f / %.0f", $1 * 1e6 / hz / n, $2 * 1e6 / hz / n, $3 * 1e6 / hz / n}' "$work/cpu-$1"
 }
 rps() { awk '/^Requests\/sec/ {print $2}' "$1"; }
 pct() { awk -v p="$2" '$1 == p {print $2}' "$1"; }
@@ -124,12 +139,13 @@ out="$here/results/http-bench-$(date -u +%Y%m%dT%H%M%SZ).txt"
   echo "Sluice HTTP benchmark  $(date -u +%FT%TZ)  $(nproc) cores  wrk -t$THREADS -c$CONNECTIONS -d$DURATION"
   echo "service: $JAR  JVM: $("$JAVA" -version 2>&1 | head -1)  $JVM_OPTS  store: 3-master Redis Cluster"
   echo
-  printf '%-6s %-28s %12s %10s %10s %8s\n' round endpoint 'requests/s' p50 p99 ratio
+  echo "CPU us per request: the Sluice JVM / the 3 Redis processes / wrk, kernel and the rest"
+  printf '%-6s %-28s %12s %10s %10s %8s  %s\n' round endpoint 'requests/s' p50 p99 ratio 'CPU us/request'
   for r in $(seq 1 "$ROUNDS"); do
     p="$work/wrk-ping-$r.txt"; c="$work/wrk-check-$r.txt"
     ratio=$(awk -v a="$(rps "$c")" -v b="$(rps "$p")" 'BEGIN {printf "%.1f %%", 100 * a / b}')
-    printf '%-6s %-28s %12s %10s %10s\n' "$r" 'POST /v1/ping (no-op)' "$(rps "$p")" "$(pct "$p" 50%)" "$(pct "$p" 99%)"
-    printf '%-6s %-28s %12s %10s %10s %8s\n' "$r" "POST /v1/check ($KEYS keys)" "$(rps "$c")" "$(pct "$c" 50%)" "$(pct "$c" 99%)" "$ratio"
+    printf '%-6s %-28s %12s %10s %10s %8s  %s\n' "$r" 'POST /v1/ping (no-op)' "$(rps "$p")" "$(pct "$p" 50%)" "$(pct "$p" 99%)" "" "$(cpu_per_request "ping-$r")"
+    printf '%-6s %-28s %12s %10s %10s %8s  %s\n' "$r" "POST /v1/check ($KEYS keys)" "$(rps "$c")" "$(pct "$c" 50%)" "$(pct "$c" 99%)" "$ratio" "$(cpu_per_request "check-$r")"
     echo "       /v1/check responses that were not 200: $(awk '/Non-2xx/ {print $5}' "$c")"
   done
   echo
