@@ -5,6 +5,7 @@ import dev.sluice.store.InProcessStore;
 import dev.sluice.store.RateLimitStore;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
+import io.micronaut.context.annotation.Context;
 import io.micronaut.context.annotation.Factory;
 import io.micronaut.context.annotation.Requires;
 import jakarta.inject.Singleton;
@@ -39,7 +40,7 @@ public class StoreFactory {
         return new RedisScriptStore(connection.async(), keys, "redis");
     }
 
-    @Singleton
+    @Context // created at start-up, so the per-node warning is the first thing an operator sees
     @Requires(missingProperty = "redis.uri")
     @Requires(missingProperty = "redis.uris")
     RateLimitStore inProcessStore() {
