@@ -5,6 +5,7 @@ import dev.sluice.config.PolicyRegistry;
 import dev.sluice.limiter.Limiter;
 import io.micronaut.core.annotation.Nullable;
 import io.micronaut.http.HttpResponse;
+import io.micronaut.http.HttpStatus;
 import io.micronaut.http.MediaType;
 import io.micronaut.http.MutableHttpResponse;
 import io.micronaut.http.annotation.Body;
@@ -70,7 +71,14 @@ public class CheckController {
     public CompletionStage<MutableHttpResponse<byte[]>> reset(@PathVariable String policy, @PathVariable String key) {
         try {
             Policy p = policy(policy);
-            return limiter.reset(p, checkedKey(key)).thenApply(done -> HttpResponse.<byte[]>noContent());
+            return limiter.reset(p, checkedKey(key))
+                    .<MutableHttpResponse<byte[]>>thenApply(done -> HttpResponse.noContent())
+                    .exceptionally(error -> Responses.problem(
+                            HttpStatus.SERVICE_UNAVAILABLE,
+                            Responses.REDUCED_CAPACITY,
+                            "Rate limit store unavailable",
+                            "The shared rate limit store cannot be reached; nothing was reset. Retry later.",
+                            List.of()));
         } catch (BadRequestException e) {
             return CompletableFuture.completedFuture(Responses.badRequest(e));
         }

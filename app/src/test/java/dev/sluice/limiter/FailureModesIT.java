@@ -1,0 +1,101 @@
+package dev.sluice.limiter;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.sluice.ServiceNode;
+import dev.sluice.testkit.FreePorts;
+import dev.sluice.testkit.RedisNode;
+import java.net.URI;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * What each policy's {@code on-store-failure} mode answers while its Redis is down, and that
+ * decisions are shared again once Redis is back. (Issue 4 adds the breaker, the time budget and
+ * the reconciled local mode; this pins the behaviour the decision core has today.)
+ */
+class FailureModesIT {
+    private static RedisNode redis;
+    private static ServiceNode node;
+
+    @BeforeAll
+    static void start() throws Exception {
+        redis = RedisNode.start(FreePorts.any(), Files.createTempDirectory("sluice-failure-"), List.of());
+        node = ServiceNode.start(Map.ofEntries(
+                Map.entry("redis.uri", redis.uri()),
+                Map.entry("limiter.redis.command-timeout", "200ms"),
+                Map.entry("limiter.policies.reads.limit", 3),
+                Map.entry("limiter.policies.reads.period", "1h"),
+                Map.entry("limiter.policies.reads.on-store-failure", "open"),
+                Map.entry("limiter.policies.login.limit", 3),
+                Map.entry("limiter.policies.login.period", "1h"),
+                Map.entry("limiter.policies.login.on-store-failure", "closed"),
+                Map.entry("limiter.policies.search.limit", 3),
+                Map.entry("limiter.policies.search.period", "1h"),
+                Map.entry("limiter.policies.search.on-store-failure", "local")));
+    }
+
+    @AfterAll
+    static void stop() {
+        node.close();
+        redis.close();
+    }
+
+    private static HttpResponse<String> check(String policy, String key) {
+        return ServiceNode.post(node.url(), "/v1/check", "{\"policy\":\"" + policy + "\",\"key\":\"" + key + "\"}");
+    }
+
+    @Test
+    void eachModeAnswersAsConfiguredWhileRedisIsDownAndRedisDecidesAgainAfter() {
+        assertThat(check("reads", "k").body()).contains("\"degraded\":false");
+        redis.kill();
+        try {
+            // open: admitted, degraded, however often
+            for (int i = 0; i < 5; i++) {
+                HttpResponse<String> r = check("reads", "k");
+                assertThat(r.statusCode()).isEqualTo(200);
+                assertThat(r.body()).contains("\"allowed\":true", "\"degraded\":true");
+            }
+            // closed: 503 problem+json, temporary reduced capacity, Retry-After
+            HttpResponse<String> closed = check("login", "k");
+            assertThat(closed.statusCode()).isEqualTo(503);
+            assertThat(closed.headers().firstValue("Content-Type")).hasValue("application/problem+json");
+            assertThat(closed.headers().firstValue("Retry-After")).isPresent();
+            assertThat(closed.body())
+                    .contains(
+                            "https://iana.org/assignments/http-problem-types#temporary-reduced-capacity",
+                            "\"degraded\":true");
+            // local: this node's in-process bucket holds the limit
+            int admitted = 0;
+            for (int i = 0; i < 6; i++) {
+                HttpResponse<String> r = check("search", "k");
+                assertThat(r.body()).contains("\"degraded\":true");
+                if (r.statusCode() == 200) {
+                    admitted++;
+                } else {
+                    assertThat(r.statusCode()).isEqualTo(429);
+                }
+            }
+            assertThat(admitted).isEqualTo(3);
+            // a reset that cannot reach the store says so: 503, not 500
+            HttpResponse<String> reset =
+                    ServiceNode.send(HttpRequest.newBuilder(URI.create(node.url() + "/v1/limits/reads/k"))
+                            .DELETE()
+                            .build());
+            assertThat(reset.statusCode()).isEqualTo(503);
+            assertThat(reset.headers().firstValue("Content-Type")).hasValue("application/problem+json");
+        } finally {
+            redis.restart();
+        }
+        await().atMost(Duration.ofSeconds(20))
+                .untilAsserted(() -> assertThat(check("reads", "k").body()).contains("\"degraded\":false"));
+    }
+}
