@@ -12,8 +12,6 @@ public class LimiterProperties {
     /** Prefix of every Redis key Sluice writes. Default {@code sl:}. */
     private String keyPrefix = "sl:";
 
-    private final Redis redis = new Redis();
-
     public String getKeyPrefix() {
         return keyPrefix;
     }
@@ -22,11 +20,7 @@ public class LimiterProperties {
         this.keyPrefix = keyPrefix;
     }
 
-    public Redis getRedis() {
-        return redis;
-    }
-
-    /** Client tuning under {@code limiter.redis.*}. */
+    /** Client tuning under {@code limiter.redis.*}: a bean of its own; inject it where needed. */
     @ConfigurationProperties("redis")
     public static class Redis {
         /** How long one Redis command may take before it fails. Default 250ms. */

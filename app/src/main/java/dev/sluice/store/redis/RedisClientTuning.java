@@ -23,11 +23,11 @@ public class RedisClientTuning {
 
     @Singleton
     @Requires(property = "redis.uri")
-    BeanCreatedEventListener<RedisClient> standalone(LimiterProperties properties) {
+    BeanCreatedEventListener<RedisClient> standalone(LimiterProperties.Redis redis) {
         return (BeanCreatedEvent<RedisClient> event) -> {
             RedisClient client = event.getBean();
             client.setOptions(ClientOptions.builder()
-                    .timeoutOptions(TimeoutOptions.enabled(properties.getRedis().getCommandTimeout()))
+                    .timeoutOptions(TimeoutOptions.enabled(redis.getCommandTimeout()))
                     .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS)
                     .build());
             return client;
@@ -36,10 +36,9 @@ public class RedisClientTuning {
 
     @Singleton
     @Requires(property = "redis.uris")
-    BeanCreatedEventListener<RedisClusterClient> cluster(LimiterProperties properties) {
+    BeanCreatedEventListener<RedisClusterClient> cluster(LimiterProperties.Redis redis) {
         return (BeanCreatedEvent<RedisClusterClient> event) -> {
             RedisClusterClient client = event.getBean();
-            LimiterProperties.Redis redis = properties.getRedis();
             client.setOptions(ClusterClientOptions.builder()
                     .timeoutOptions(TimeoutOptions.enabled(redis.getCommandTimeout()))
                     .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS)

@@ -1,0 +1,74 @@
+package dev.sluice.store.redis;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.sluice.store.InProcessStore;
+import dev.sluice.store.RateLimitStore;
+import dev.sluice.testkit.RedisServers;
+import dev.sluice.testkit.RedisServersExtension;
+import io.lettuce.core.ClientOptions;
+import io.lettuce.core.RedisClient;
+import io.lettuce.core.cluster.ClusterClientOptions;
+import io.lettuce.core.cluster.ClusterTopologyRefreshOptions;
+import io.lettuce.core.cluster.RedisClusterClient;
+import io.micronaut.context.ApplicationContext;
+import java.time.Duration;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/** The store is chosen by configuration, and the Lettuce clients are tuned before they connect. */
+@ExtendWith(RedisServersExtension.class)
+class StoreSelectionIT {
+
+    @Test
+    void neitherSettingMeansTheInProcessStoreAndNoRedisClient() {
+        try (ApplicationContext ctx = ApplicationContext.run()) {
+            assertThat(ctx.getBean(RateLimitStore.class)).isInstanceOf(InProcessStore.class);
+            assertThat(ctx.containsBean(RedisClient.class)).isFalse();
+            assertThat(ctx.containsBean(RedisClusterClient.class)).isFalse();
+        }
+    }
+
+    @Test
+    void redisUriMeansStandaloneWithTheCommandTimeout() {
+        try (ApplicationContext ctx = ApplicationContext.run(
+                Map.of("redis.uri", RedisServers.standalone().uri(), "limiter.redis.command-timeout", "123ms"))) {
+            assertThat(ctx.getBean(RateLimitStore.class).kind()).isEqualTo("redis");
+            ClientOptions options = ctx.getBean(RedisClient.class).getOptions();
+            assertThat(options.getTimeoutOptions().isTimeoutCommands()).isTrue();
+            var source = options.getTimeoutOptions().getSource();
+            assertThat(source.getTimeUnit().toMillis(source.getTimeout(null))).isEqualTo(123);
+            assertThat(options.getDisconnectedBehavior()).isEqualTo(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS);
+        }
+    }
+
+    @Test
+    void redisUrisMeansTheClusterWithPeriodicAndAdaptiveTopologyRefresh() {
+        try (ApplicationContext ctx = ApplicationContext.run(Map.of(
+                "redis.uris", RedisServers.cluster().uris(),
+                "limiter.redis.topology-refresh-period", "7s",
+                "limiter.redis.adaptive-refresh-timeout", "300ms"))) {
+            assertThat(ctx.getBean(RateLimitStore.class).kind()).isEqualTo("redis-cluster");
+            ClusterClientOptions options =
+                    (ClusterClientOptions) ctx.getBean(RedisClusterClient.class).getOptions();
+            ClusterTopologyRefreshOptions refresh = options.getTopologyRefreshOptions();
+            assertThat(refresh.isPeriodicRefreshEnabled()).isTrue();
+            assertThat(refresh.getRefreshPeriod()).isEqualTo(Duration.ofSeconds(7));
+            assertThat(refresh.getAdaptiveRefreshTriggers())
+                    .contains(
+                            ClusterTopologyRefreshOptions.RefreshTrigger.MOVED_REDIRECT,
+                            ClusterTopologyRefreshOptions.RefreshTrigger.PERSISTENT_RECONNECTS);
+            assertThat(refresh.getAdaptiveRefreshTimeout()).isEqualTo(Duration.ofMillis(300));
+            assertThat(options.getTimeoutOptions().isTimeoutCommands()).isTrue();
+        }
+    }
+
+    @Test
+    void theKeyPrefixIsBound() {
+        try (ApplicationContext ctx = ApplicationContext.run(Map.of("limiter.key-prefix", "x:"))) {
+            assertThat(ctx.getBean(KeyScheme.class).key(new dev.sluice.store.Subject("p", "k"), "tb"))
+                    .isEqualTo("x:{p:k}:tb");
+        }
+    }
+}
