@@ -25,7 +25,7 @@ public class PolicyProperties {
         return name;
     }
 
-    /** {@code token-bucket} (the default; others come with later work). */
+    /** {@code token-bucket} (the default) or {@code fixed-window}. */
     public String getAlgorithm() {
         return algorithm;
     }
@@ -52,7 +52,7 @@ public class PolicyProperties {
         this.period = period;
     }
 
-    /** Token bucket capacity; defaults to {@code limit}. */
+    /** Token bucket capacity; defaults to {@code limit}. Other algorithms admit {@code limit} per period. */
     public Long getBurst() {
         return burst;
     }

@@ -1,5 +1,6 @@
 package dev.sluice.config;
 
+import dev.sluice.core.Algorithm;
 import dev.sluice.core.Limit;
 import io.micronaut.context.annotation.Context;
 import io.micronaut.context.exceptions.ConfigurationException;
@@ -50,9 +51,10 @@ public class PolicyRegistry {
             throw new IllegalArgumentException(
                     "limiter.policies." + p.getName() + ": the policy name must match [a-z0-9][a-z0-9._-]{0,63}");
         }
-        if (!"token-bucket".equals(p.getAlgorithm())) {
-            throw new IllegalArgumentException(
-                    prefix + "algorithm: unknown algorithm '" + p.getAlgorithm() + "' (supported: token-bucket)");
+        Algorithm algorithm = Algorithm.of(p.getAlgorithm());
+        if (algorithm == null) {
+            throw new IllegalArgumentException(prefix + "algorithm: unknown algorithm '" + p.getAlgorithm()
+                    + "' (supported: " + Algorithm.names() + ")");
         }
         if (p.getLimit() == null) {
             throw new IllegalArgumentException(prefix + "limit: is required (units admitted per period, e.g. 100)");
@@ -68,7 +70,7 @@ public class PolicyRegistry {
         long burst = p.getBurst() == null ? p.getLimit() : p.getBurst();
         FailureMode mode = parseMode(prefix, p.getOnStoreFailure());
         try {
-            return Policy.of(p.getName(), new Limit(burst, p.getLimit(), period.toMillis()), mode);
+            return Policy.of(p.getName(), new Limit(algorithm, burst, p.getLimit(), period.toMillis()), mode);
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException(prefix + e.getMessage(), e);
         }

@@ -1,8 +1,9 @@
 package dev.sluice.core;
 
 /**
- * A token bucket's shape: {@code burst} tokens of capacity, refilled at {@code limit} tokens per
- * {@code periodMs} milliseconds.
+ * A policy's shape: its {@link Algorithm} and, for a token bucket, {@code burst} tokens of capacity
+ * refilled at {@code limit} tokens per {@code periodMs} milliseconds; for a window algorithm,
+ * {@code limit} units per window of {@code periodMs} ({@code burst} then equals {@code limit}).
  *
  * <p>Decisions are computed on integers in microseconds (see {@link TokenBucket}); to keep them
  * exact in Redis's Lua, whose numbers are doubles, {@code burst * period} in token-microseconds must
@@ -10,11 +11,23 @@ package dev.sluice.core;
  * one-minute period, 1.25 million for an hour, 52,124 for a day. Violations throw {@link
  * IllegalArgumentException} with a message {@code "<field>: <rule>"}.
  */
-public record Limit(long burst, long limit, long periodMs) {
+public record Limit(Algorithm algorithm, long burst, long limit, long periodMs) {
     /** The largest {@code burst * period} in token-microseconds: 2^52. */
     public static final long MAX_SCALED = 1L << 52;
 
+    /** A token bucket. */
+    public Limit(long burst, long limit, long periodMs) {
+        this(Algorithm.TOKEN_BUCKET, burst, limit, periodMs);
+    }
+
     public Limit {
+        if (algorithm == null) {
+            throw new IllegalArgumentException("algorithm: is required (" + Algorithm.names() + ")");
+        }
+        if (algorithm != Algorithm.TOKEN_BUCKET && burst != limit) {
+            throw new IllegalArgumentException("burst: applies to token-bucket only; a " + algorithm.value()
+                    + " admits `limit` per period (was burst " + burst + ", limit " + limit + ")");
+        }
         if (limit < 1) {
             throw new IllegalArgumentException("limit: must be at least 1 (was " + limit + ")");
         }
@@ -32,6 +45,14 @@ public record Limit(long burst, long limit, long periodMs) {
                     + " for a period of " + periodMs + "ms (burst * period stays within 2^52 token-microseconds), was "
                     + burst + ": lower the burst or the period");
         }
+    }
+
+    /** Applies this limit's algorithm: see {@link TokenBucket} and {@link FixedWindow}. */
+    public Outcome decide(String stored, long cost, long nowMicros) {
+        return switch (algorithm) {
+            case TOKEN_BUCKET -> TokenBucket.decide(this, stored, cost, nowMicros);
+            case FIXED_WINDOW -> FixedWindow.decide(this, stored, cost, nowMicros);
+        };
     }
 
     /** The period in microseconds. */

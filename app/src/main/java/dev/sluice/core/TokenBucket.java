@@ -18,19 +18,19 @@ public final class TokenBucket {
     private TokenBucket() {}
 
     /**
-     * What a check does.
-     *
-     * @param decision the answer
-     * @param write the {@code fullAt} to store, or {@code null} when nothing is written (a look or a denial)
-     * @param ttlMs the time to live of {@code write}, in milliseconds
-     */
-    public record Outcome(Decision decision, Long write, long ttlMs) {}
-
-    /**
      * Decides a check of {@code cost} units ({@code 0}: look whether one unit is available) at
-     * {@code nowMicros} against the stored {@code fullAt} ({@code null}: never seen, or expired).
+     * {@code nowMicros} against the stored state: {@code fullAt} as a decimal integer ({@code null}
+     * or unreadable: never seen, or expired — a full bucket).
      */
-    public static Outcome decide(Limit limit, Long fullAt, long cost, long nowMicros) {
+    public static Outcome decide(Limit limit, String stored, long cost, long nowMicros) {
+        Long fullAt = null;
+        if (stored != null) {
+            try {
+                fullAt = Long.parseLong(stored);
+            } catch (NumberFormatException e) {
+                fullAt = null;
+            }
+        }
         long burst = limit.burst();
         long rate = limit.limit();
         long period = limit.periodMicros();
@@ -42,11 +42,11 @@ public final class TokenBucket {
         long need = cost == 0 ? 1 : cost;
         boolean allowed = debt * rate <= (burst - need) * period;
         long retry = 0;
-        Long write = null;
+        String write = null;
         if (allowed) {
             if (cost > 0) {
                 debt += ceilDiv(cost * period, rate);
-                write = nowMicros + debt;
+                write = Long.toString(nowMicros + debt);
             }
         } else {
             retry = ceilDiv(debt - Math.floorDiv((burst - need) * period, rate), 1000);

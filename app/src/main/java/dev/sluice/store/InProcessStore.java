@@ -3,22 +3,24 @@ package dev.sluice.store;
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import com.github.benmanes.caffeine.cache.Expiry;
+import dev.sluice.core.Algorithm;
 import dev.sluice.core.Decision;
 import dev.sluice.core.Limit;
-import dev.sluice.core.TokenBucket;
+import dev.sluice.core.Outcome;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.function.LongSupplier;
 
 /**
- * Buckets in this JVM's memory, decided by the same {@link TokenBucket} the Redis script twins.
+ * Limits in this JVM's memory, decided by the same twins ({@link Limit#decide}) the Redis scripts
+ * are compared with.
  * Limits then hold per node, not across nodes. Each entry expires when its bucket would be full.
  */
 public final class InProcessStore implements RateLimitStore {
     private final Cache<Subject, Entry> buckets;
     private final LongSupplier clockMicros;
 
-    private record Entry(long fullAtMicros, long ttlMs) {}
+    private record Entry(Algorithm algorithm, String state, long ttlMs) {}
 
     /** @param clockMicros the clock, in epoch microseconds */
     public InProcessStore(LongSupplier clockMicros) {
@@ -56,10 +58,10 @@ public final class InProcessStore implements RateLimitStore {
     public CompletionStage<Decision> acquireAt(Subject subject, Limit limit, long cost, long nowMicros) {
         Decision[] decision = new Decision[1];
         buckets.asMap().compute(subject, (k, entry) -> {
-            TokenBucket.Outcome outcome =
-                    TokenBucket.decide(limit, entry == null ? null : entry.fullAtMicros(), cost, nowMicros);
+            String stored = entry == null || entry.algorithm() != limit.algorithm() ? null : entry.state();
+            Outcome outcome = limit.decide(stored, cost, nowMicros);
             decision[0] = outcome.decision();
-            return outcome.write() == null ? entry : new Entry(outcome.write(), outcome.ttlMs());
+            return outcome.write() == null ? entry : new Entry(limit.algorithm(), outcome.write(), outcome.ttlMs());
         });
         return CompletableFuture.completedFuture(decision[0]);
     }

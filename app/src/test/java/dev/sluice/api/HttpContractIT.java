@@ -48,7 +48,13 @@ class HttpContractIT {
                 "limiter.policies.burst.period",
                 "1h",
                 "limiter.policies.burst.burst",
-                3));
+                3,
+                "limiter.policies.window.algorithm",
+                "fixed-window",
+                "limiter.policies.window.limit",
+                3,
+                "limiter.policies.window.period",
+                "1h"));
         base = node.url();
     }
 
@@ -248,6 +254,23 @@ class HttpContractIT {
                 .build());
         assertThat(wrongMethod.statusCode()).isEqualTo(405);
         assertThat(wrongMethod.headers().firstValue("Content-Type")).hasValue("application/problem+json");
+    }
+
+    @Test
+    void aFixedWindowPolicyAnswersWithTheSameContract() {
+        String key = key();
+        for (int i = 3; i > 0; i--) {
+            HttpResponse<String> r = check("window", key, 1);
+            assertThat(r.statusCode()).isEqualTo(200);
+            assertThat(r.headers().firstValue("RateLimit-Remaining")).hasValue(Integer.toString(i - 1));
+        }
+        HttpResponse<String> denied = check("window", key, 1);
+        assertThat(denied.statusCode()).isEqualTo(429);
+        assertThat(denied.body()).contains("\"violated-policies\":[\"window\"]");
+        assertThat(denied.headers().firstValue("RateLimit-Policy")).hasValue("\"window\";q=3;w=3600");
+        long retry = num(denied.body(), "retryAfterSeconds");
+        assertThat(retry).isBetween(1L, 3600L);
+        assertThat(num(denied.body(), "resetSeconds")).isEqualTo(retry);
     }
 
     @Test

@@ -59,12 +59,25 @@ class PolicyRegistryTest {
         algo.setAlgorithm("leaky-thing");
         assertThatThrownBy(() -> PolicyRegistry.check(algo))
                 .hasMessage(
-                        "limiter.policies.api.algorithm: unknown algorithm 'leaky-thing' (supported: token-bucket)");
+                        "limiter.policies.api.algorithm: unknown algorithm 'leaky-thing' (supported: token-bucket, fixed-window)");
         PolicyProperties mode = policy("api", 10L, Duration.ofSeconds(1), null);
         mode.setOnStoreFailure("sometimes");
         assertThatThrownBy(() -> PolicyRegistry.check(mode))
                 .hasMessage(
                         "limiter.policies.api.on-store-failure: must be one of open, closed, local (was 'sometimes')");
+    }
+
+    @Test
+    void aFixedWindowPolicyAdmitsItsLimitPerPeriodAndRefusesABurst() {
+        PolicyProperties p = policy("logins", 5L, Duration.ofMinutes(1), null);
+        p.setAlgorithm("fixed-window");
+        Policy policy = PolicyRegistry.check(p);
+        assertThat(policy.limit().algorithm()).isEqualTo(dev.sluice.core.Algorithm.FIXED_WINDOW);
+        assertThat(policy.policyHeader()).isEqualTo("\"logins\";q=5;w=60");
+        p.setBurst(10L);
+        assertThatThrownBy(() -> PolicyRegistry.check(p))
+                .hasMessage("limiter.policies.logins.burst: applies to token-bucket only; a fixed-window admits"
+                        + " `limit` per period (was burst 10, limit 5)");
     }
 
     @Test

@@ -85,6 +85,19 @@ public abstract class StoreContract {
         assertThat(d.nowMs()).isBetween(before - 1_000, System.currentTimeMillis() + 1_000);
     }
 
+    @Test
+    void aFixedWindowCountsPerWindowAndStartsAfreshAtTheBoundary() {
+        Limit fivePerSecond = new Limit(dev.sluice.core.Algorithm.FIXED_WINDOW, 5, 5, 1_000);
+        Subject s = fresh();
+        assertThat(at(s, fivePerSecond, 5, 10_100)).isEqualTo(new Decision(true, 5, 0, 900, 0, 10_100));
+        assertThat(at(s, fivePerSecond, 1, 10_999)).isEqualTo(new Decision(false, 5, 0, 1, 1, 10_999));
+        assertThat(at(s, fivePerSecond, 5, 11_000).allowed()).isTrue();
+        // a token bucket of the same subject is separate state
+        assertThat(at(s, TEN_PER_SECOND, 0, 11_000).remaining()).isEqualTo(10);
+        store().reset(s).toCompletableFuture().join();
+        assertThat(at(s, fivePerSecond, 0, 11_000).remaining()).isEqualTo(5);
+    }
+
     /** Atomicity: many concurrent checks of one subject, with no refill, admit exactly the burst. */
     @Test
     void concurrentChecksOfOneSubjectAdmitExactlyTheBurst() throws Exception {

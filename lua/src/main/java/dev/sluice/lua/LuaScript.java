@@ -20,6 +20,9 @@ public record LuaScript(String name, String source, String sha1) {
     /** The token bucket script. */
     public static final LuaScript TOKEN_BUCKET = load("token_bucket.lua");
 
+    /** The fixed window script. */
+    public static final LuaScript FIXED_WINDOW = load("fixed_window.lua");
+
     /** Reads {@code dev/sluice/lua/<name>} from the class path. */
     public static LuaScript load(String name) {
         String path = "/dev/sluice/lua/" + name;

@@ -89,6 +89,17 @@ class TokenBucketScriptIT {
     }
 
     @Test
+    void theFixedWindowScriptCountsPerWindowWithTtlToItsEnd() {
+        String key = "sl:{api:alice}:fw";
+        @SuppressWarnings("unchecked")
+        List<Object> r = (List<Object>) redis.call(
+                "EVAL", LuaScript.FIXED_WINDOW.source(), "1", key, "5", "5", Long.toString(S), "2", "10250000");
+        assertThat(r).containsExactly(1L, 3L, 750L, 0L, 10_250L);
+        assertThat(redis.call("GET", key)).isEqualTo("10:2");
+        assertThat((Long) redis.call("PTTL", key)).isBetween(650L, 750L);
+    }
+
+    @Test
     void theDigestIsTheOneRedisComputes() {
         assertThat(redis.call("SCRIPT", "LOAD", LuaScript.TOKEN_BUCKET.source()))
                 .isEqualTo(LuaScript.TOKEN_BUCKET.sha1());

@@ -1,5 +1,6 @@
 package dev.sluice.store.redis;
 
+import dev.sluice.core.Algorithm;
 import dev.sluice.store.Subject;
 
 /**
@@ -18,6 +19,27 @@ import dev.sluice.store.Subject;
 public final class KeyScheme {
     /** The suffix of token bucket state. */
     public static final String TOKEN_BUCKET = "tb";
+
+    /** The suffix of fixed window state. */
+    public static final String FIXED_WINDOW = "fw";
+
+    /** The suffix of {@code algorithm}'s state. */
+    public static String suffix(Algorithm algorithm) {
+        return switch (algorithm) {
+            case TOKEN_BUCKET -> TOKEN_BUCKET;
+            case FIXED_WINDOW -> FIXED_WINDOW;
+        };
+    }
+
+    /** Every key {@code subject} can have, one per algorithm, all in one slot. */
+    public String[] allKeys(Subject subject) {
+        Algorithm[] algorithms = Algorithm.values();
+        String[] all = new String[algorithms.length];
+        for (int i = 0; i < algorithms.length; i++) {
+            all[i] = key(subject, suffix(algorithms[i]));
+        }
+        return all;
+    }
 
     private final String prefix;
 

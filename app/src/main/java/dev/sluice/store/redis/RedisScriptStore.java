@@ -1,5 +1,6 @@
 package dev.sluice.store.redis;
 
+import dev.sluice.core.Algorithm;
 import dev.sluice.core.Decision;
 import dev.sluice.core.Limit;
 import dev.sluice.lua.LuaScript;
@@ -14,8 +15,10 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 
 /**
- * Buckets in Redis, standalone or Cluster: each check is one EVALSHA of {@code token_bucket.lua}
- * on the shard that owns the subject's hash tag. Scripts are addressed by digest; the source is
+ * Limits in Redis, standalone or Cluster: each check is one EVALSHA of the policy's algorithm's
+ * script ({@code token_bucket.lua}, {@code fixed_window.lua}) on the shard that owns the subject's
+ * hash tag. Every script takes the same ARGV (burst, limit, period in µs, cost, now) and returns
+ * the same shape. Scripts are addressed by digest; the source is
  * sent (EVAL, which also caches it) only when the server answers NOSCRIPT, as a freshly started
  * or promoted node does. Everything is asynchronous: no call blocks the caller's thread.
  */
@@ -24,7 +27,6 @@ public final class RedisScriptStore implements RateLimitStore {
 
     private final RedisClusterAsyncCommands<String, String> commands;
     private final KeyScheme keys;
-    private final LuaScript script;
     private final String kind;
 
     /**
@@ -34,7 +36,6 @@ public final class RedisScriptStore implements RateLimitStore {
     public RedisScriptStore(RedisClusterAsyncCommands<String, String> commands, KeyScheme keys, String kind) {
         this.commands = commands;
         this.keys = keys;
-        this.script = LuaScript.TOKEN_BUCKET;
         this.kind = kind;
     }
 
@@ -49,7 +50,8 @@ public final class RedisScriptStore implements RateLimitStore {
     }
 
     private CompletionStage<Decision> run(Subject subject, Limit limit, long cost, String now) {
-        String[] keyArray = {keys.key(subject, KeyScheme.TOKEN_BUCKET)};
+        LuaScript script = script(limit.algorithm());
+        String[] keyArray = {keys.key(subject, KeyScheme.suffix(limit.algorithm()))};
         String[] args = {
             Long.toString(limit.burst()), Long.toString(limit.limit()), periodArg(limit), costArg(cost), now
         };
@@ -60,6 +62,13 @@ public final class RedisScriptStore implements RateLimitStore {
                         : CompletableFuture.failedFuture(error));
         return reply.thenApply(
                 r -> new Decision(r.get(0) == 1L, limit.burst(), r.get(1), r.get(2), r.get(3), r.get(4)));
+    }
+
+    private static LuaScript script(Algorithm algorithm) {
+        return switch (algorithm) {
+            case TOKEN_BUCKET -> LuaScript.TOKEN_BUCKET;
+            case FIXED_WINDOW -> LuaScript.FIXED_WINDOW;
+        };
     }
 
     private static final String[] SMALL = {"0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "10"};
@@ -80,7 +89,8 @@ public final class RedisScriptStore implements RateLimitStore {
 
     @Override
     public CompletionStage<Void> reset(Subject subject) {
-        return commands.del(keys.key(subject, KeyScheme.TOKEN_BUCKET)).thenApply(deleted -> null);
+        // every kind of state the subject may have (its policy's algorithm may have changed); one slot
+        return commands.del(keys.allKeys(subject)).thenApply(deleted -> null);
     }
 
     @Override

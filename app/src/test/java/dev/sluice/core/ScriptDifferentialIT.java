@@ -1,0 +1,176 @@
+package dev.sluice.core;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.sluice.lua.LuaScript;
+import dev.sluice.testkit.RedisServers;
+import io.lettuce.core.RedisClient;
+import io.lettuce.core.ScriptOutputType;
+import io.lettuce.core.TransactionResult;
+import io.lettuce.core.api.StatefulRedisConnection;
+import io.lettuce.core.api.sync.RedisCommands;
+import java.util.EnumMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicLong;
+import net.jqwik.api.Arbitraries;
+import net.jqwik.api.Arbitrary;
+import net.jqwik.api.Combinators;
+import net.jqwik.api.ForAll;
+import net.jqwik.api.From;
+import net.jqwik.api.Property;
+import net.jqwik.api.Provide;
+import net.jqwik.api.Tuple;
+import net.jqwik.api.constraints.Size;
+import net.jqwik.api.lifecycle.AfterContainer;
+import net.jqwik.api.lifecycle.BeforeContainer;
+
+/**
+ * Each algorithm's Java twin and its Lua script, step for step on a real Redis: seeded random
+ * sequences of checks, costs (including looks) and clock steps (including backwards ones) through
+ * both; every decision, remaining count, reset, retry time and written state must be equal, and
+ * the key's TTL must be the twin's. The script, PTTL and PERSIST run in one transaction: Redis (7+)
+ * reads its clock once for it, so the TTL is read as written, and PERSIST stops the key from
+ * expiring in real time while the sequence runs on a simulated clock (the twins need no expiry: a
+ * state past its time to live decides as a fresh one).
+ */
+class ScriptDifferentialIT {
+    private static final Map<Algorithm, AtomicLong> STEPS = new EnumMap<>(Algorithm.class);
+    private static final Map<Algorithm, AtomicLong> SEQUENCES = new EnumMap<>(Algorithm.class);
+    private static RedisClient client;
+    private static StatefulRedisConnection<String, String> connection;
+
+    record Step(long dtMicros, long cost) {}
+
+    @BeforeContainer
+    static void connect() {
+        client = RedisClient.create(RedisServers.standalone().uri());
+        connection = client.connect();
+        connection.sync().flushall();
+        for (Algorithm a : Algorithm.values()) {
+            STEPS.put(a, new AtomicLong());
+            SEQUENCES.put(a, new AtomicLong());
+            connection.sync().scriptLoad(script(a).source());
+        }
+    }
+
+    @AfterContainer
+    static void report() {
+        for (Algorithm a : Algorithm.values()) {
+            System.out.printf(
+                    "ScriptDifferentialIT %s: %d sequences, %d steps, 0 mismatches (a mismatch fails the test)%n",
+                    a.value(), SEQUENCES.get(a).get(), STEPS.get(a).get());
+        }
+        connection.close();
+        client.shutdown();
+    }
+
+    private static LuaScript script(Algorithm algorithm) {
+        return switch (algorithm) {
+            case TOKEN_BUCKET -> LuaScript.TOKEN_BUCKET;
+            case FIXED_WINDOW -> LuaScript.FIXED_WINDOW;
+        };
+    }
+
+    @Property(tries = 800, seed = "424242")
+    void tokenBucketTwinAndScriptAgree(
+            @ForAll("tokenBuckets") Limit limit, @ForAll @Size(min = 10, max = 40) List<@From("steps") Step> steps) {
+        run(limit, steps);
+    }
+
+    @Property(tries = 800, seed = "171717")
+    void fixedWindowTwinAndScriptAgree(
+            @ForAll("fixedWindows") Limit limit, @ForAll @Size(min = 10, max = 40) List<@From("steps") Step> steps) {
+        run(limit, steps);
+    }
+
+    private static void run(Limit limit, List<Step> steps) {
+        RedisCommands<String, String> redis = connection.sync();
+        Algorithm algorithm = limit.algorithm();
+        String key =
+                "sl:{diff:" + algorithm.value() + ":" + SEQUENCES.get(algorithm).incrementAndGet() + "}:x";
+        String twin = null;
+        long now = 1_700_000_000_000_000L;
+        for (Step step : steps) {
+            now += step.dtMicros();
+            long cost = Math.min(step.cost(), limit.burst());
+            Outcome expected = limit.decide(twin, cost, now);
+            redis.multi();
+            redis.evalsha(
+                    script(algorithm).sha1(),
+                    ScriptOutputType.MULTI,
+                    new String[] {key},
+                    Long.toString(limit.burst()),
+                    Long.toString(limit.limit()),
+                    Long.toString(limit.periodMicros()),
+                    Long.toString(cost),
+                    Long.toString(now));
+            redis.pttl(key);
+            redis.persist(key);
+            TransactionResult tx = redis.exec();
+            List<Long> r = tx.get(0);
+            long pttl = tx.get(1);
+            Decision actual = new Decision(r.get(0) == 1L, limit.burst(), r.get(1), r.get(2), r.get(3), r.get(4));
+            assertThat(actual)
+                    .as("step %d of %s at %d, cost %d", STEPS.get(algorithm).get(), limit, now, cost)
+                    .isEqualTo(expected.decision());
+            if (expected.write() != null) {
+                twin = expected.write();
+                // the same ms up to Redis re-reading its millisecond clock between the script and PTTL
+                assertThat(pttl)
+                        .as("TTL written with the state")
+                        .isBetween(Math.max(0, expected.ttlMs() - 2), expected.ttlMs());
+                assertThat(redis.get(key)).isEqualTo(twin);
+            } else if (twin != null) {
+                assertThat(pttl).as("no write, no TTL").isEqualTo(-1L);
+                assertThat(redis.get(key)).isEqualTo(twin);
+            } else {
+                assertThat(redis.exists(key)).isZero();
+            }
+            STEPS.get(algorithm).incrementAndGet();
+        }
+    }
+
+    private static final Arbitrary<Long> PERIODS =
+            Arbitraries.of(1L, 7L, 250L, 1_000L, 60_000L, 3_600_000L, 86_400_000L);
+
+    @Provide
+    Arbitrary<Limit> tokenBuckets() {
+        Arbitrary<Long> bursts = Arbitraries.frequencyOf(
+                Tuple.of(8, Arbitraries.longs().between(1, 1_000)),
+                Tuple.of(1, Arbitraries.longs().between(1, 75_000_000)));
+        Arbitrary<Long> rates = Arbitraries.frequencyOf(
+                Tuple.of(8, Arbitraries.longs().between(1, 1_000)),
+                Tuple.of(1, Arbitraries.longs().between(1, 10_000_000)));
+        // near the 2^52 edge too: exactness there is what the integer design is for
+        return Combinators.combine(bursts, rates, PERIODS)
+                .as((b, r, p) -> new long[] {b, r, p})
+                .filter(a -> a[0] <= Limit.MAX_SCALED / (a[2] * 1000))
+                .map(a -> new Limit(a[0], a[1], a[2]));
+    }
+
+    @Provide
+    Arbitrary<Limit> fixedWindows() {
+        Arbitrary<Long> limits = Arbitraries.frequencyOf(
+                Tuple.of(8, Arbitraries.longs().between(1, 50)),
+                Tuple.of(1, Arbitraries.longs().between(1, 1_000_000)));
+        return Combinators.combine(limits, PERIODS)
+                .as((l, p) -> new long[] {l, p})
+                .filter(a -> a[0] <= Limit.MAX_SCALED / (a[1] * 1000))
+                .map(a -> new Limit(Algorithm.FIXED_WINDOW, a[0], a[0], a[1]));
+    }
+
+    @Provide
+    Arbitrary<Step> steps() {
+        Arbitrary<Long> dt = Arbitraries.frequencyOf(
+                Tuple.of(5, Arbitraries.longs().between(0, 50_000)),
+                Tuple.of(3, Arbitraries.longs().between(0, 5_000_000)),
+                Tuple.of(1, Arbitraries.longs().between(-2_000_000, 0)),
+                Tuple.of(1, Arbitraries.longs().between(0, 100_000_000_000L)));
+        Arbitrary<Long> cost = Arbitraries.frequencyOf(
+                Tuple.of(1, Arbitraries.just(0L)),
+                Tuple.of(6, Arbitraries.longs().between(1, 3)),
+                Tuple.of(2, Arbitraries.longs().between(1, 1_000)));
+        return Combinators.combine(dt, cost).as(Step::new);
+    }
+}
