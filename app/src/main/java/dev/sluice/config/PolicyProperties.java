@@ -25,7 +25,7 @@ public class PolicyProperties {
         return name;
     }
 
-    /** {@code token-bucket} (the default) or {@code fixed-window}. */
+    /** {@code token-bucket} (the default), {@code fixed-window} or {@code sliding-window-counter}. */
     public String getAlgorithm() {
         return algorithm;
     }

@@ -7,7 +7,9 @@ public enum Algorithm {
     /** Continuous refill up to a burst; state: one integer (see {@link TokenBucket}). */
     TOKEN_BUCKET("token-bucket"),
     /** A counter per fixed window of one period; boundary bias up to 2x (see {@link FixedWindow}). */
-    FIXED_WINDOW("fixed-window");
+    FIXED_WINDOW("fixed-window"),
+    /** Cloudflare's two-window weighted estimate of the last period (see {@link SlidingWindowCounter}). */
+    SLIDING_WINDOW_COUNTER("sliding-window-counter");
 
     private final String value;
 

@@ -52,6 +52,7 @@ public record Limit(Algorithm algorithm, long burst, long limit, long periodMs) 
         return switch (algorithm) {
             case TOKEN_BUCKET -> TokenBucket.decide(this, stored, cost, nowMicros);
             case FIXED_WINDOW -> FixedWindow.decide(this, stored, cost, nowMicros);
+            case SLIDING_WINDOW_COUNTER -> SlidingWindowCounter.decide(this, stored, cost, nowMicros);
         };
     }
 

@@ -59,7 +59,7 @@ class PolicyRegistryTest {
         algo.setAlgorithm("leaky-thing");
         assertThatThrownBy(() -> PolicyRegistry.check(algo))
                 .hasMessage(
-                        "limiter.policies.api.algorithm: unknown algorithm 'leaky-thing' (supported: token-bucket, fixed-window)");
+                        "limiter.policies.api.algorithm: unknown algorithm 'leaky-thing' (supported: token-bucket, fixed-window, sliding-window-counter)");
         PolicyProperties mode = policy("api", 10L, Duration.ofSeconds(1), null);
         mode.setOnStoreFailure("sometimes");
         assertThatThrownBy(() -> PolicyRegistry.check(mode))

@@ -98,6 +98,16 @@ public abstract class StoreContract {
         assertThat(at(s, fivePerSecond, 0, 11_000).remaining()).isEqualTo(5);
     }
 
+    @Test
+    void aSlidingWindowCounterWeighsThePreviousWindow() {
+        Limit tenPerSecond = new Limit(dev.sluice.core.Algorithm.SLIDING_WINDOW_COUNTER, 10, 10, 1_000);
+        Subject s = fresh();
+        assertThat(at(s, tenPerSecond, 10, 10_900).allowed()).isTrue();
+        assertThat(at(s, tenPerSecond, 1, 11_050).allowed()).isFalse();
+        assertThat(at(s, tenPerSecond, 0, 11_250).remaining()).isEqualTo(2);
+        assertThat(at(s, tenPerSecond, 2, 11_250).allowed()).isTrue();
+    }
+
     /** Atomicity: many concurrent checks of one subject, with no refill, admit exactly the burst. */
     @Test
     void concurrentChecksOfOneSubjectAdmitExactlyTheBurst() throws Exception {

@@ -23,6 +23,9 @@ public record LuaScript(String name, String source, String sha1) {
     /** The fixed window script. */
     public static final LuaScript FIXED_WINDOW = load("fixed_window.lua");
 
+    /** The sliding window counter script. */
+    public static final LuaScript SLIDING_WINDOW_COUNTER = load("sliding_window_counter.lua");
+
     /** Reads {@code dev/sluice/lua/<name>} from the class path. */
     public static LuaScript load(String name) {
         String path = "/dev/sluice/lua/" + name;

@@ -23,11 +23,15 @@ public final class KeyScheme {
     /** The suffix of fixed window state. */
     public static final String FIXED_WINDOW = "fw";
 
+    /** The suffix of sliding window counter state. */
+    public static final String SLIDING_WINDOW_COUNTER = "sw";
+
     /** The suffix of {@code algorithm}'s state. */
     public static String suffix(Algorithm algorithm) {
         return switch (algorithm) {
             case TOKEN_BUCKET -> TOKEN_BUCKET;
             case FIXED_WINDOW -> FIXED_WINDOW;
+            case SLIDING_WINDOW_COUNTER -> SLIDING_WINDOW_COUNTER;
         };
     }
 

@@ -68,6 +68,7 @@ public final class RedisScriptStore implements RateLimitStore {
         return switch (algorithm) {
             case TOKEN_BUCKET -> LuaScript.TOKEN_BUCKET;
             case FIXED_WINDOW -> LuaScript.FIXED_WINDOW;
+            case SLIDING_WINDOW_COUNTER -> LuaScript.SLIDING_WINDOW_COUNTER;
         };
     }
 

@@ -1,0 +1,113 @@
+-- Sliding window counter (Cloudflare's two-window approximation), atomically. State format version 1.
+--
+-- KEYS[1]  the counters: "<prefix>{<policy>:<escaped key>}:sw" (one hash tag per subject)
+-- ARGV[1]  burst      ignored (the capacity is `limit`); kept so every script takes the same ARGV
+-- ARGV[2]  limit      units admitted per sliding period, >= 1
+-- ARGV[3]  period     period in microseconds, >= 1000; limit * period <= 2^52
+-- ARGV[4]  cost       units to take, >= 0; 0 = look only: decide whether 1 unit is there, write nothing
+-- ARGV[5]  now        microseconds since the epoch, or -1 to read the shard's clock with TIME
+--
+-- Returns {allowed (1|0), remaining, reset_ms, retry_after_ms, now_ms} as the other scripts do.
+--
+-- State: "<k>:<cur>:<prev>": units admitted in window k = floor(now / period) and in window k-1.
+-- At e microseconds into window k the sliding estimate is prev * (period - e) / period + cur; a
+-- check is admitted when estimate + cost <= limit, compared as integers multiplied by period:
+--   prev * (period - e) + (cur + cost) * period <= limit * period.
+-- A clock reading before the stored window counts as the stored window's start (time never runs
+-- backwards). Every write sets PX until the end of window k+1, after which the state no longer
+-- weighs on any decision. Java twin: dev.sluice.core.SlidingWindowCounter.
+
+local function idiv(a, b)
+  local q = math.floor(a / b)
+  if q * b > a then
+    q = q - 1
+  elseif (q + 1) * b <= a then
+    q = q + 1
+  end
+  return q
+end
+
+local function cdiv(a, b)
+  return idiv(a + b - 1, b)
+end
+
+local limit = tonumber(ARGV[2])
+local period = tonumber(ARGV[3])
+local cost = tonumber(ARGV[4])
+local now = tonumber(ARGV[5])
+if now < 0 then
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+end
+
+local window = idiv(now, period)
+local at = now
+local cur = 0
+local prev = 0
+local raw = redis.call('GET', KEYS[1])
+if raw then
+  local k, c, p = string.match(raw, '^(%d+):(%d+):(%d+)$')
+  if k then
+    k = tonumber(k)
+    c = tonumber(c)
+    p = tonumber(p)
+    if k > window then
+      window = k
+      at = k * period
+    end
+    if k == window then
+      cur = c
+      prev = p
+    elseif k == window - 1 then
+      prev = c
+    end
+  end
+end
+
+local e = at - window * period
+local need = cost
+if cost == 0 then
+  need = 1
+end
+local allowed = 0
+local retry = 0
+if prev * (period - e) + (cur + need) * period <= limit * period then
+  allowed = 1
+  if cost > 0 then
+    cur = cur + cost
+    redis.call('SET', KEYS[1], string.format('%d:%d:%d', window, cur, prev), 'PX',
+      string.format('%d', cdiv((window + 2) * period - now, 1000)))
+  end
+else
+  local t = -1
+  local slack = limit - cur - need
+  if slack >= 0 and prev > 0 then
+    local e2 = period - idiv(slack * period, prev)
+    if e2 < period then
+      t = window * period + e2
+    end
+  end
+  if t < 0 then
+    local e3 = 0
+    if cur > 0 then
+      e3 = period - idiv((limit - need) * period, cur)
+      if e3 < 0 then
+        e3 = 0
+      end
+    end
+    t = (window + 1) * period + e3
+  end
+  retry = cdiv(t - now, 1000)
+end
+
+local reset = 0
+if cur > 0 then
+  reset = cdiv((window + 2) * period - now, 1000)
+elseif prev > 0 then
+  reset = cdiv((window + 1) * period - now, 1000)
+end
+local remaining = idiv(limit * period - prev * (period - e) - cur * period, period)
+if remaining < 0 then
+  remaining = 0
+end
+return {allowed, remaining, reset, retry, idiv(now, 1000)}
