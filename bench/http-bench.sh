@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# HTTP benchmark of Sluice: POST /v1/check against the no-op POST /v1/ping in one run, both driven
+# HTTP benchmark of Sluice: POST /v1/check (every algorithm) against the no-op POST /v1/ping in one run, all driven
 # by the same wrk script and bodies (10,000 random keys), on a 3-master Redis Cluster; plus bytes
 # per subject in Redis and the raw script cost (redis-benchmark).
 #
@@ -22,6 +22,9 @@ WARMUP=${WARMUP:-10s}
 CONNECTIONS=${CONNECTIONS:-32}
 THREADS=${THREADS:-2}
 KEYS=${KEYS:-10000}
+# Algorithms measured against the no-op in each round (policy bench-<algorithm>); the first is
+# the one reported as "POST /v1/check" and used for the memory figures.
+ALGORITHMS=${ALGORITHMS:-token-bucket fixed-window sliding-window-counter}
 JVM_OPTS=${JVM_OPTS:-"-Xms256m -Xmx256m -XX:+UseParallelGC"}
 
 need_cmd redis-server redis-server
@@ -61,10 +64,15 @@ uris=$(printf 'redis://127.0.0.1:%s,' "${cluster_ports[@]}"); uris=${uris%,}
 
 # --- the service -----------------------------------------------------------------------------
 http_port=$(free_port)
-# bench: 1000 per hour per key, so every check of the run is admitted and every subject stays in
-# Redis (TTL = time until full) for the memory measurement afterwards.
-REDIS_URIS="$uris" MICRONAUT_SERVER_PORT="$http_port" \
-LIMITER_POLICIES_BENCH_LIMIT=1000 LIMITER_POLICIES_BENCH_PERIOD=1h \
+# bench (token bucket) and bench-<algorithm>: 1000 per hour per key, so every check of the run is
+# admitted and every subject stays in Redis for the memory measurement afterwards.
+{
+  echo "limiter:"
+  echo "  policies:"
+  echo "    bench: {limit: 1000, period: 1h}"
+  for a in $ALGORITHMS; do echo "    bench-$a: {algorithm: $a, limit: 1000, period: 1h}"; done
+} > "$work/policies.yml"
+REDIS_URIS="$uris" MICRONAUT_SERVER_PORT="$http_port" MICRONAUT_CONFIG_FILES="$work/policies.yml" \
   "$JAVA" $JVM_OPTS -jar "$JAR" > "$work/sluice.log" 2>&1 &
 pids+=($!)
 sluice_pid=$!
@@ -101,6 +109,10 @@ echo "measuring ($ROUNDS rounds of $DURATION each)..." >&2
 for r in $(seq 1 "$ROUNDS"); do
   PATH_UNDER_TEST=/v1/ping run_wrk "ping-$r" "$DURATION" -s "$here/check.lua" "$base"
   PATH_UNDER_TEST=/v1/check run_wrk "check-$r" "$DURATION" -s "$here/check.lua" "$base"
+  for a in $ALGORITHMS; do
+    [ "$a" = token-bucket ] && continue  # the "bench" policy above is the token bucket
+    POLICY="bench-$a" PATH_UNDER_TEST=/v1/check run_wrk "alg-$a-$r" "$DURATION" -s "$here/check.lua" "$base"
+  done
 done
 rss_kb=$(awk '/VmRSS/ {print $2}' "/proc/$sluice_pid/status")
 
@@ -147,12 +159,20 @@ out="$here/results/http-bench-$(date -u +%Y%m%dT%H%M%SZ).txt"
     printf '%-6s %-28s %12s %10s %10s %8s  %s\n' "$r" 'POST /v1/ping (no-op)' "$(rps "$p")" "$(pct "$p" 50%)" "$(pct "$p" 99%)" "" "$(cpu_per_request "ping-$r")"
     printf '%-6s %-28s %12s %10s %10s %8s  %s\n' "$r" "POST /v1/check ($KEYS keys)" "$(rps "$c")" "$(pct "$c" 50%)" "$(pct "$c" 99%)" "$ratio" "$(cpu_per_request "check-$r")"
     echo "       /v1/check responses that were not 200: $(awk '/Non-2xx/ {print $5}' "$c")"
+    for a in $ALGORITHMS; do
+      [ "$a" = token-bucket ] && continue
+      f="$work/wrk-alg-$a-$r.txt"
+      ratio=$(awk -v a="$(rps "$f")" -v b="$(rps "$p")" 'BEGIN {printf "%.1f %%", 100 * a / b}')
+      printf '%-6s %-28s %12s %10s %10s %8s  %s\n' "$r" "  $a" "$(rps "$f")" "$(pct "$f" 50%)" "$(pct "$f" 99%)" "$ratio" "$(cpu_per_request "alg-$a-$r")"
+      echo "         responses that were not 200: $(awk '/Non-2xx/ {print $5}' "$f")"
+    done
   done
   echo
   echo "service RSS after the run: $((rss_kb / 1024)) MiB"
   echo
-  echo "token bucket state: $subjects subjects in Redis; MEMORY USAGE mean over $usage_n keys: $bytes bytes;"
-  echo "  used_memory freed by deleting them: $total_bytes bytes per subject (expires entry included); sample PTTL $ttl_sample ms"
+  echo "token bucket state: MEMORY USAGE mean over $usage_n 'bench' keys: $bytes bytes; sample PTTL $ttl_sample ms"
+  echo "  all algorithms: $subjects keys in Redis; used_memory freed by deleting them: $total_bytes bytes per key"
+  echo "  (expires entries and hash-table slack included; per-algorithm MEMORY USAGE: docs/algorithms.md)"
   echo
   echo "redis-benchmark, one standalone Redis, 32 clients, 10,000 keys:"
   echo "  INCR                      $incr_rps requests/s"
