@@ -140,7 +140,8 @@ rb_port=$(free_port)
 redis-server --port "$rb_port" --bind 127.0.0.1 --save "" --appendonly no --logfile "$work/rb.log" &
 pids+=($!)
 wait_redis "$rb_port"
-sha=$(redis-cli -p "$rb_port" script load "$(cat "$root/lua/src/main/resources/dev/sluice/lua/token_bucket.lua")")
+lua_dir="$root/lua/src/main/resources/dev/sluice/lua"
+sha=$(redis-cli -p "$rb_port" script load "$(cat "$lua_dir/prelude.lua"; echo; cat "$lua_dir/token_bucket.lua")")
 rb() { redis-benchmark -p "$rb_port" -c 32 -n 300000 -r 10000 -q "$@" | tr '\r' '\n' | grep -oE '[0-9.]+ requests per second' | tail -1 | cut -d' ' -f1; }
 incr_rps=$(rb incr 'c:__rand_int__')
 evalsha_rps=$(rb evalsha "$sha" 1 'sl:{bench:__rand_int__}:tb' 1000000 1000000 3600000 1 -1)

@@ -26,15 +26,23 @@ public record LuaScript(String name, String source, String sha1) {
     /** The sliding window counter script. */
     public static final LuaScript SLIDING_WINDOW_COUNTER = load("sliding_window_counter.lua");
 
-    /** Reads {@code dev/sluice/lua/<name>} from the class path. */
+    /**
+     * Reads {@code dev/sluice/lua/<name>} from the class path and puts {@code prelude.lua} (the
+     * helpers and arguments every script shares) in front of it: the result is one self-contained
+     * script, and its digest is the one EVALSHA uses.
+     */
     public static LuaScript load(String name) {
+        String source = read("prelude.lua") + "\n" + read(name);
+        return new LuaScript(name, source, sha1(source));
+    }
+
+    private static String read(String name) {
         String path = "/dev/sluice/lua/" + name;
         try (InputStream in = LuaScript.class.getResourceAsStream(path)) {
             if (in == null) {
                 throw new IllegalStateException("script not on the class path: " + path);
             }
-            String source = new String(in.readAllBytes(), StandardCharsets.UTF_8);
-            return new LuaScript(name, source, sha1(source));
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

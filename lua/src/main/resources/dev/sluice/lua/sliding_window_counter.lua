@@ -17,28 +17,7 @@
 -- backwards). Every write sets PX until the end of window k+1, after which the state no longer
 -- weighs on any decision. Java twin: dev.sluice.core.SlidingWindowCounter.
 
-local function idiv(a, b)
-  local q = math.floor(a / b)
-  if q * b > a then
-    q = q - 1
-  elseif (q + 1) * b <= a then
-    q = q + 1
-  end
-  return q
-end
-
-local function cdiv(a, b)
-  return idiv(a + b - 1, b)
-end
-
-local limit = tonumber(ARGV[2])
-local period = tonumber(ARGV[3])
-local cost = tonumber(ARGV[4])
-local now = tonumber(ARGV[5])
-if now < 0 then
-  local t = redis.call('TIME')
-  now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-end
+-- (prelude.lua, prepended at load: idiv, cdiv, burst, limit, period, cost, now)
 
 local window = idiv(now, period)
 local at = now

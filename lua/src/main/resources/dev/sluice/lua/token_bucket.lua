@@ -26,29 +26,7 @@
 -- All arithmetic stays on integers below 2^53 (the caller bounds burst * period by 2^52), so
 -- Lua's doubles are exact and the Java twin (dev.sluice.core.TokenBucket) gets the same numbers.
 
-local function idiv(a, b)
-  local q = math.floor(a / b)
-  if q * b > a then
-    q = q - 1
-  elseif (q + 1) * b <= a then
-    q = q + 1
-  end
-  return q
-end
-
-local function cdiv(a, b)
-  return idiv(a + b - 1, b)
-end
-
-local burst = tonumber(ARGV[1])
-local limit = tonumber(ARGV[2])
-local period = tonumber(ARGV[3])
-local cost = tonumber(ARGV[4])
-local now = tonumber(ARGV[5])
-if now < 0 then
-  local t = redis.call('TIME')
-  now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-end
+-- (prelude.lua, prepended at load: idiv, cdiv, burst, limit, period, cost, now)
 
 local fill = cdiv(burst * period, limit)
 local debt = 0

@@ -1,0 +1,29 @@
+-- Shared by every decision script: LuaScript.load puts this text in front of each script body,
+-- so each EVAL is still one self-contained script (Redis scripts cannot load modules).
+--
+-- Defines: idiv(a, b) = floor(a / b) and cdiv(a, b) = ceil(a / b), exact for integers below 2^53;
+-- burst, limit, period, cost from ARGV[1..4]; now from ARGV[5], or the shard's TIME when it is -1.
+
+local function idiv(a, b)
+  local q = math.floor(a / b)
+  if q * b > a then
+    q = q - 1
+  elseif (q + 1) * b <= a then
+    q = q + 1
+  end
+  return q
+end
+
+local function cdiv(a, b)
+  return idiv(a + b - 1, b)
+end
+
+local burst = tonumber(ARGV[1])
+local limit = tonumber(ARGV[2])
+local period = tonumber(ARGV[3])
+local cost = tonumber(ARGV[4])
+local now = tonumber(ARGV[5])
+if now < 0 then
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+end
