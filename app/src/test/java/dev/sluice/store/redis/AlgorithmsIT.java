@@ -9,11 +9,7 @@ import dev.sluice.testkit.RedisCluster;
 import dev.sluice.testkit.RedisServers;
 import dev.sluice.testkit.RedisServersExtension;
 import dev.sluice.testkit.Resp;
-import io.lettuce.core.RedisURI;
-import io.lettuce.core.cluster.RedisClusterClient;
 import io.lettuce.core.cluster.SlotHash;
-import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
-import java.util.Arrays;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -30,24 +26,20 @@ class AlgorithmsIT {
     private static final long LIMIT = 100;
     private static final long PERIOD_MS = 60_000;
     private static RedisCluster cluster;
-    private static RedisClusterClient client;
-    private static StatefulRedisClusterConnection<String, String> connection;
+    private static ClusterConnection connection;
     private static RedisScriptStore store;
     private static final KeyScheme KEYS = new KeyScheme("sl:");
 
     @BeforeAll
     static void connect() {
         cluster = RedisServers.cluster();
-        client = RedisClusterClient.create(
-                Arrays.stream(cluster.uris().split(",")).map(RedisURI::create).toList());
-        connection = client.connect();
-        store = new RedisScriptStore(connection.async(), KEYS, "redis-cluster");
+        connection = new ClusterConnection(cluster, KEYS);
+        store = connection.store;
     }
 
     @AfterAll
     static void disconnect() {
         connection.close();
-        client.shutdown();
     }
 
     private static Limit limit(Algorithm algorithm) {

@@ -8,11 +8,7 @@ import dev.sluice.testkit.RedisCluster;
 import dev.sluice.testkit.RedisServers;
 import dev.sluice.testkit.RedisServersExtension;
 import dev.sluice.testkit.Resp;
-import io.lettuce.core.RedisURI;
-import io.lettuce.core.cluster.RedisClusterClient;
 import io.lettuce.core.cluster.SlotHash;
-import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
-import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -25,8 +21,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
 @ExtendWith(RedisServersExtension.class)
 class ShardingIT {
     private static RedisCluster cluster;
-    private static RedisClusterClient client;
-    private static StatefulRedisClusterConnection<String, String> connection;
+    private static ClusterConnection connection;
     private static RedisScriptStore store;
     private static final KeyScheme KEYS = new KeyScheme("sl:");
     private static final Limit LIMIT = new Limit(10, 10, 60_000);
@@ -34,16 +29,13 @@ class ShardingIT {
     @BeforeAll
     static void connect() {
         cluster = RedisServers.cluster();
-        client = RedisClusterClient.create(
-                Arrays.stream(cluster.uris().split(",")).map(RedisURI::create).toList());
-        connection = client.connect();
-        store = new RedisScriptStore(connection.async(), KEYS, "redis-cluster");
+        connection = new ClusterConnection(cluster, KEYS);
+        store = connection.store;
     }
 
     @AfterAll
     static void disconnect() {
         connection.close();
-        client.shutdown();
     }
 
     @Test
