@@ -78,11 +78,6 @@ public final class InProcessStore implements RateLimitStore {
         return CompletableFuture.completedFuture(null);
     }
 
-    /** How many subjects are held now (entries past their time to live may still count until cleaned up). */
-    public long size() {
-        return buckets.estimatedSize();
-    }
-
     @Override
     public String kind() {
         return "in-process";

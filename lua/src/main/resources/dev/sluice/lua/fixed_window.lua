@@ -16,7 +16,7 @@
 -- stands: a client can get up to 2 x limit within one period across a window boundary.
 -- Java twin: dev.sluice.core.FixedWindow.
 
--- (prelude.lua, prepended at load: idiv, cdiv, burst, limit, period, cost, now)
+-- (prelude.lua, prepended at load: idiv, cdiv, burst, limit, period, cost, need, now)
 
 local window = idiv(now, period)
 local count = 0
@@ -32,10 +32,6 @@ if raw then
   end
 end
 
-local need = cost
-if cost == 0 then
-  need = 1
-end
 local until_end = cdiv((window + 1) * period - now, 1000)
 local allowed = 0
 local retry = 0

@@ -2,7 +2,8 @@
 -- so each EVAL is still one self-contained script (Redis scripts cannot load modules).
 --
 -- Defines: idiv(a, b) = floor(a / b) and cdiv(a, b) = ceil(a / b), exact for integers below 2^53;
--- burst, limit, period, cost from ARGV[1..4]; now from ARGV[5], or the shard's TIME when it is -1.
+-- burst, limit, period, cost from ARGV[1..4]; need = the units a check must find (cost, or 1 for a
+-- look, cost 0); now from ARGV[5], or the shard's TIME when it is -1.
 
 local function idiv(a, b)
   local q = math.floor(a / b)
@@ -22,6 +23,10 @@ local burst = tonumber(ARGV[1])
 local limit = tonumber(ARGV[2])
 local period = tonumber(ARGV[3])
 local cost = tonumber(ARGV[4])
+local need = cost
+if cost == 0 then
+  need = 1
+end
 local now = tonumber(ARGV[5])
 if now < 0 then
   local t = redis.call('TIME')

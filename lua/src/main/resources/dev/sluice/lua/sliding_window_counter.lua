@@ -17,7 +17,7 @@
 -- backwards). Every write sets PX until the end of window k+1, after which the state no longer
 -- weighs on any decision. Java twin: dev.sluice.core.SlidingWindowCounter.
 
--- (prelude.lua, prepended at load: idiv, cdiv, burst, limit, period, cost, now)
+-- (prelude.lua, prepended at load: idiv, cdiv, burst, limit, period, cost, need, now)
 
 local window = idiv(now, period)
 local at = now
@@ -44,10 +44,6 @@ if raw then
 end
 
 local e = at - window * period
-local need = cost
-if cost == 0 then
-  need = 1
-end
 local allowed = 0
 local retry = 0
 if prev * (period - e) + (cur + need) * period <= limit * period then

@@ -26,7 +26,7 @@
 -- All arithmetic stays on integers below 2^53 (the caller bounds burst * period by 2^52), so
 -- Lua's doubles are exact and the Java twin (dev.sluice.core.TokenBucket) gets the same numbers.
 
--- (prelude.lua, prepended at load: idiv, cdiv, burst, limit, period, cost, now)
+-- (prelude.lua, prepended at load: idiv, cdiv, burst, limit, period, cost, need, now)
 
 local fill = cdiv(burst * period, limit)
 local debt = 0
@@ -38,10 +38,6 @@ if full_at and full_at > now then
   end
 end
 
-local need = cost
-if cost == 0 then
-  need = 1
-end
 local allowed = 0
 local retry = 0
 if debt * limit <= (burst - need) * period then
