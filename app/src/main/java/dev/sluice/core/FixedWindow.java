@@ -39,9 +39,21 @@ public final class FixedWindow {
         }
         long reset = count > 0 ? untilEnd : 0;
         long remaining = Math.max(0, limit.limit() - count);
-        Decision decision =
-                new Decision(allowed, limit.limit(), remaining, reset, retry, Math.floorDiv(nowMicros, 1000));
-        return new Outcome(decision, write, untilEnd);
+        Decision decision = new Decision(allowed, limit.limit(), remaining, reset, retry, nowMicros);
+        return new Outcome(decision, write, write == null ? -1 : untilEnd);
+    }
+
+    /**
+     * Takes back {@code units} admitted at {@code consumedAt}, if that window is still the stored
+     * one (a later window never counted them). The time to live stays.
+     */
+    public static Outcome refund(Limit limit, String stored, long units, long consumedAt) {
+        long[] state = parse(stored);
+        if (state == null || state[0] != Math.floorDiv(consumedAt, limit.periodMicros())) {
+            return Outcome.unchanged(null);
+        }
+        long count = Math.max(0, state[1] - units);
+        return new Outcome(null, count == 0 ? "" : state[0] + ":" + count, -1);
     }
 
     private static long[] parse(String stored) {

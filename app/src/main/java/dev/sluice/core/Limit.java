@@ -3,7 +3,9 @@ package dev.sluice.core;
 /**
  * A policy's shape: its {@link Algorithm} and, for a token bucket, {@code burst} tokens of capacity
  * refilled at {@code limit} tokens per {@code periodMs} milliseconds; for a window algorithm,
- * {@code limit} units per window of {@code periodMs} ({@code burst} then equals {@code limit}).
+ * {@code limit} units per window of {@code periodMs} ({@code burst} then equals {@code limit}); for
+ * {@code concurrency}, {@code limit} leases held at once, each expiring {@code periodMs} after it
+ * was taken.
  *
  * <p>Decisions are computed on integers in microseconds (see {@link TokenBucket}); to keep them
  * exact in Redis's Lua, whose numbers are doubles, {@code burst * period} in token-microseconds must
@@ -24,9 +26,14 @@ public record Limit(Algorithm algorithm, long burst, long limit, long periodMs) 
         if (algorithm == null) {
             throw new IllegalArgumentException("algorithm: is required (" + Algorithm.names() + ")");
         }
-        if (algorithm != Algorithm.TOKEN_BUCKET && burst != limit) {
-            throw new IllegalArgumentException("burst: applies to token-bucket only; a " + algorithm.value()
+        if (!algorithm.hasBurst() && burst != limit) {
+            throw new IllegalArgumentException("burst: applies to token-bucket and gcra only; a " + algorithm.value()
                     + " admits `limit` per period (was burst " + burst + ", limit " + limit + ")");
+        }
+        if (algorithm == Algorithm.SLIDING_WINDOW_LOG && limit > SlidingWindowLog.MAX_LIMIT) {
+            throw new IllegalArgumentException("limit: a sliding-window-log keeps one entry per unit, so its limit is"
+                    + " at most " + SlidingWindowLog.MAX_LIMIT + " (was " + limit
+                    + "); use sliding-window-counter for large limits");
         }
         if (limit < 1) {
             throw new IllegalArgumentException("limit: must be at least 1 (was " + limit + ")");
@@ -47,12 +54,38 @@ public record Limit(Algorithm algorithm, long burst, long limit, long periodMs) 
         }
     }
 
-    /** Applies this limit's algorithm: see {@link TokenBucket} and {@link FixedWindow}. */
+    /** Applies this limit's algorithm (a {@code concurrency} check's lease token is {@code null} here). */
     public Outcome decide(String stored, long cost, long nowMicros) {
+        return decide(stored, cost, nowMicros, null);
+    }
+
+    /**
+     * Applies this limit's algorithm: see {@link TokenBucket}, {@link FixedWindow}, {@link
+     * SlidingWindowCounter}, {@link SlidingWindowLog} and {@link Concurrency}, which takes the lease
+     * {@code token} when it admits.
+     */
+    public Outcome decide(String stored, long cost, long nowMicros, String token) {
         return switch (algorithm) {
-            case TOKEN_BUCKET -> TokenBucket.decide(this, stored, cost, nowMicros);
+            case TOKEN_BUCKET, GCRA -> TokenBucket.decide(this, stored, cost, nowMicros);
             case FIXED_WINDOW -> FixedWindow.decide(this, stored, cost, nowMicros);
             case SLIDING_WINDOW_COUNTER -> SlidingWindowCounter.decide(this, stored, cost, nowMicros);
+            case SLIDING_WINDOW_LOG -> SlidingWindowLog.decide(this, stored, cost, nowMicros);
+            case CONCURRENCY -> Concurrency.decide(this, stored, cost, nowMicros, token);
+        };
+    }
+
+    /**
+     * Takes back what the admitted check {@code consumed} took ({@code units} of it): the
+     * compensation of a multi-limit check that another limit denied. The result's decision is
+     * {@code null}.
+     */
+    public Outcome refund(String stored, long units, Decision consumed, long nowMicros) {
+        return switch (algorithm) {
+            case TOKEN_BUCKET, GCRA -> TokenBucket.refund(this, stored, units, nowMicros);
+            case FIXED_WINDOW -> FixedWindow.refund(this, stored, units, consumed.nowMicros());
+            case SLIDING_WINDOW_COUNTER -> SlidingWindowCounter.refund(this, stored, units, consumed.nowMicros());
+            case SLIDING_WINDOW_LOG -> SlidingWindowLog.refund(stored, units, consumed.nowMicros());
+            case CONCURRENCY -> Concurrency.release(stored, consumed.lease());
         };
     }
 

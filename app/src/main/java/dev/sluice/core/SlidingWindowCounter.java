@@ -76,8 +76,31 @@ public final class SlidingWindowCounter {
             reset = ceilDiv((window + 1) * period - nowMicros, 1000);
         }
         long remaining = Math.max(0, Math.floorDiv(max * period - prev * (period - e) - cur * period, period));
-        Decision decision = new Decision(allowed, max, remaining, reset, retry, Math.floorDiv(nowMicros, 1000));
-        return new Outcome(decision, write, ttl);
+        Decision decision = new Decision(allowed, max, remaining, reset, retry, nowMicros);
+        return new Outcome(decision, write, write == null ? -1 : ttl);
+    }
+
+    /**
+     * Takes back {@code units} admitted at {@code consumedAt}: from the current window's count if
+     * that is still the stored window, from the previous window's if one window has passed since;
+     * later, they no longer weigh on any decision. The time to live stays.
+     */
+    public static Outcome refund(Limit limit, String stored, long units, long consumedAt) {
+        long[] state = parse(stored);
+        if (state == null) {
+            return Outcome.unchanged(null);
+        }
+        long window = Math.floorDiv(consumedAt, limit.periodMicros());
+        long cur = state[1];
+        long prev = state[2];
+        if (state[0] == window) {
+            cur = Math.max(0, cur - units);
+        } else if (state[0] == window + 1) {
+            prev = Math.max(0, prev - units);
+        } else {
+            return Outcome.unchanged(null);
+        }
+        return new Outcome(null, cur == 0 && prev == 0 ? "" : state[0] + ":" + cur + ":" + prev, -1);
     }
 
     private static long[] parse(String stored) {

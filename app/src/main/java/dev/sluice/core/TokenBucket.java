@@ -53,8 +53,29 @@ public final class TokenBucket {
         }
         long remaining = Math.max(0, burst - ceilDiv(debt * rate, period));
         long reset = ceilDiv(debt, 1000);
-        Decision decision = new Decision(allowed, burst, remaining, reset, retry, Math.floorDiv(nowMicros, 1000));
-        return new Outcome(decision, write, reset);
+        Decision decision = new Decision(allowed, burst, remaining, reset, retry, nowMicros);
+        return new Outcome(decision, write, write == null ? -1 : reset);
+    }
+
+    /**
+     * Takes back {@code units} tokens taken earlier: moves {@code fullAt} back by the time they
+     * added. Where that is already past, the bucket is full and the state is removed.
+     */
+    public static Outcome refund(Limit limit, String stored, long units, long nowMicros) {
+        long fullAt;
+        try {
+            fullAt = stored == null ? Long.MIN_VALUE : Long.parseLong(stored);
+        } catch (NumberFormatException e) {
+            fullAt = Long.MIN_VALUE;
+        }
+        if (fullAt == Long.MIN_VALUE) {
+            return Outcome.unchanged(null);
+        }
+        long back = fullAt - ceilDiv(units * limit.periodMicros(), limit.limit());
+        if (back <= nowMicros) {
+            return new Outcome(null, "", -1);
+        }
+        return new Outcome(null, Long.toString(back), ceilDiv(back - nowMicros, 1000));
     }
 
     private static long ceilDiv(long a, long b) {

@@ -69,7 +69,7 @@ public class Limiter {
     }
 
     private CompletionStage<Verdict> degrade(Policy policy, Subject subject, String key, long cost) {
-        long now = System.currentTimeMillis();
+        long now = InProcessStore.systemMicros();
         long burst = policy.limit().burst();
         return switch (policy.onStoreFailure()) {
             case OPEN ->

@@ -4,6 +4,7 @@ import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import com.github.benmanes.caffeine.cache.Expiry;
 import dev.sluice.core.Algorithm;
+import dev.sluice.core.Concurrency;
 import dev.sluice.core.Decision;
 import dev.sluice.core.Limit;
 import dev.sluice.core.Outcome;
@@ -13,32 +14,35 @@ import java.util.function.LongSupplier;
 
 /**
  * Limits in this JVM's memory, decided by the same twins ({@link Limit#decide}) the Redis scripts
- * are compared with.
- * Limits then hold per node, not across nodes. Each entry expires when its bucket would be full.
+ * are compared with. Limits then hold per node, not across nodes. Each entry expires when its
+ * script's key would.
  */
 public final class InProcessStore implements RateLimitStore {
-    private final Cache<Subject, Entry> buckets;
+    private final Cache<StateKey, Entry> states;
     private final LongSupplier clockMicros;
 
-    private record Entry(Algorithm algorithm, String state, long ttlMs) {}
+    /** Like a Redis key: one state per subject and state suffix (gcra shares the token bucket's). */
+    private record StateKey(Subject subject, String suffix) {}
+
+    private record Entry(String state, long ttlMs) {}
 
     /** @param clockMicros the clock, in epoch microseconds */
     public InProcessStore(LongSupplier clockMicros) {
         this.clockMicros = clockMicros;
-        this.buckets = Caffeine.newBuilder()
-                .expireAfter(new Expiry<Subject, Entry>() {
+        this.states = Caffeine.newBuilder()
+                .expireAfter(new Expiry<StateKey, Entry>() {
                     @Override
-                    public long expireAfterCreate(Subject key, Entry value, long currentTime) {
-                        return value.ttlMs() * 1_000_000L;
+                    public long expireAfterCreate(StateKey key, Entry value, long currentTime) {
+                        return Math.max(0, value.ttlMs()) * 1_000_000L;
                     }
 
                     @Override
-                    public long expireAfterUpdate(Subject key, Entry value, long currentTime, long currentDuration) {
-                        return value.ttlMs() * 1_000_000L;
+                    public long expireAfterUpdate(StateKey key, Entry value, long currentTime, long currentDuration) {
+                        return value.ttlMs() < 0 ? currentDuration : value.ttlMs() * 1_000_000L;
                     }
 
                     @Override
-                    public long expireAfterRead(Subject key, Entry value, long currentTime, long currentDuration) {
+                    public long expireAfterRead(StateKey key, Entry value, long currentTime, long currentDuration) {
                         return currentDuration;
                     }
                 })
@@ -56,14 +60,46 @@ public final class InProcessStore implements RateLimitStore {
 
     @Override
     public CompletionStage<Decision> acquireAt(Subject subject, Limit limit, long cost, long nowMicros) {
+        String token = limit.algorithm() == Algorithm.CONCURRENCY && cost > 0 ? LeaseTokens.next() : null;
         Decision[] decision = new Decision[1];
-        buckets.asMap().compute(subject, (k, entry) -> {
-            String stored = entry == null || entry.algorithm() != limit.algorithm() ? null : entry.state();
-            Outcome outcome = limit.decide(stored, cost, nowMicros);
+        apply(new StateKey(subject, limit.algorithm().suffix()), stored -> {
+            Outcome outcome = limit.decide(stored, cost, nowMicros, token);
             decision[0] = outcome.decision();
-            return outcome.write() == null ? entry : new Entry(limit.algorithm(), outcome.write(), outcome.ttlMs());
+            return outcome;
         });
         return CompletableFuture.completedFuture(decision[0]);
+    }
+
+    @Override
+    public CompletionStage<Void> refund(Subject subject, Limit limit, long units, Decision consumed) {
+        long now = clockMicros.getAsLong();
+        apply(new StateKey(subject, limit.algorithm().suffix()), stored -> limit.refund(stored, units, consumed, now));
+        return CompletableFuture.completedFuture(null);
+    }
+
+    @Override
+    public CompletionStage<Boolean> release(Subject subject, String token) {
+        boolean[] removed = new boolean[1];
+        apply(new StateKey(subject, Algorithm.CONCURRENCY.suffix()), stored -> {
+            Outcome outcome = Concurrency.release(stored, token);
+            removed[0] = outcome.write() != null;
+            return outcome;
+        });
+        return CompletableFuture.completedFuture(removed[0]);
+    }
+
+    /** One atomic read-decide-write of one state, as a script is. */
+    private void apply(StateKey key, java.util.function.Function<String, Outcome> step) {
+        states.asMap().compute(key, (k, entry) -> {
+            Outcome outcome = step.apply(entry == null ? null : entry.state());
+            if (outcome.write() == null) {
+                return entry;
+            }
+            if (outcome.write().isEmpty()) {
+                return null;
+            }
+            return new Entry(outcome.write(), outcome.ttlMs() < 0 && entry == null ? 0 : outcome.ttlMs());
+        });
     }
 
     /** The wall clock in epoch microseconds. */
@@ -74,7 +110,9 @@ public final class InProcessStore implements RateLimitStore {
 
     @Override
     public CompletionStage<Void> reset(Subject subject) {
-        buckets.invalidate(subject);
+        for (Algorithm a : Algorithm.values()) {
+            states.invalidate(new StateKey(subject, a.suffix()));
+        }
         return CompletableFuture.completedFuture(null);
     }
 

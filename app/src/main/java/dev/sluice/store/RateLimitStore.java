@@ -24,6 +24,19 @@ public interface RateLimitStore {
      */
     CompletionStage<Decision> acquireAt(Subject subject, Limit limit, long cost, long nowMicros);
 
+    /**
+     * Gives back {@code units} of what the admitted check {@code consumed} took from the subject
+     * (see {@link Limit#refund}): the compensation of a multi-limit check that another limit denied.
+     * Sent at most once per consumption; a refund that fails leaves the units consumed.
+     */
+    CompletionStage<Void> refund(Subject subject, Limit limit, long units, Decision consumed);
+
+    /**
+     * Releases the {@code concurrency} lease {@code token} of the subject; completes with whether
+     * there was such a lease (false: already released, or expired and trimmed).
+     */
+    CompletionStage<Boolean> release(Subject subject, String token);
+
     /** Forgets the subject's state, which restores its full allowance. */
     CompletionStage<Void> reset(Subject subject);
 

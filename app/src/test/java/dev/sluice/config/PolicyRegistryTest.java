@@ -59,7 +59,7 @@ class PolicyRegistryTest {
         algo.setAlgorithm("leaky-thing");
         assertThatThrownBy(() -> PolicyRegistry.check(algo))
                 .hasMessage(
-                        "limiter.policies.api.algorithm: unknown algorithm 'leaky-thing' (supported: token-bucket, fixed-window, sliding-window-counter)");
+                        "limiter.policies.api.algorithm: unknown algorithm 'leaky-thing' (supported: token-bucket, gcra, fixed-window, sliding-window-counter, sliding-window-log, concurrency)");
         PolicyProperties mode = policy("api", 10L, Duration.ofSeconds(1), null);
         mode.setOnStoreFailure("sometimes");
         assertThatThrownBy(() -> PolicyRegistry.check(mode))
@@ -76,8 +76,9 @@ class PolicyRegistryTest {
         assertThat(policy.policyHeader()).isEqualTo("\"logins\";q=5;w=60");
         p.setBurst(10L);
         assertThatThrownBy(() -> PolicyRegistry.check(p))
-                .hasMessage("limiter.policies.logins.burst: applies to token-bucket only; a fixed-window admits"
-                        + " `limit` per period (was burst 10, limit 5)");
+                .hasMessage(
+                        "limiter.policies.logins.burst: applies to token-bucket and gcra only; a fixed-window admits"
+                                + " `limit` per period (was burst 10, limit 5)");
     }
 
     @Test

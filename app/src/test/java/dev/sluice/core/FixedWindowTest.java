@@ -12,7 +12,7 @@ class FixedWindowTest {
     @Test
     void countsWithinTheWindowAndLivesUntilItEnds() {
         Outcome o = FixedWindow.decide(FIVE_PER_SECOND, null, 2, 10 * S + 250_000);
-        assertThat(o.decision()).isEqualTo(new Decision(true, 5, 3, 750, 0, 10_250));
+        assertThat(o.decision()).isEqualTo(new Decision(true, 5, 3, 750, 0, 10_250_000));
         assertThat(o.write()).isEqualTo("10:2");
         assertThat(o.ttlMs()).isEqualTo(750);
     }
@@ -20,7 +20,7 @@ class FixedWindowTest {
     @Test
     void deniesUntilTheWindowEndsThenTheNextWindowIsFull() {
         Outcome full = FixedWindow.decide(FIVE_PER_SECOND, "10:5", 1, 10 * S + 600_000);
-        assertThat(full.decision()).isEqualTo(new Decision(false, 5, 0, 400, 400, 10_600));
+        assertThat(full.decision()).isEqualTo(new Decision(false, 5, 0, 400, 400, 10_600_000));
         assertThat(full.write()).isNull();
         Outcome next = FixedWindow.decide(FIVE_PER_SECOND, "10:5", 5, 11 * S);
         assertThat(next.decision().allowed()).isTrue();
@@ -46,6 +46,6 @@ class FixedWindowTest {
     @Test
     void aBurstOtherThanTheLimitIsRefused() {
         assertThatThrownBy(() -> new Limit(Algorithm.FIXED_WINDOW, 10, 5, 1_000))
-                .hasMessageStartingWith("burst: applies to token-bucket only");
+                .hasMessageStartingWith("burst: applies to token-bucket and gcra only");
     }
 }

@@ -3,6 +3,7 @@ package dev.sluice.core;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.sluice.lua.LuaScript;
+import dev.sluice.store.redis.RedisScriptStore;
 import dev.sluice.testkit.RedisServers;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.ScriptOutputType;
@@ -27,8 +28,8 @@ import net.jqwik.api.lifecycle.BeforeContainer;
 
 /**
  * Each algorithm's Java twin and its Lua script, step for step on a real Redis: seeded random
- * sequences of checks, costs (including looks) and clock steps (including backwards ones) through
- * both; every decision, remaining count, reset, retry time and written state must be equal, and
+ * sequences of checks, costs (including looks), refunds of the last admitted check (the
+ * compensation of multi-limit checks) and clock steps (including backwards ones) through both; every decision, remaining count, reset, retry time and written state must be equal, and
  * the key's TTL must be the twin's (up to the real time that passes between the script and PTTL).
  * The script, PTTL and PERSIST run in one transaction, and PERSIST stops the key from expiring in
  * real time while the sequence runs on a simulated clock (the twins need no expiry: a
@@ -40,7 +41,8 @@ class ScriptDifferentialIT {
     private static RedisClient client;
     private static StatefulRedisConnection<String, String> connection;
 
-    record Step(long dtMicros, long cost) {}
+    /** A clock step and a check of {@code cost}, or a refund of the last admitted check. */
+    record Step(long dtMicros, long cost, boolean refund) {}
 
     @BeforeContainer
     static void connect() {
@@ -66,17 +68,19 @@ class ScriptDifferentialIT {
     }
 
     private static LuaScript script(Algorithm algorithm) {
-        return switch (algorithm) {
-            case TOKEN_BUCKET -> LuaScript.TOKEN_BUCKET;
-            case FIXED_WINDOW -> LuaScript.FIXED_WINDOW;
-            case SLIDING_WINDOW_COUNTER -> LuaScript.SLIDING_WINDOW_COUNTER;
-        };
+        return RedisScriptStore.script(algorithm);
     }
 
     @Property(tries = 800, seed = "424242")
     void tokenBucketTwinAndScriptAgree(
             @ForAll("tokenBuckets") Limit limit, @ForAll @Size(min = 10, max = 40) List<@From("steps") Step> steps) {
         run(limit, steps);
+    }
+
+    @Property(tries = 300, seed = "919191")
+    void gcraTwinAndScriptAgree(
+            @ForAll("tokenBuckets") Limit limit, @ForAll @Size(min = 10, max = 40) List<@From("steps") Step> steps) {
+        run(new Limit(Algorithm.GCRA, limit.burst(), limit.limit(), limit.periodMs()), steps);
     }
 
     @Property(tries = 800, seed = "171717")
@@ -91,6 +95,19 @@ class ScriptDifferentialIT {
         run(limit, steps);
     }
 
+    @Property(tries = 600, seed = "262626")
+    void slidingWindowLogTwinAndScriptAgree(
+            @ForAll("slidingLogs") Limit limit, @ForAll @Size(min = 10, max = 40) List<@From("steps") Step> steps) {
+        run(limit, steps);
+    }
+
+    @Property(tries = 600, seed = "383838")
+    void concurrencyTwinAndScriptAgree(
+            @ForAll("concurrencyLimits") Limit limit,
+            @ForAll @Size(min = 10, max = 40) List<@From("steps") Step> steps) {
+        run(limit, steps);
+    }
+
     private static void run(Limit limit, List<Step> steps) {
         RedisCommands<String, String> redis = connection.sync();
         Algorithm algorithm = limit.algorithm();
@@ -98,10 +115,30 @@ class ScriptDifferentialIT {
                 "sl:{diff:" + algorithm.value() + ":" + SEQUENCES.get(algorithm).incrementAndGet() + "}:x";
         String twin = null;
         long now = 1_700_000_000_000_000L;
+        Decision lastAdmitted = null;
+        long lastCost = 0;
+        int tokens = 0;
         for (Step step : steps) {
             now += step.dtMicros();
+            boolean refund = step.refund() && lastAdmitted != null;
             long cost = Math.min(step.cost(), limit.burst());
-            Outcome expected = limit.decide(twin, cost, now);
+            if (algorithm == Algorithm.CONCURRENCY) {
+                cost = Math.min(cost, 1);
+            }
+            String extra = "";
+            Outcome expected;
+            if (refund) {
+                cost = -lastCost;
+                extra = algorithm == Algorithm.CONCURRENCY
+                        ? lastAdmitted.lease()
+                        : Long.toString(lastAdmitted.nowMicros());
+                expected = limit.refund(twin, lastCost, lastAdmitted, now);
+                lastAdmitted = null;
+            } else {
+                String token = algorithm == Algorithm.CONCURRENCY ? "t" + tokens++ : null;
+                extra = token == null ? "" : token;
+                expected = limit.decide(twin, cost, now, token);
+            }
             TransactionResult tx;
             redis.multi();
             try {
@@ -113,7 +150,8 @@ class ScriptDifferentialIT {
                         Long.toString(limit.limit()),
                         Long.toString(limit.periodMicros()),
                         Long.toString(cost),
-                        Long.toString(now));
+                        Long.toString(now),
+                        extra);
                 redis.pttl(key);
                 redis.persist(key);
                 tx = redis.exec();
@@ -124,30 +162,67 @@ class ScriptDifferentialIT {
             assertThat(tx.wasDiscarded()).as("transaction ran").isFalse();
             List<Long> r = tx.get(0);
             long pttl = tx.get(1);
-            Decision actual = new Decision(r.get(0) == 1L, limit.burst(), r.get(1), r.get(2), r.get(3), r.get(4));
-            assertThat(actual)
-                    .as("step %d of %s at %d, cost %d", STEPS.get(algorithm).get(), limit, now, cost)
-                    .isEqualTo(expected.decision());
+            String where = String.format(
+                    "step %d of %s at %d, cost %d%s",
+                    STEPS.get(algorithm).get(), limit, now, cost, refund ? " (refund)" : "");
+            if (!refund) {
+                boolean admitted = r.get(0) == 1L;
+                Decision actual = new Decision(
+                        admitted,
+                        limit.burst(),
+                        r.get(1),
+                        r.get(2),
+                        r.get(3),
+                        r.get(4),
+                        admitted && cost > 0 && algorithm == Algorithm.CONCURRENCY ? extra : null);
+                assertThat(actual).as(where).isEqualTo(expected.decision());
+                if (admitted && cost > 0) {
+                    lastAdmitted = actual;
+                    lastCost = cost;
+                }
+            }
             if (expected.write() != null) {
-                twin = expected.write();
+                twin = expected.write().isEmpty() ? null : expected.write();
+            }
+            if (twin == null) {
+                assertThat(pttl).as(where + ": no state, no key").isEqualTo(-2L);
+            } else if (expected.write() != null && expected.ttlMs() >= 0) {
                 if (pttl == -2 && expected.ttlMs() <= TTL_SLACK_MS) {
                     // a TTL of a few ms ran out in real time before PERSIST (Redis reads its clock per
                     // command, and this machine is shared): put the state back and go on
-                    redis.set(key, twin);
+                    restore(redis, algorithm, key, twin);
                 } else {
                     // the TTL as written, up to the real time that passed between the script and PTTL
                     assertThat(pttl)
-                            .as("TTL written with the state")
+                            .as(where + ": TTL written with the state")
                             .isBetween(Math.max(0, expected.ttlMs() - TTL_SLACK_MS), expected.ttlMs());
                 }
-                assertThat(redis.get(key)).isEqualTo(twin);
-            } else if (twin != null) {
-                assertThat(pttl).as("no write, no TTL").isEqualTo(-1L);
-                assertThat(redis.get(key)).isEqualTo(twin);
             } else {
-                assertThat(redis.exists(key)).isZero();
+                assertThat(pttl).as(where + ": TTL left as it was (persisted)").isEqualTo(-1L);
             }
+            assertThat(readState(redis, algorithm, key)).as(where + ": state").isEqualTo(twin);
             STEPS.get(algorithm).incrementAndGet();
+        }
+    }
+
+    /** The key's state in the twin's form: the string, or the sorted set as {@link ZState} writes it. */
+    private static String readState(RedisCommands<String, String> redis, Algorithm algorithm, String key) {
+        if (!algorithm.sortedSet()) {
+            return redis.get(key);
+        }
+        List<ZState.Entry> entries = redis.zrangeWithScores(key, 0, -1).stream()
+                .map(v -> new ZState.Entry(v.getValue(), (long) v.getScore()))
+                .toList();
+        return entries.isEmpty() ? null : ZState.format(entries);
+    }
+
+    private static void restore(RedisCommands<String, String> redis, Algorithm algorithm, String key, String state) {
+        if (!algorithm.sortedSet()) {
+            redis.set(key, state);
+            return;
+        }
+        for (ZState.Entry e : ZState.parse(state)) {
+            redis.zadd(key, (double) e.score(), e.member());
         }
     }
 
@@ -197,6 +272,20 @@ class ScriptDifferentialIT {
     }
 
     @Provide
+    Arbitrary<Limit> slidingLogs() {
+        Arbitrary<Long> limits = Arbitraries.frequencyOf(
+                Tuple.of(8, Arbitraries.longs().between(1, 50)),
+                Tuple.of(1, Arbitraries.longs().between(1, 2_000)));
+        return Combinators.combine(limits, PERIODS).as((l, p) -> new Limit(Algorithm.SLIDING_WINDOW_LOG, l, l, p));
+    }
+
+    @Provide
+    Arbitrary<Limit> concurrencyLimits() {
+        return Combinators.combine(Arbitraries.longs().between(1, 20), PERIODS)
+                .as((l, p) -> new Limit(Algorithm.CONCURRENCY, l, l, p));
+    }
+
+    @Provide
     Arbitrary<Step> steps() {
         Arbitrary<Long> dt = Arbitraries.frequencyOf(
                 Tuple.of(5, Arbitraries.longs().between(0, 50_000)),
@@ -207,6 +296,7 @@ class ScriptDifferentialIT {
                 Tuple.of(1, Arbitraries.just(0L)),
                 Tuple.of(6, Arbitraries.longs().between(1, 3)),
                 Tuple.of(2, Arbitraries.longs().between(1, 1_000)));
-        return Combinators.combine(dt, cost).as(Step::new);
+        Arbitrary<Boolean> refund = Arbitraries.frequency(Tuple.of(7, false), Tuple.of(1, true));
+        return Combinators.combine(dt, cost, refund).as(Step::new);
     }
 }

@@ -11,7 +11,7 @@ class SlidingWindowCounterTest {
     @Test
     void countsInTheCurrentWindowAndLivesUntilTheNextOneEnds() {
         Outcome o = SlidingWindowCounter.decide(TEN_PER_SECOND, null, 4, 10 * S + 250_000);
-        assertThat(o.decision()).isEqualTo(new Decision(true, 10, 6, 1_750, 0, 10_250));
+        assertThat(o.decision()).isEqualTo(new Decision(true, 10, 6, 1_750, 0, 10_250_000));
         assertThat(o.write()).isEqualTo("10:4:0");
         assertThat(o.ttlMs()).isEqualTo(1_750);
     }

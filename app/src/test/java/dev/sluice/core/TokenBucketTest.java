@@ -27,7 +27,7 @@ class TokenBucketTest {
     @Test
     void takesTheCostAndReportsWhenFullAgain() {
         Outcome o = TokenBucket.decide(TEN_PER_SECOND, null, 3, S);
-        assertThat(o.decision()).isEqualTo(new Decision(true, 10, 7, 300, 0, 1_000));
+        assertThat(o.decision()).isEqualTo(new Decision(true, 10, 7, 300, 0, 1_000_000));
         assertThat(o.write()).isEqualTo(Long.toString(S + 300_000));
         assertThat(o.ttlMs()).isEqualTo(300);
     }
@@ -36,7 +36,7 @@ class TokenBucketTest {
     void deniesWithTheTimeUntilTheCostIsThereAndWritesNothing() {
         String emptyAtZero = Long.toString(S);
         Outcome o = TokenBucket.decide(TEN_PER_SECOND, emptyAtZero, 4, 150_000);
-        assertThat(o.decision()).isEqualTo(new Decision(false, 10, 1, 850, 250, 150));
+        assertThat(o.decision()).isEqualTo(new Decision(false, 10, 1, 850, 250, 150_000));
         assertThat(o.write()).isNull();
     }
 

@@ -2,6 +2,7 @@ package dev.sluice.store;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.sluice.core.Algorithm;
 import dev.sluice.core.Decision;
 import dev.sluice.core.Limit;
 import java.util.ArrayList;
@@ -34,7 +35,7 @@ public abstract class StoreContract {
     @Test
     void aFreshSubjectHasItsFullBurst() {
         Decision d = at(fresh(), TEN_PER_SECOND, 0, 1_000);
-        assertThat(d).isEqualTo(new Decision(true, 10, 10, 0, 0, 1_000));
+        assertThat(d).isEqualTo(new Decision(true, 10, 10, 0, 0, 1_000_000));
     }
 
     @Test
@@ -42,7 +43,7 @@ public abstract class StoreContract {
         Subject s = fresh();
         assertThat(at(s, TEN_PER_SECOND, 10, 1_000).allowed()).isTrue();
         Decision denied = at(s, TEN_PER_SECOND, 1, 1_000);
-        assertThat(denied).isEqualTo(new Decision(false, 10, 0, 1_000, 100, 1_000));
+        assertThat(denied).isEqualTo(new Decision(false, 10, 0, 1_000, 100, 1_000_000));
         assertThat(at(s, TEN_PER_SECOND, 1, 1_100).allowed()).isTrue();
     }
 
@@ -87,10 +88,10 @@ public abstract class StoreContract {
 
     @Test
     void aFixedWindowCountsPerWindowAndStartsAfreshAtTheBoundary() {
-        Limit fivePerSecond = new Limit(dev.sluice.core.Algorithm.FIXED_WINDOW, 5, 5, 1_000);
+        Limit fivePerSecond = new Limit(Algorithm.FIXED_WINDOW, 5, 5, 1_000);
         Subject s = fresh();
-        assertThat(at(s, fivePerSecond, 5, 10_100)).isEqualTo(new Decision(true, 5, 0, 900, 0, 10_100));
-        assertThat(at(s, fivePerSecond, 1, 10_999)).isEqualTo(new Decision(false, 5, 0, 1, 1, 10_999));
+        assertThat(at(s, fivePerSecond, 5, 10_100)).isEqualTo(new Decision(true, 5, 0, 900, 0, 10_100_000));
+        assertThat(at(s, fivePerSecond, 1, 10_999)).isEqualTo(new Decision(false, 5, 0, 1, 1, 10_999_000));
         assertThat(at(s, fivePerSecond, 5, 11_000).allowed()).isTrue();
         // a token bucket of the same subject is separate state
         assertThat(at(s, TEN_PER_SECOND, 0, 11_000).remaining()).isEqualTo(10);
@@ -100,12 +101,76 @@ public abstract class StoreContract {
 
     @Test
     void aSlidingWindowCounterWeighsThePreviousWindow() {
-        Limit tenPerSecond = new Limit(dev.sluice.core.Algorithm.SLIDING_WINDOW_COUNTER, 10, 10, 1_000);
+        Limit tenPerSecond = new Limit(Algorithm.SLIDING_WINDOW_COUNTER, 10, 10, 1_000);
         Subject s = fresh();
         assertThat(at(s, tenPerSecond, 10, 10_900).allowed()).isTrue();
         assertThat(at(s, tenPerSecond, 1, 11_050).allowed()).isFalse();
         assertThat(at(s, tenPerSecond, 0, 11_250).remaining()).isEqualTo(2);
         assertThat(at(s, tenPerSecond, 2, 11_250).allowed()).isTrue();
+    }
+
+    @Test
+    void aSlidingWindowLogIsExactAtEveryInstant() {
+        Limit threePerSecond = new Limit(Algorithm.SLIDING_WINDOW_LOG, 3, 3, 1_000);
+        Subject s = fresh();
+        assertThat(at(s, threePerSecond, 1, 10_000).allowed()).isTrue();
+        assertThat(at(s, threePerSecond, 2, 10_600).allowed()).isTrue();
+        Decision denied = at(s, threePerSecond, 1, 10_999);
+        assertThat(denied.allowed()).isFalse();
+        // the unit admitted at 10.000 s leaves the window at 11.000 s
+        assertThat(denied.retryAfterMs()).isEqualTo(1);
+        assertThat(at(s, threePerSecond, 1, 11_000).allowed()).isTrue();
+        // the two admitted at 10.600 s still count until 11.600 s
+        assertThat(at(s, threePerSecond, 1, 11_599).allowed()).isFalse();
+        assertThat(at(s, threePerSecond, 2, 11_600).allowed()).isTrue();
+    }
+
+    @Test
+    void concurrencyLeasesAreHeldReleasedAndExpire() {
+        Limit twoAtOnce = new Limit(Algorithm.CONCURRENCY, 2, 2, 30_000);
+        Subject s = fresh();
+        Decision first = at(s, twoAtOnce, 1, 10_000);
+        Decision second = at(s, twoAtOnce, 1, 10_001);
+        assertThat(first.allowed()).isTrue();
+        assertThat(first.lease()).isNotBlank();
+        assertThat(second.lease()).isNotBlank().isNotEqualTo(first.lease());
+        Decision third = at(s, twoAtOnce, 1, 10_002);
+        assertThat(third.allowed()).isFalse();
+        assertThat(third.lease()).isNull();
+        assertThat(third.retryAfterMs()).isEqualTo(1_000);
+        assertThat(store().release(s, first.lease()).toCompletableFuture().join())
+                .isTrue();
+        assertThat(store().release(s, first.lease()).toCompletableFuture().join())
+                .as("released twice")
+                .isFalse();
+        assertThat(at(s, twoAtOnce, 1, 10_003).allowed()).isTrue();
+        assertThat(at(s, twoAtOnce, 1, 10_004).allowed()).isFalse();
+        // never released: the lease taken at 10.001 s expires at 40.001 s
+        assertThat(at(s, twoAtOnce, 1, 40_001).allowed()).isTrue();
+        assertThat(at(s, twoAtOnce, 0, 40_001).remaining()).isZero();
+    }
+
+    @Test
+    void aRefundGivesBackWhatAnAdmittedCheckTook() {
+        for (Limit limit : new Limit[] {
+            new Limit(10, 10, 3_600_000),
+            new Limit(Algorithm.GCRA, 10, 10, 3_600_000),
+            new Limit(Algorithm.FIXED_WINDOW, 10, 10, 3_600_000),
+            new Limit(Algorithm.SLIDING_WINDOW_COUNTER, 10, 10, 3_600_000),
+            new Limit(Algorithm.SLIDING_WINDOW_LOG, 10, 10, 3_600_000),
+            new Limit(Algorithm.CONCURRENCY, 10, 10, 3_600_000)
+        }) {
+            Subject s = fresh();
+            long cost = limit.algorithm() == Algorithm.CONCURRENCY ? 1 : 4;
+            Decision taken =
+                    store().acquire(s, limit, cost).toCompletableFuture().join();
+            assertThat(taken.remaining()).as(limit.algorithm().value()).isEqualTo(10 - cost);
+            store().refund(s, limit, cost, taken).toCompletableFuture().join();
+            Decision after = store().acquire(s, limit, 0).toCompletableFuture().join();
+            assertThat(after.remaining())
+                    .as(limit.algorithm().value() + " after refund")
+                    .isEqualTo(10);
+        }
     }
 
     /** Atomicity: many concurrent checks of one subject, with no refill, admit exactly the burst. */

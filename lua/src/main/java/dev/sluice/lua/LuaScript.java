@@ -26,6 +26,12 @@ public record LuaScript(String name, String source, String sha1) {
     /** The sliding window counter script. */
     public static final LuaScript SLIDING_WINDOW_COUNTER = load("sliding_window_counter.lua");
 
+    /** The sliding window log script. */
+    public static final LuaScript SLIDING_WINDOW_LOG = load("sliding_window_log.lua");
+
+    /** The concurrency (lease) script. */
+    public static final LuaScript CONCURRENCY = load("concurrency.lua");
+
     /**
      * Reads {@code dev/sluice/lua/<name>} from the class path and puts {@code prelude.lua} (the
      * helpers and arguments every script shares) in front of it: the result is one self-contained

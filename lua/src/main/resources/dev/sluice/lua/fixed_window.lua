@@ -7,7 +7,7 @@
 -- ARGV[4]  cost       units to take, >= 0; 0 = look only: decide whether 1 unit is there, write nothing
 -- ARGV[5]  now        microseconds since the epoch, or -1 to read the shard's clock with TIME
 --
--- Returns {allowed (1|0), remaining, reset_ms, retry_after_ms, now_ms} as token_bucket.lua does;
+-- Returns {allowed (1|0), remaining, reset_ms, retry_after_ms, now_us} as token_bucket.lua does;
 -- reset and retry are both the time until the window ends (the next window holds `limit`).
 --
 -- State: "<window index>:<count>", window index = floor(now / period). A clock reading in an
@@ -18,9 +18,25 @@
 
 -- (prelude.lua, prepended at load: idiv, cdiv, burst, limit, period, cost, need, now)
 
+local raw = redis.call('GET', KEYS[1])
+if cost < 0 then
+  -- refund: only while the consumption's window is the stored one; the time to live stays
+  if raw then
+    local w, c = string.match(raw, '^(%d+):(%d+)$')
+    if w and tonumber(w) == idiv(tonumber(extra), period) then
+      c = tonumber(c) + cost
+      if c > 0 then
+        redis.call('SET', KEYS[1], string.format('%d:%d', tonumber(w), c), 'KEEPTTL')
+      else
+        redis.call('DEL', KEYS[1])
+      end
+    end
+  end
+  return {1, 0, 0, 0, now}
+end
+
 local window = idiv(now, period)
 local count = 0
-local raw = redis.call('GET', KEYS[1])
 if raw then
   local w, c = string.match(raw, '^(%d+):(%d+)$')
   if w then
@@ -53,4 +69,4 @@ local remaining = limit - count
 if remaining < 0 then
   remaining = 0
 end
-return {allowed, remaining, reset, retry, idiv(now, 1000)}
+return {allowed, remaining, reset, retry, now}

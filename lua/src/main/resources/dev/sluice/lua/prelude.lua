@@ -3,7 +3,12 @@
 --
 -- Defines: idiv(a, b) = floor(a / b) and cdiv(a, b) = ceil(a / b), exact for integers below 2^53;
 -- burst, limit, period, cost from ARGV[1..4]; need = the units a check must find (cost, or 1 for a
--- look, cost 0); now from ARGV[5], or the shard's TIME when it is -1.
+-- look, cost 0); now from ARGV[5], or the shard's TIME when it is -1; extra = ARGV[6], the
+-- algorithm's own argument (a refund's consumption time, a lease token), or nil.
+--
+-- A negative cost is a refund: give back -cost units taken by an admitted check at time `extra`
+-- (the compensation of a multi-limit check another limit denied). Every script returns
+-- {allowed, remaining, reset_ms, retry_after_ms, now_us}; a refund returns {1, 0, 0, 0, now_us}.
 
 local function idiv(a, b)
   local q = math.floor(a / b)
@@ -24,6 +29,7 @@ local limit = tonumber(ARGV[2])
 local period = tonumber(ARGV[3])
 local cost = tonumber(ARGV[4])
 local need = cost
+local extra = ARGV[6]
 if cost == 0 then
   need = 1
 end

@@ -7,7 +7,7 @@
 -- ARGV[4]  cost       units to take, >= 0; 0 = look only: decide whether 1 unit is there, write nothing
 -- ARGV[5]  now        microseconds since the epoch, or -1 to read the shard's clock with TIME
 --
--- Returns {allowed (1|0), remaining, reset_ms, retry_after_ms, now_ms} as the other scripts do.
+-- Returns {allowed (1|0), remaining, reset_ms, retry_after_ms, now_us} as the other scripts do.
 --
 -- State: "<k>:<cur>:<prev>": units admitted in window k = floor(now / period) and in window k-1.
 -- At e microseconds into window k the sliding estimate is prev * (period - e) / period + cur; a
@@ -19,11 +19,40 @@
 
 -- (prelude.lua, prepended at load: idiv, cdiv, burst, limit, period, cost, need, now)
 
+local raw = redis.call('GET', KEYS[1])
+if cost < 0 then
+  -- refund: from the current count while the consumption's window is the stored one, from the
+  -- previous count one window later; the time to live stays
+  if raw then
+    local k, c, p = string.match(raw, '^(%d+):(%d+):(%d+)$')
+    if k then
+      k = tonumber(k)
+      c = tonumber(c)
+      p = tonumber(p)
+      local w = idiv(tonumber(extra), period)
+      if k == w or k == w + 1 then
+        if k == w then
+          c = c + cost
+          if c < 0 then c = 0 end
+        else
+          p = p + cost
+          if p < 0 then p = 0 end
+        end
+        if c == 0 and p == 0 then
+          redis.call('DEL', KEYS[1])
+        else
+          redis.call('SET', KEYS[1], string.format('%d:%d:%d', k, c, p), 'KEEPTTL')
+        end
+      end
+    end
+  end
+  return {1, 0, 0, 0, now}
+end
+
 local window = idiv(now, period)
 local at = now
 local cur = 0
 local prev = 0
-local raw = redis.call('GET', KEYS[1])
 if raw then
   local k, c, p = string.match(raw, '^(%d+):(%d+):(%d+)$')
   if k then
@@ -85,4 +114,4 @@ local remaining = idiv(limit * period - prev * (period - e) - cur * period, peri
 if remaining < 0 then
   remaining = 0
 end
-return {allowed, remaining, reset, retry, idiv(now, 1000)}
+return {allowed, remaining, reset, retry, now}

@@ -7,11 +7,11 @@
 -- ARGV[4]  cost       tokens to take, >= 0; 0 = look only: decide whether 1 token is there, write nothing
 -- ARGV[5]  now        microseconds since the epoch, or -1 to read the shard's clock with TIME
 --
--- Returns {allowed (1|0), remaining, reset_ms, retry_after_ms, now_ms}:
+-- Returns {allowed (1|0), remaining, reset_ms, retry_after_ms, now_us}:
 --   remaining       whole tokens left after this decision
 --   reset_ms        milliseconds until the bucket is full again, rounded up
 --   retry_after_ms  when denied, milliseconds until `cost` (for a look: 1) tokens are there; else 0
---   now_ms          the clock reading the decision was taken at, in milliseconds
+--   now_us          the clock reading the decision was taken at, in microseconds
 --
 -- State: one integer, F, the time (microseconds) at which the bucket is full again -- the
 -- token bucket in its GCRA form. With debt D = F - now (clamped to [0, time to fill]) the bucket
@@ -27,6 +27,20 @@
 -- Lua's doubles are exact and the Java twin (dev.sluice.core.TokenBucket) gets the same numbers.
 
 -- (prelude.lua, prepended at load: idiv, cdiv, burst, limit, period, cost, need, now)
+
+if cost < 0 then
+  -- refund: move F back by the time the units added; past F means full, so the state goes
+  local f = tonumber(redis.call('GET', KEYS[1]))
+  if f then
+    f = f - cdiv(-cost * period, limit)
+    if f > now then
+      redis.call('SET', KEYS[1], string.format('%d', f), 'PX', string.format('%d', cdiv(f - now, 1000)))
+    else
+      redis.call('DEL', KEYS[1])
+    end
+  end
+  return {1, 0, 0, 0, now}
+end
 
 local fill = cdiv(burst * period, limit)
 local debt = 0
@@ -54,4 +68,4 @@ local remaining = burst - cdiv(debt * limit, period)
 if remaining < 0 then
   remaining = 0
 end
-return {allowed, remaining, cdiv(debt, 1000), retry, idiv(now, 1000)}
+return {allowed, remaining, cdiv(debt, 1000), retry, now}

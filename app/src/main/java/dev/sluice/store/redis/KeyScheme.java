@@ -17,32 +17,21 @@ import dev.sluice.store.Subject;
  * is "sl:{api:alice}:tb" and ("api", "a:b") is "sl:{api:a%3Ab}:tb".
  */
 public final class KeyScheme {
-    /** The suffix of token bucket state. */
-    public static final String TOKEN_BUCKET = "tb";
+    /** The suffix of token bucket (and gcra) state. */
+    public static final String TOKEN_BUCKET = Algorithm.TOKEN_BUCKET.suffix();
 
-    /** The suffix of fixed window state. */
-    public static final String FIXED_WINDOW = "fw";
-
-    /** The suffix of sliding window counter state. */
-    public static final String SLIDING_WINDOW_COUNTER = "sw";
-
-    /** The suffix of {@code algorithm}'s state. */
+    /** The suffix of {@code algorithm}'s state ({@link Algorithm#suffix()}). */
     public static String suffix(Algorithm algorithm) {
-        return switch (algorithm) {
-            case TOKEN_BUCKET -> TOKEN_BUCKET;
-            case FIXED_WINDOW -> FIXED_WINDOW;
-            case SLIDING_WINDOW_COUNTER -> SLIDING_WINDOW_COUNTER;
-        };
+        return algorithm.suffix();
     }
 
-    /** Every key {@code subject} can have, one per algorithm, all in one slot. */
+    /** Every key {@code subject} can have, one per kind of state, all in one slot. */
     public String[] allKeys(Subject subject) {
-        Algorithm[] algorithms = Algorithm.values();
-        String[] all = new String[algorithms.length];
-        for (int i = 0; i < algorithms.length; i++) {
-            all[i] = key(subject, suffix(algorithms[i]));
-        }
-        return all;
+        return java.util.Arrays.stream(Algorithm.values())
+                .map(Algorithm::suffix)
+                .distinct()
+                .map(suffix -> key(subject, suffix))
+                .toArray(String[]::new);
     }
 
     private final String prefix;

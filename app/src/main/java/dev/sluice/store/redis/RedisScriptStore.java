@@ -4,6 +4,7 @@ import dev.sluice.core.Algorithm;
 import dev.sluice.core.Decision;
 import dev.sluice.core.Limit;
 import dev.sluice.lua.LuaScript;
+import dev.sluice.store.LeaseTokens;
 import dev.sluice.store.RateLimitStore;
 import dev.sluice.store.Subject;
 import io.lettuce.core.RedisNoScriptException;
@@ -16,7 +17,7 @@ import java.util.concurrent.CompletionStage;
 
 /**
  * Limits in Redis, standalone or Cluster: each check is one EVALSHA of the policy's algorithm's
- * script ({@code token_bucket.lua}, {@code fixed_window.lua}) on the shard that owns the subject's
+ * script ({@link #script}) on the shard that owns the subject's
  * hash tag. Every script takes the same ARGV (burst, limit, period in µs, cost, now) and returns
  * the same shape. Scripts are addressed by digest; the source is
  * sent (EVAL, which also caches it) only when the server answers NOSCRIPT, as a freshly started
@@ -50,25 +51,71 @@ public final class RedisScriptStore implements RateLimitStore {
     }
 
     private CompletionStage<Decision> run(Subject subject, Limit limit, long cost, String now) {
-        LuaScript script = script(limit.algorithm());
-        String[] keyArray = {keys.key(subject, KeyScheme.suffix(limit.algorithm()))};
-        String[] args = {
-            Long.toString(limit.burst()), Long.toString(limit.limit()), periodArg(limit), costArg(cost), now
-        };
-        CompletionStage<List<Long>> reply = commands.<List<Long>>evalsha(
-                        script.sha1(), ScriptOutputType.MULTI, keyArray, args)
+        String token = limit.algorithm() == Algorithm.CONCURRENCY && cost > 0 ? LeaseTokens.next() : null;
+        String[] args = token == null
+                ? new String[] {
+                    Long.toString(limit.burst()), Long.toString(limit.limit()), periodArg(limit), costArg(cost), now
+                }
+                : new String[] {
+                    Long.toString(limit.burst()),
+                    Long.toString(limit.limit()),
+                    periodArg(limit),
+                    costArg(cost),
+                    now,
+                    token
+                };
+        return eval(subject, limit.algorithm(), args)
+                .thenApply(r -> new Decision(
+                        r.get(0) == 1L,
+                        limit.burst(),
+                        r.get(1),
+                        r.get(2),
+                        r.get(3),
+                        r.get(4),
+                        r.get(0) == 1L ? token : null));
+    }
+
+    private CompletionStage<List<Long>> eval(Subject subject, Algorithm algorithm, String[] args) {
+        LuaScript script = script(algorithm);
+        String[] keyArray = {keys.key(subject, algorithm.suffix())};
+        return commands.<List<Long>>evalsha(script.sha1(), ScriptOutputType.MULTI, keyArray, args)
                 .exceptionallyCompose(error -> isNoScript(error)
                         ? commands.<List<Long>>eval(script.source(), ScriptOutputType.MULTI, keyArray, args)
                         : CompletableFuture.failedFuture(error));
-        return reply.thenApply(
-                r -> new Decision(r.get(0) == 1L, limit.burst(), r.get(1), r.get(2), r.get(3), r.get(4)));
     }
 
-    private static LuaScript script(Algorithm algorithm) {
+    @Override
+    public CompletionStage<Void> refund(Subject subject, Limit limit, long units, Decision consumed) {
+        String extra =
+                limit.algorithm() == Algorithm.CONCURRENCY ? consumed.lease() : Long.toString(consumed.nowMicros());
+        if (extra == null) {
+            return CompletableFuture.completedFuture(null);
+        }
+        String[] args = {
+            Long.toString(limit.burst()),
+            Long.toString(limit.limit()),
+            periodArg(limit),
+            Long.toString(-units),
+            STORE_CLOCK,
+            extra
+        };
+        return eval(subject, limit.algorithm(), args).thenApply(r -> null);
+    }
+
+    @Override
+    public CompletionStage<Boolean> release(Subject subject, String token) {
+        return commands.zrem(keys.key(subject, Algorithm.CONCURRENCY.suffix()), token)
+                .thenApply(removed -> removed != null && removed > 0);
+    }
+
+    /** The script of {@code algorithm} ({@code gcra} runs the token bucket's). */
+    public static LuaScript script(Algorithm algorithm) {
         return switch (algorithm) {
-            case TOKEN_BUCKET -> LuaScript.TOKEN_BUCKET;
+            case TOKEN_BUCKET, GCRA -> LuaScript.TOKEN_BUCKET;
             case FIXED_WINDOW -> LuaScript.FIXED_WINDOW;
             case SLIDING_WINDOW_COUNTER -> LuaScript.SLIDING_WINDOW_COUNTER;
+            case SLIDING_WINDOW_LOG -> LuaScript.SLIDING_WINDOW_LOG;
+            case CONCURRENCY -> LuaScript.CONCURRENCY;
         };
     }
 

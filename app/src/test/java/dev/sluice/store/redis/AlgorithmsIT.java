@@ -73,6 +73,12 @@ class AlgorithmsIT {
             case TOKEN_BUCKET -> assertThat(admitted).isEqualTo(LIMIT);
             // the previous window still weighs (60 s - 1 ms) / 60 s: nothing more fits
             case SLIDING_WINDOW_COUNTER -> assertThat(admitted).isEqualTo(LIMIT);
+            // the same function as the token bucket
+            case GCRA -> assertThat(admitted).isEqualTo(LIMIT);
+            // exact: the units of 1 ms before the boundary are in every window that holds the later ones
+            case SLIDING_WINDOW_LOG -> assertThat(admitted).isEqualTo(LIMIT);
+            // no window at all: leases held (never released here) cap what is in flight
+            case CONCURRENCY -> assertThat(admitted).isEqualTo(LIMIT);
         }
     }
 
@@ -95,5 +101,35 @@ class AlgorithmsIT {
                         + " (key like sl:{mem:%s-user-123}:%s)%n",
                 algorithm.value(), mean, subjects, algorithm.value().substring(0, 2), KeyScheme.suffix(algorithm));
         assertThat(mean).isPositive();
+    }
+
+    /** The log keeps one entry per unit: bytes per subject with a full log, as a function of the limit. */
+    @ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(longs = {1, 10, 100, 128, 129, 1_000, 10_000})
+    void slidingWindowLogBytesGrowWithTheLimit(long logLimit) {
+        Limit limit = new Limit(Algorithm.SLIDING_WINDOW_LOG, logLimit, logLimit, PERIOD_MS);
+        int subjects = logLimit >= 1_000 ? 5 : 50;
+        long total = 0;
+        for (int i = 0; i < subjects; i++) {
+            Subject s = new Subject("memlog", logLimit + "-user-" + i);
+            // a full log: `limit` entries, admitted one by one as a busy client would fill it
+            long admitted = 0;
+            for (long c = 0; c < logLimit; c += Math.min(logLimit - c, logLimit >= 1_000 ? 100 : 1)) {
+                long cost = Math.min(logLimit - c, logLimit >= 1_000 ? 100 : 1);
+                if (store.acquire(s, limit, cost).toCompletableFuture().join().allowed()) {
+                    admitted += cost;
+                }
+            }
+            assertThat(admitted).isEqualTo(logLimit);
+            String key = KEYS.key(s, Algorithm.SLIDING_WINDOW_LOG.suffix());
+            int port = cluster.masterPortForSlot(SlotHash.getSlot(key));
+            total += (Long) Resp.call(port, "MEMORY", "USAGE", key, "SAMPLES", "0");
+        }
+        double mean = total / (double) subjects;
+        System.out.printf(
+                "AlgorithmsIT memory sliding-window-log: limit %d, full log: MEMORY USAGE mean %.0f bytes per subject"
+                        + " (%.1f per entry) over %d subjects%n",
+                logLimit, mean, mean / logLimit, subjects);
+        assertThat(mean).isGreaterThan(logLimit * 8.0);
     }
 }
