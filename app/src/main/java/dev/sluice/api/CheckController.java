@@ -2,7 +2,13 @@ package dev.sluice.api;
 
 import dev.sluice.config.Policy;
 import dev.sluice.config.PolicyRegistry;
+import dev.sluice.config.Scope;
+import dev.sluice.core.Algorithm;
+import dev.sluice.core.Limit;
+import dev.sluice.limiter.Check;
 import dev.sluice.limiter.Limiter;
+import dev.sluice.scope.ScopeException;
+import dev.sluice.scope.SubjectResolver;
 import io.micronaut.core.annotation.Nullable;
 import io.micronaut.http.HttpResponse;
 import io.micronaut.http.HttpStatus;
@@ -16,6 +22,7 @@ import io.micronaut.http.annotation.Get;
 import io.micronaut.http.annotation.PathVariable;
 import io.micronaut.http.annotation.Post;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
@@ -31,28 +38,138 @@ public class CheckController {
     private final PolicyRegistry policies;
     private final Limiter limiter;
 
-    public CheckController(PolicyRegistry policies, Limiter limiter) {
+    private final SubjectResolver subjects;
+
+    public CheckController(PolicyRegistry policies, Limiter limiter, SubjectResolver subjects) {
         this.policies = policies;
         this.limiter = limiter;
+        this.subjects = subjects;
     }
 
-    /** Consumes and decides. */
+    /**
+     * Consumes and decides: one check, or several ({@code {"checks": [...]}}) admitted only
+     * together. Every check is resolved (policy, subject, tier, cost) before any reaches the store.
+     */
     @Post("/check")
     @Consumes(MediaType.ALL)
     public CompletionStage<MutableHttpResponse<byte[]>> check(@Nullable @Body byte[] body) {
         try {
-            CheckRequest request = CheckRequestParser.parse(body);
-            Policy policy = policy(request.policy());
-            if (request.cost() > policy.limit().burst()) {
-                throw BadRequestException.of(
-                        "cost",
-                        "must be at most the burst of policy '" + policy.name() + "' ("
-                                + policy.limit().burst() + "), was " + request.cost());
+            CheckRequestParser.Parsed parsed = CheckRequestParser.parse(body);
+            List<Check> checks = resolve(parsed.checks());
+            if (!parsed.multi()) {
+                return limiter.check(checks.get(0)).thenApply(Responses::decision);
             }
-            return limiter.check(policy, request.key(), request.cost()).thenApply(Responses::decision);
+            return limiter.checkAll(checks).thenApply(Responses::multi);
         } catch (BadRequestException e) {
             return CompletableFuture.completedFuture(Responses.badRequest(e));
         }
+    }
+
+    /** Releases a {@code concurrency} lease: 204, or 404 when it is not held (released, or expired). */
+    @Delete("/leases/{id}")
+    public CompletionStage<MutableHttpResponse<byte[]>> release(@PathVariable String id) {
+        LeaseIds.Decoded lease = LeaseIds.decode(id);
+        if (lease == null) {
+            return CompletableFuture.completedFuture(
+                    Responses.badRequest(BadRequestException.of("id", "is not a lease id (as a check returns it)")));
+        }
+        Policy policy = policies.find(lease.policy());
+        if (policy == null) {
+            return CompletableFuture.completedFuture(Responses.badRequest(new BadRequestException(
+                    404,
+                    List.of(new InvalidParam("policy", "no policy named '" + lease.policy() + "' is configured")))));
+        }
+        return limiter.release(lease.subject(), lease.token())
+                .thenApply(held -> held
+                        ? HttpResponse.<byte[]>noContent()
+                        : Responses.problem(
+                                HttpStatus.NOT_FOUND,
+                                Responses.UNKNOWN_LEASE,
+                                "Lease not held",
+                                "The lease was already released or has expired; nothing was released.",
+                                List.of()))
+                .exceptionally(error -> Responses.problem(
+                        HttpStatus.SERVICE_UNAVAILABLE,
+                        Responses.REDUCED_CAPACITY,
+                        "Rate limit store unavailable",
+                        "The shared rate limit store cannot be reached; the lease was not released and will expire"
+                                + " by itself. Retry later.",
+                        List.of()));
+    }
+
+    /** Turns parsed checks into checks of configured policies; every mistake of every check is reported. */
+    private List<Check> resolve(List<CheckRequest> requests) {
+        List<Check> checks = new ArrayList<>(requests.size());
+        List<InvalidParam> invalid = new ArrayList<>();
+        List<InvalidParam> unknown = new ArrayList<>();
+        for (CheckRequest r : requests) {
+            String f = r.field();
+            Policy policy = policies.find(r.policy());
+            if (policy == null) {
+                unknown.add(new InvalidParam(f + "policy", "no policy named '" + r.policy() + "' is configured"));
+                continue;
+            }
+            String key = r.key();
+            if (policy.scope() == Scope.KEY) {
+                if (key == null) {
+                    invalid.add(new InvalidParam(f + "key", "is required"));
+                    continue;
+                }
+            } else {
+                if (key != null) {
+                    invalid.add(new InvalidParam(
+                            f + "key",
+                            "must not be sent: policy '" + policy.name() + "' derives its key from the request (scope "
+                                    + policy.scope().value() + "); send the request facts under \"request\""));
+                    continue;
+                }
+                try {
+                    key = subjects.key(policy, r.facts());
+                } catch (ScopeException e) {
+                    invalid.add(new InvalidParam(f + e.field(), e.getMessage()));
+                    continue;
+                }
+            }
+            if (r.tier() != null && !policy.tiers().isEmpty() && !policy.tiers().containsKey(r.tier())) {
+                invalid.add(new InvalidParam(
+                        f + "tier",
+                        "policy '" + policy.name() + "' has no tier '" + r.tier() + "' (tiers: "
+                                + String.join(", ", policy.tiers().keySet()) + ")"));
+                continue;
+            }
+            Limit limit = policy.limitFor(r.tier());
+            if (limit.algorithm() == Algorithm.CONCURRENCY && r.cost() != 1) {
+                invalid.add(new InvalidParam(
+                        f + "cost",
+                        "must be 1 for policy '" + policy.name() + "': a concurrency check takes one lease" + " (was "
+                                + r.cost() + ")"));
+                continue;
+            }
+            long most = policy.reserving() ? Math.max(policy.pool().burst(), maxReserve(policy)) : limit.burst();
+            if (r.cost() > most) {
+                invalid.add(new InvalidParam(
+                        f + "cost",
+                        "must be at most the burst of policy '" + policy.name() + "' (" + most + "), was " + r.cost()));
+                continue;
+            }
+            checks.add(new Check(policy, key, r.cost(), r.tier()));
+        }
+        if (!invalid.isEmpty()) {
+            invalid.addAll(unknown);
+            throw new BadRequestException(400, invalid);
+        }
+        if (!unknown.isEmpty()) {
+            throw new BadRequestException(404, unknown);
+        }
+        return checks;
+    }
+
+    private static long maxReserve(Policy policy) {
+        long most = 0;
+        for (Limit l : policy.reserves().values()) {
+            most = Math.max(most, l.burst());
+        }
+        return most;
     }
 
     /** Looks without consuming: a check of cost 0; {@code allowed} tells whether a cost-1 check would pass. */

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.core.StreamReadFeature;
+import dev.sluice.scope.RequestFacts;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
@@ -25,19 +26,20 @@ public final class CheckRequestParser {
 
     private CheckRequestParser() {}
 
+    /** The checks of a body: one, or the list under {@code checks}. */
+    public record Parsed(java.util.List<CheckRequest> checks, boolean multi) {}
+
+    private static final String EXAMPLE = "{\"policy\": \"api\", \"key\": \"alice\", \"cost\": 1}";
+
     /** Parses {@code body}; throws {@link BadRequestException} naming every invalid field. */
-    public static CheckRequest parse(byte[] body) {
+    public static Parsed parse(byte[] body) {
         if (body == null || body.length == 0) {
             throw BadRequestException.of(
-                    "body",
-                    "is required: a JSON object such as {\"policy\": \"api\", \"key\": \"alice\", \"cost\": 1}");
+                    "body", "is required: a JSON object such as " + EXAMPLE + ", or {\"checks\": [...]} of several");
         }
-        String policy = null;
-        String key = null;
-        long cost = 1;
         List<InvalidParam> invalid = new ArrayList<>(2);
-        boolean policySeen = false;
-        boolean keySeen = false;
+        List<CheckRequest> checks = null;
+        Fields top = new Fields("");
         try (JsonParser parser = JSON.createParser(body)) {
             if (parser.nextToken() != JsonToken.START_OBJECT) {
                 throw BadRequestException.of("body", "must be a JSON object");
@@ -45,41 +47,37 @@ public final class CheckRequestParser {
             while (parser.nextToken() == JsonToken.FIELD_NAME) {
                 String field = parser.currentName();
                 JsonToken value = parser.nextToken();
-                switch (field) {
-                    case "policy" -> {
-                        policySeen = value != JsonToken.VALUE_NULL;
-                        if (value == JsonToken.VALUE_STRING) {
-                            policy = parser.getText();
-                        } else if (policySeen) {
-                            invalid.add(new InvalidParam("policy", "must be a string"));
-                            parser.skipChildren();
-                        }
+                if (field.equals("checks")) {
+                    if (value != JsonToken.START_ARRAY) {
+                        invalid.add(new InvalidParam("checks", "must be an array of checks"));
+                        parser.skipChildren();
+                        continue;
                     }
-                    case "key" -> {
-                        keySeen = value != JsonToken.VALUE_NULL;
-                        if (value == JsonToken.VALUE_STRING) {
-                            key = parser.getText();
-                        } else if (keySeen) {
-                            invalid.add(new InvalidParam("key", "must be a string"));
+                    checks = new ArrayList<>();
+                    int i = 0;
+                    while (parser.nextToken() != JsonToken.END_ARRAY) {
+                        String prefix = "checks[" + i + "].";
+                        if (parser.currentToken() != JsonToken.START_OBJECT) {
+                            invalid.add(new InvalidParam("checks[" + i + "]", "must be an object"));
                             parser.skipChildren();
-                        }
-                    }
-                    case "cost" -> {
-                        if (value == JsonToken.VALUE_NUMBER_INT
-                                && parser.getNumberType() != JsonParser.NumberType.BIG_INTEGER) {
-                            cost = parser.getLongValue();
-                            if (cost < 1) {
-                                invalid.add(new InvalidParam("cost", "must be at least 1 (was " + cost + ")"));
+                        } else {
+                            Fields f = new Fields(prefix);
+                            while (parser.nextToken() == JsonToken.FIELD_NAME) {
+                                String name = parser.currentName();
+                                f.read(name, parser.nextToken(), parser, invalid);
                             }
-                        } else if (value == JsonToken.VALUE_NUMBER_INT) {
-                            invalid.add(new InvalidParam("cost", "is too large (was " + parser.getText() + ")"));
-                        } else if (value != JsonToken.VALUE_NULL) {
-                            invalid.add(new InvalidParam(
-                                    "cost", "must be a whole number (was " + describe(parser, value) + ")"));
-                            parser.skipChildren();
+                            checks.add(f.finish(invalid));
                         }
+                        i++;
                     }
-                    default -> parser.skipChildren();
+                    if (i == 0) {
+                        invalid.add(new InvalidParam("checks", "must hold at least one check"));
+                    } else if (i > CheckRequest.MAX_CHECKS) {
+                        invalid.add(new InvalidParam(
+                                "checks", "must hold at most " + CheckRequest.MAX_CHECKS + " checks (was " + i + ")"));
+                    }
+                } else {
+                    top.read(field, value, parser, invalid);
                 }
             }
             if (parser.currentToken() != JsonToken.END_OBJECT || parser.nextToken() != null) {
@@ -95,24 +93,145 @@ public final class CheckRequestParser {
         } catch (IOException e) {
             throw BadRequestException.of("body", "cannot be read: " + e.getMessage());
         }
-        if (!policySeen) {
-            invalid.add(new InvalidParam("policy", "is required"));
-        } else if (policy != null && policy.isEmpty()) {
-            invalid.add(new InvalidParam("policy", "must not be empty"));
+        if (checks != null && top.any) {
+            throw BadRequestException.of(
+                    "body", "holds either one check (policy, key, cost, ...) or a list of them (checks), not both");
         }
-        if (!keySeen) {
-            invalid.add(new InvalidParam("key", "is required"));
-        } else if (key != null) {
-            String reason = checkKey(key);
-            if (reason != null) {
-                invalid.add(new InvalidParam("key", reason));
+        if (checks == null) {
+            CheckRequest one = top.finish(invalid);
+            if (!invalid.isEmpty()) {
+                throw new BadRequestException(400, invalid);
             }
+            return new Parsed(List.of(one), false);
         }
         if (!invalid.isEmpty()) {
             throw new BadRequestException(400, invalid);
         }
-        return new CheckRequest(policy, key, cost);
+        return new Parsed(List.copyOf(checks), true);
     }
+
+    /** The fields of one check as they are read. */
+    private static final class Fields {
+        private final String prefix;
+        private String policy;
+        private String key;
+        private long cost = 1;
+        private String tier;
+        private boolean policySeen;
+        private boolean keySeen;
+        private boolean any;
+        private final java.util.Map<String, String> facts = new java.util.HashMap<>();
+
+        Fields(String prefix) {
+            this.prefix = prefix;
+        }
+
+        void read(String field, JsonToken value, JsonParser parser, List<InvalidParam> invalid) throws IOException {
+            switch (field) {
+                case "policy" -> {
+                    any = true;
+                    policySeen = value != JsonToken.VALUE_NULL;
+                    policy = string(field, value, parser, invalid);
+                }
+                case "key" -> {
+                    any = true;
+                    keySeen = value != JsonToken.VALUE_NULL;
+                    key = string(field, value, parser, invalid);
+                }
+                case "tier" -> {
+                    any = true;
+                    tier = string(field, value, parser, invalid);
+                    if (tier != null
+                            && !dev.sluice.config.PolicyRegistry.NAME
+                                    .matcher(tier)
+                                    .matches()) {
+                        invalid.add(new InvalidParam(prefix + "tier", "must match [a-z0-9][a-z0-9._-]{0,63}"));
+                    }
+                }
+                case "cost" -> {
+                    any = true;
+                    if (value == JsonToken.VALUE_NUMBER_INT
+                            && parser.getNumberType() != JsonParser.NumberType.BIG_INTEGER) {
+                        cost = parser.getLongValue();
+                        if (cost < 1) {
+                            invalid.add(new InvalidParam(prefix + "cost", "must be at least 1 (was " + cost + ")"));
+                        }
+                    } else if (value == JsonToken.VALUE_NUMBER_INT) {
+                        invalid.add(new InvalidParam(prefix + "cost", "is too large (was " + parser.getText() + ")"));
+                    } else if (value != JsonToken.VALUE_NULL) {
+                        invalid.add(new InvalidParam(
+                                prefix + "cost", "must be a whole number (was " + describe(parser, value) + ")"));
+                        parser.skipChildren();
+                    }
+                }
+                case "request" -> {
+                    any = true;
+                    if (value != JsonToken.START_OBJECT) {
+                        if (value != JsonToken.VALUE_NULL) {
+                            invalid.add(new InvalidParam(prefix + "request", "must be an object of request facts"));
+                            parser.skipChildren();
+                        }
+                        return;
+                    }
+                    while (parser.nextToken() == JsonToken.FIELD_NAME) {
+                        String name = parser.currentName().toLowerCase(java.util.Locale.ROOT);
+                        JsonToken v = parser.nextToken();
+                        if (FACTS.contains(name)) {
+                            String text = string("request." + name, v, parser, invalid);
+                            if (text != null && text.length() > 4096) {
+                                invalid.add(new InvalidParam(
+                                        prefix + "request." + name, "must be at most 4096 characters"));
+                            } else if (text != null) {
+                                facts.put(name, text);
+                            }
+                        } else {
+                            parser.skipChildren();
+                        }
+                    }
+                }
+                default -> parser.skipChildren();
+            }
+        }
+
+        private String string(String field, JsonToken value, JsonParser parser, List<InvalidParam> invalid)
+                throws IOException {
+            if (value == JsonToken.VALUE_STRING) {
+                return parser.getText();
+            }
+            if (value != JsonToken.VALUE_NULL) {
+                invalid.add(new InvalidParam(prefix + field, "must be a string"));
+                parser.skipChildren();
+            }
+            return null;
+        }
+
+        CheckRequest finish(List<InvalidParam> invalid) {
+            if (!policySeen) {
+                invalid.add(new InvalidParam(prefix + "policy", "is required"));
+            } else if (policy != null && policy.isEmpty()) {
+                invalid.add(new InvalidParam(prefix + "policy", "must not be empty"));
+            }
+            if (keySeen && key != null) {
+                String reason = checkKey(key);
+                if (reason != null) {
+                    invalid.add(new InvalidParam(prefix + "key", reason));
+                }
+            }
+            RequestFacts requestFacts = facts.isEmpty()
+                    ? RequestFacts.NONE
+                    : new RequestFacts(
+                            facts.get("remote-address"),
+                            facts.get("x-forwarded-for"),
+                            facts.get("forwarded"),
+                            facts.get("api-key"),
+                            facts.get("method"),
+                            facts.get("path"));
+            return new CheckRequest(prefix, policy, keySeen ? key : null, cost, tier, requestFacts);
+        }
+    }
+
+    private static final java.util.Set<String> FACTS =
+            java.util.Set.of("remote-address", "x-forwarded-for", "forwarded", "api-key", "method", "path");
 
     /** Why {@code key} is not acceptable, or {@code null} when it is. */
     public static String checkKey(String key) {

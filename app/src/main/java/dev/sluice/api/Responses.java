@@ -29,6 +29,7 @@ public final class Responses {
     static final String REDUCED_CAPACITY = "https://iana.org/assignments/http-problem-types#temporary-reduced-capacity";
     static final String INVALID_REQUEST = "urn:sluice:problem:invalid-request";
     static final String UNKNOWN_POLICY = "urn:sluice:problem:unknown-policy";
+    static final String UNKNOWN_LEASE = "urn:sluice:problem:unknown-lease";
 
     private static final JsonFactory JSON = new JsonFactory();
 
@@ -53,62 +54,186 @@ public final class Responses {
         HttpStatus status = verdict.unavailable()
                 ? HttpStatus.SERVICE_UNAVAILABLE
                 : d.allowed() || look ? HttpStatus.OK : HttpStatus.TOO_MANY_REQUESTS;
-        long resetSeconds = d.resetSeconds();
         long retryAfter = d.retryAfterSeconds();
-        // Written by hand: the only free text is the key (JSON-escaped here); policy names are
-        // [a-z0-9._-] and the rest are numbers and fixed words.
+        // Written by hand: the only free text is the key (JSON-escaped here); policy and tier names
+        // are [a-z0-9._-] and the rest are numbers and fixed words.
         StringBuilder json = new StringBuilder(status == HttpStatus.OK ? 160 : 420).append('{');
         if (status != HttpStatus.OK) {
-            boolean closed = verdict.unavailable();
-            String name = verdict.policy().name();
-            json.append("\"type\":\"")
-                    .append(closed ? REDUCED_CAPACITY : QUOTA_EXCEEDED)
-                    .append("\",\"title\":\"");
-            json.append(closed ? "Rate limit store unavailable" : "Too Many Requests");
-            json.append("\",\"status\":").append(status.getCode()).append(",\"detail\":\"");
-            if (closed) {
-                json.append("The shared rate limit store cannot be reached and policy '")
-                        .append(name)
-                        .append("' fails closed; retry after ")
-                        .append(retryAfter)
-                        .append(" s.\",");
-            } else {
-                json.append("Policy '")
-                        .append(name)
-                        .append("' allows no more for this key now; retry after ")
-                        .append(retryAfter)
-                        .append(" s.\",\"violated-policies\":[\"")
-                        .append(name)
-                        .append("\"],");
+            problem(json, status, List.of(verdict), retryAfter);
+        }
+        fields(json, verdict);
+        json.append('}');
+        MutableHttpResponse<byte[]> response = respond(status, json);
+        headers(response, verdict, status);
+        response.getHeaders().add("RateLimit-Policy", verdict.policy().headerFor(verdict.tier()));
+        response.getHeaders().add("RateLimit", item(verdict));
+        return response;
+    }
+
+    /**
+     * The answer to several checks in one request: 200 when every check passed, 429 when any was
+     * denied (nothing is consumed then: the others were refunded), 503 when the store failed and a
+     * policy fails closed. {@code RateLimit-Policy} and {@code RateLimit} list every check; the
+     * {@code RateLimit-*} trio, {@code X-RateLimit-*} and {@code Retry-After} are the most restrictive
+     * check's: the denied one that must wait longest, or, when all passed, the one with least left.
+     */
+    public static MutableHttpResponse<byte[]> multi(List<Verdict> verdicts) {
+        boolean unavailable = verdicts.stream().anyMatch(Verdict::unavailable);
+        boolean allowed = verdicts.stream().allMatch(v -> v.decision().allowed() && !v.unavailable());
+        HttpStatus status =
+                unavailable ? HttpStatus.SERVICE_UNAVAILABLE : allowed ? HttpStatus.OK : HttpStatus.TOO_MANY_REQUESTS;
+        Verdict strictest = strictest(verdicts);
+        StringBuilder json = new StringBuilder(200 + verdicts.size() * 200).append('{');
+        if (status != HttpStatus.OK) {
+            List<Verdict> culprits = verdicts.stream()
+                    .filter(v -> v.unavailable() || !v.decision().allowed())
+                    .toList();
+            problem(json, status, culprits, strictest.decision().retryAfterSeconds());
+        }
+        json.append("\"allowed\":").append(allowed).append(",\"checks\":[");
+        boolean degraded = false;
+        for (int i = 0; i < verdicts.size(); i++) {
+            Verdict v = verdicts.get(i);
+            degraded |= v.degraded();
+            json.append(i == 0 ? "{" : ",{");
+            fields(json, v);
+            json.append(",\"refunded\":").append(v.refunded()).append('}');
+        }
+        json.append("],\"degraded\":").append(degraded).append('}');
+        MutableHttpResponse<byte[]> response = respond(status, json);
+        headers(response, strictest, status);
+        StringBuilder policies = new StringBuilder();
+        StringBuilder items = new StringBuilder();
+        for (Verdict v : verdicts) {
+            policies.append(policies.isEmpty() ? "" : ", ").append(v.policy().headerFor(v.tier()));
+            items.append(items.isEmpty() ? "" : ", ").append(item(v));
+        }
+        response.getHeaders().add("RateLimit-Policy", policies.toString());
+        response.getHeaders().add("RateLimit", items.toString());
+        return response;
+    }
+
+    /** The check that restricts most: denied with the longest wait, else the least remaining. */
+    static Verdict strictest(List<Verdict> verdicts) {
+        Verdict worst = null;
+        for (Verdict v : verdicts) {
+            if (worst == null || restricts(v, worst)) {
+                worst = v;
             }
         }
+        return worst;
+    }
+
+    private static boolean restricts(Verdict a, Verdict b) {
+        boolean aDenied = a.unavailable() || !a.decision().allowed();
+        boolean bDenied = b.unavailable() || !b.decision().allowed();
+        if (aDenied != bDenied) {
+            return aDenied;
+        }
+        if (aDenied) {
+            return a.decision().retryAfterMs() > b.decision().retryAfterMs();
+        }
+        if (remaining(a) != remaining(b)) {
+            return remaining(a) < remaining(b);
+        }
+        return a.decision().resetMs() > b.decision().resetMs();
+    }
+
+    /** What is left after the decision; for a refunded check, with its units back. */
+    private static long remaining(Verdict v) {
+        Decision d = v.decision();
+        return v.refunded() ? Math.min(d.limit(), d.remaining() + v.cost()) : d.remaining();
+    }
+
+    private static void problem(StringBuilder json, HttpStatus status, List<Verdict> culprits, long retryAfter) {
+        boolean closed = status == HttpStatus.SERVICE_UNAVAILABLE;
+        json.append("\"type\":\"")
+                .append(closed ? REDUCED_CAPACITY : QUOTA_EXCEEDED)
+                .append("\",\"title\":\"");
+        json.append(closed ? "Rate limit store unavailable" : "Too Many Requests");
+        json.append("\",\"status\":").append(status.getCode()).append(",\"detail\":\"");
+        StringBuilder names = new StringBuilder();
+        StringBuilder list = new StringBuilder();
+        for (Verdict v : culprits) {
+            if (closed && !v.unavailable()) {
+                continue;
+            }
+            String name = v.policy().name();
+            names.append(names.isEmpty() ? "'" : ", '").append(name).append('\'');
+            list.append(list.isEmpty() ? "\"" : ",\"").append(name).append('"');
+        }
+        boolean several = culprits.size() > 1;
+        if (closed) {
+            json.append("The shared rate limit store cannot be reached and ")
+                    .append(several ? "policies " : "policy ")
+                    .append(names)
+                    .append(several ? " fail" : " fails")
+                    .append(" closed; retry after ")
+                    .append(retryAfter)
+                    .append(" s.\",");
+        } else {
+            json.append(several ? "Policies " : "Policy ")
+                    .append(names)
+                    .append(several ? " allow" : " allows")
+                    .append(" no more for this key now; retry after ")
+                    .append(retryAfter)
+                    .append(" s.\",\"violated-policies\":[")
+                    .append(list)
+                    .append("],");
+        }
+    }
+
+    private static void fields(StringBuilder json, Verdict verdict) {
+        Decision d = verdict.decision();
         json.append("\"allowed\":").append(d.allowed());
         json.append(",\"policy\":\"").append(verdict.policy().name());
         json.append("\",\"key\":\"").append(JsonStringEncoder.getInstance().quoteAsString(verdict.key()));
-        json.append("\",\"limit\":").append(d.limit());
-        json.append(",\"remaining\":").append(d.remaining());
-        json.append(",\"resetSeconds\":").append(resetSeconds);
-        json.append(",\"retryAfterSeconds\":").append(retryAfter);
-        json.append(",\"degraded\":").append(verdict.degraded()).append('}');
+        json.append('"');
+        if (verdict.tier() != null) {
+            json.append(",\"tier\":\"").append(verdict.tier()).append('"');
+        }
+        json.append(",\"limit\":").append(d.limit());
+        json.append(",\"remaining\":").append(remaining(verdict));
+        json.append(",\"resetSeconds\":").append(d.resetSeconds());
+        json.append(",\"retryAfterSeconds\":").append(d.retryAfterSeconds());
+        json.append(",\"degraded\":").append(verdict.degraded());
+        if (d.lease() != null && !verdict.refunded()) {
+            json.append(",\"lease\":{\"id\":\"")
+                    .append(LeaseIds.encode(verdict.subject(), d.lease()))
+                    .append("\",\"expiresInSeconds\":")
+                    .append(Math.ceilDiv(verdict.limit().periodMs(), 1000L))
+                    .append('}');
+        }
+    }
+
+    private static MutableHttpResponse<byte[]> respond(HttpStatus status, StringBuilder json) {
         byte[] body = json.toString().getBytes(StandardCharsets.UTF_8);
-        MutableHttpResponse<byte[]> response = HttpResponse.<byte[]>status(status)
+        return HttpResponse.<byte[]>status(status)
                 .contentType(status == HttpStatus.OK ? MediaType.APPLICATION_JSON_TYPE : PROBLEM_JSON)
                 .body(body);
+    }
+
+    private static void headers(MutableHttpResponse<byte[]> response, Verdict verdict, HttpStatus status) {
+        Decision d = verdict.decision();
         MutableHttpHeaders h = response.getHeaders();
         String limit = Long.toString(d.limit());
-        String remaining = Long.toString(d.remaining());
+        String remaining = Long.toString(remaining(verdict));
         h.add("RateLimit-Limit", limit);
         h.add("RateLimit-Remaining", remaining);
-        h.add("RateLimit-Reset", Long.toString(resetSeconds));
+        h.add("RateLimit-Reset", Long.toString(d.resetSeconds()));
         h.add("X-RateLimit-Limit", limit);
         h.add("X-RateLimit-Remaining", remaining);
         h.add("X-RateLimit-Reset", Long.toString(Math.ceilDiv(d.nowMs() + d.resetMs(), 1000L)));
-        h.add("RateLimit-Policy", verdict.policy().policyHeader());
-        h.add("RateLimit", "\"" + verdict.policy().name() + "\";r=" + remaining + ";t=" + resetSeconds);
         if (status != HttpStatus.OK) {
+            long retryAfter = d.retryAfterSeconds();
             h.add("Retry-After", Long.toString(retryAfter + jitter(retryAfter)));
         }
-        return response;
+    }
+
+    /** The IETF {@code RateLimit} item of one check: its name, what remains, when it is whole again. */
+    private static String item(Verdict v) {
+        return "\"" + v.policy().name() + "\";r=" + remaining(v) + ";t="
+                + v.decision().resetSeconds();
     }
 
     /** Up to 10% of {@code seconds}, whole seconds, uniformly: spreads denied clients' retries. */

@@ -2,6 +2,8 @@ package dev.sluice.config;
 
 import io.micronaut.context.annotation.ConfigurationProperties;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * Service-wide settings under {@code limiter.*} (policies are under {@code limiter.policies.*},
@@ -11,6 +13,39 @@ import java.time.Duration;
 public class LimiterProperties {
     /** Prefix of every Redis key Sluice writes. Default {@code sl:}. */
     private String keyPrefix = "sl:";
+
+    /** Proxies whose forwarded client addresses are believed (scope {@code ip}): addresses or CIDR ranges. */
+    private List<String> trustedProxies = new ArrayList<>();
+
+    /** A YAML file of policies, read at start-up and again whenever it changes; none by default. */
+    private String policyFile;
+
+    /** How often the policy file is looked at for a change. Default 1s. */
+    private Duration policyFilePoll = Duration.ofSeconds(1);
+
+    public List<String> getTrustedProxies() {
+        return trustedProxies;
+    }
+
+    public void setTrustedProxies(List<String> trustedProxies) {
+        this.trustedProxies = trustedProxies;
+    }
+
+    public String getPolicyFile() {
+        return policyFile;
+    }
+
+    public void setPolicyFile(String policyFile) {
+        this.policyFile = policyFile;
+    }
+
+    public Duration getPolicyFilePoll() {
+        return policyFilePoll;
+    }
+
+    public void setPolicyFilePoll(Duration policyFilePoll) {
+        this.policyFilePoll = policyFilePoll;
+    }
 
     public String getKeyPrefix() {
         return keyPrefix;

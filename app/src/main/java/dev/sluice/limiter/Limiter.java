@@ -2,11 +2,14 @@ package dev.sluice.limiter;
 
 import dev.sluice.config.Policy;
 import dev.sluice.core.Decision;
+import dev.sluice.core.Limit;
 import dev.sluice.observability.DecisionMetrics;
 import dev.sluice.store.InProcessStore;
 import dev.sluice.store.RateLimitStore;
 import dev.sluice.store.Subject;
 import jakarta.inject.Singleton;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -14,9 +17,18 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Takes a decision for a checked request: asks the store, and when the store fails applies the
- * policy's {@code on-store-failure} mode. Records every decision and store round trip. The store's
- * failure and recovery are logged once per change, never once per request.
+ * Takes decisions: asks the store, and when the store fails applies the policy's {@code
+ * on-store-failure} mode. Records every decision and store round trip. The store's failure and
+ * recovery are logged once per change, never once per request.
+ *
+ * <p>Several checks in one request ({@link #checkAll}) are all-or-nothing by consume-then-refund:
+ * every check runs at once, each atomic on its own shard; when any is denied, each admitted one is
+ * given back with its algorithm's refund (docs/adr/0004-multi-limit-checks.md).
+ *
+ * <p>A policy that reserves shares for tiers ({@code reserve}) keeps a reserve per named tier and a
+ * pool for the rest: a check of a reserved tier draws on its reserve and, when that is spent, on the
+ * pool; every other check draws on the pool only. The reserves and the pool add up to the policy's
+ * limit, so the whole stays within it however the tiers behave.
  */
 @Singleton
 public class Limiter {
@@ -36,12 +48,115 @@ public class Limiter {
 
     /** Consumes {@code cost} units (0: look only) of {@code key}'s allowance under {@code policy}. */
     public CompletionStage<Verdict> check(Policy policy, String key, long cost) {
-        Subject subject = new Subject(policy.name(), key);
+        return check(new Check(policy, key, cost, null));
+    }
+
+    /** Decides one check. */
+    public CompletionStage<Verdict> check(Check check) {
+        Policy policy = check.policy();
+        if (!policy.reserving()) {
+            return decide(check, new Subject(policy.name(), check.key()), policy.limitFor(check.tier()));
+        }
+        Subject pool = new Subject(policy.name() + "/pool", check.key());
+        Limit reserve = check.tier() == null ? null : policy.reserves().get(check.tier());
+        if (reserve == null) {
+            return decide(check, pool, policy.pool());
+        }
+        Subject reserved = new Subject(policy.name() + "/reserve/" + check.tier(), check.key());
+        return decide(check, reserved, reserve)
+                .thenCompose(v -> v.decision().allowed() || v.unavailable()
+                        ? CompletableFuture.completedFuture(v)
+                        : decide(check, pool, policy.pool()));
+    }
+
+    /**
+     * Decides every check of one request: admitted only if all are; when any is denied (or the store
+     * is unavailable to a fail-closed policy), what the others took is given back before the
+     * answer, and those verdicts are marked refunded.
+     */
+    public CompletionStage<List<Verdict>> checkAll(List<Check> checks) {
+        List<CompletableFuture<Verdict>> running = new ArrayList<>(checks.size());
+        for (Check c : checks) {
+            running.add(check(c).toCompletableFuture());
+        }
+        return CompletableFuture.allOf(running.toArray(CompletableFuture[]::new))
+                .thenCompose(done -> {
+                    List<Verdict> verdicts = new ArrayList<>(running.size());
+                    boolean pass = true;
+                    for (CompletableFuture<Verdict> f : running) {
+                        Verdict v = f.join();
+                        verdicts.add(v);
+                        pass &= v.decision().allowed() && !v.unavailable();
+                    }
+                    if (pass) {
+                        return CompletableFuture.completedFuture(verdicts);
+                    }
+                    List<CompletableFuture<Verdict>> settled = new ArrayList<>(verdicts.size());
+                    for (Verdict v : verdicts) {
+                        settled.add(
+                                v.consumed() ? refund(v).toCompletableFuture() : CompletableFuture.completedFuture(v));
+                    }
+                    return CompletableFuture.allOf(settled.toArray(CompletableFuture[]::new))
+                            .thenApply(all -> settled.stream()
+                                    .map(CompletableFuture::join)
+                                    .toList());
+                });
+    }
+
+    /** Gives back what {@code v} took; on failure the units stay taken (logged and counted), never lost silently. */
+    private CompletionStage<Verdict> refund(Verdict v) {
+        RateLimitStore target = v.source() == Verdict.Source.FALLBACK ? fallback : store;
+        CompletionStage<Void> refunded;
+        try {
+            refunded = target.refund(v.subject(), v.limit(), v.cost(), v.decision());
+        } catch (RuntimeException e) {
+            refunded = CompletableFuture.failedFuture(e);
+        }
+        return refunded.handle((ok, error) -> {
+            metrics.refund(error == null);
+            if (error != null) {
+                LOG.warn(
+                        "Refund of {} unit(s) of {} under policy {} failed; they stay consumed until the state"
+                                + " expires: {}",
+                        v.cost(),
+                        v.subject().key(),
+                        v.subject().policy(),
+                        error.toString());
+                return v;
+            }
+            return v.asRefunded();
+        });
+    }
+
+    /** Releases a {@code concurrency} lease; completes with whether it was held. */
+    public CompletionStage<Boolean> release(Subject subject, String token) {
+        CompletionStage<Boolean> local = fallback.release(subject, token);
+        return store.release(subject, token).thenCombine(local, (shared, here) -> shared || here);
+    }
+
+    /** Restores the subject's full allowance in the store (and in the fallback). */
+    public CompletionStage<Void> reset(Policy policy, String key) {
+        List<Subject> subjects = new ArrayList<>();
+        subjects.add(new Subject(policy.name(), key));
+        if (policy.reserving()) {
+            subjects.add(new Subject(policy.name() + "/pool", key));
+            policy.reserves().keySet().forEach(t -> subjects.add(new Subject(policy.name() + "/reserve/" + t, key)));
+        }
+        CompletableFuture<Void> all = CompletableFuture.completedFuture(null);
+        for (Subject s : subjects) {
+            fallback.reset(s);
+            all = all.thenCompose(x -> store.reset(s));
+        }
+        return all;
+    }
+
+    private CompletionStage<Verdict> decide(Check check, Subject subject, Limit limit) {
+        Policy policy = check.policy();
         DecisionMetrics.PolicyMeters meters = metrics.forPolicy(policy.name());
         long start = System.nanoTime();
         CompletionStage<Decision> decided;
         try {
-            decided = store.acquire(subject, policy.limit(), cost);
+            decided = store.acquire(subject, limit, check.cost());
         } catch (RuntimeException e) {
             decided = CompletableFuture.failedFuture(e);
         }
@@ -49,38 +164,49 @@ public class Limiter {
                     storeMeters.record(true, System.nanoTime() - start);
                     markStore(true, null);
                     meters.decision(decision.allowed(), false, false);
-                    return new Verdict(policy, key, decision, false, false);
+                    return verdict(check, subject, limit, decision, false, false, Verdict.Source.STORE);
                 })
                 .exceptionallyCompose(error -> {
                     storeMeters.record(false, System.nanoTime() - start);
                     markStore(false, error);
-                    return degrade(policy, subject, key, cost).thenApply(verdict -> {
+                    return degrade(check, subject, limit).thenApply(verdict -> {
                         meters.decision(verdict.decision().allowed(), verdict.unavailable(), true);
                         return verdict;
                     });
                 });
     }
 
-    /** Restores the subject's full allowance in the store (and in the fallback). */
-    public CompletionStage<Void> reset(Policy policy, String key) {
-        Subject subject = new Subject(policy.name(), key);
-        fallback.reset(subject);
-        return store.reset(subject);
+    private static Verdict verdict(
+            Check c, Subject s, Limit l, Decision d, boolean degraded, boolean unavailable, Verdict.Source source) {
+        return new Verdict(c.policy(), c.key(), c.tier(), c.cost(), d, degraded, unavailable, s, l, source, false);
     }
 
-    private CompletionStage<Verdict> degrade(Policy policy, Subject subject, String key, long cost) {
+    private CompletionStage<Verdict> degrade(Check check, Subject subject, Limit limit) {
         long now = InProcessStore.systemMicros();
-        long burst = policy.limit().burst();
-        return switch (policy.onStoreFailure()) {
+        long burst = limit.burst();
+        return switch (check.policy().onStoreFailure()) {
             case OPEN ->
-                CompletableFuture.completedFuture(
-                        new Verdict(policy, key, new Decision(true, burst, burst, 0, 0, now), true, false));
+                CompletableFuture.completedFuture(verdict(
+                        check,
+                        subject,
+                        limit,
+                        new Decision(true, burst, burst, 0, 0, now),
+                        true,
+                        false,
+                        Verdict.Source.NONE));
             case CLOSED ->
-                CompletableFuture.completedFuture(
-                        new Verdict(policy, key, new Decision(false, burst, 0, 0, 1000, now), true, true));
+                CompletableFuture.completedFuture(verdict(
+                        check,
+                        subject,
+                        limit,
+                        new Decision(false, burst, 0, 0, 1000, now),
+                        true,
+                        true,
+                        Verdict.Source.NONE));
             case LOCAL ->
-                fallback.acquire(subject, policy.limit(), cost)
-                        .thenApply(decision -> new Verdict(policy, key, decision, true, false));
+                fallback.acquire(subject, limit, check.cost())
+                        .thenApply(decision ->
+                                verdict(check, subject, limit, decision, true, false, Verdict.Source.FALLBACK));
         };
     }
 

@@ -21,8 +21,20 @@ public class DecisionMetrics {
     private final ConcurrentMap<String, PolicyMeters> policies = new ConcurrentHashMap<>();
     private final ConcurrentMap<String, StoreMeters> stores = new ConcurrentHashMap<>();
 
+    private final Counter refundsOk;
+    private final Counter refundsFailed;
+
     public DecisionMetrics(MeterRegistry registry) {
         this.registry = registry;
+        this.refundsOk = refunds("ok");
+        this.refundsFailed = refunds("failed");
+    }
+
+    private Counter refunds(String result) {
+        return Counter.builder("sluice.refunds")
+                .description("Units given back because another check of the same request was denied")
+                .tag("result", result)
+                .register(registry);
     }
 
     /** The decision counters of one policy. */
@@ -69,6 +81,14 @@ public class DecisionMetrics {
         public void record(boolean succeeded, long nanos) {
             (succeeded ? ok : error).record(nanos, TimeUnit.NANOSECONDS);
         }
+    }
+
+    /**
+     * Counts a refund of a multi-limit check ({@code sluice.refunds}, tag {@code result} = ok |
+     * failed): a failed one left units consumed.
+     */
+    public void refund(boolean succeeded) {
+        (succeeded ? refundsOk : refundsFailed).increment();
     }
 
     public PolicyMeters forPolicy(String policy) {
