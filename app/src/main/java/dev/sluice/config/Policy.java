@@ -67,9 +67,9 @@ public record Policy(
                 scope,
                 ipv6Prefix,
                 List.copyOf(routes),
-                Map.copyOf(tiers),
-                Map.copyOf(tierHeaders),
-                Map.copyOf(reserves),
+                java.util.Collections.unmodifiableMap(new java.util.TreeMap<>(tiers)),
+                java.util.Collections.unmodifiableMap(tierHeaders),
+                java.util.Collections.unmodifiableMap(new java.util.TreeMap<>(reserves)),
                 pool,
                 source);
     }

@@ -257,7 +257,8 @@ class ChecksIT {
         HttpResponse<String> forged = post(ipCheck("10.0.0.1", "192.0.2.99, " + attacker));
         assertThat(forged.body()).contains("\"key\":\"" + attacker + "\"");
         // a key is refused where the policy derives it
-        HttpResponse<String> withKey = post("{\"policy\":\"per-ip\",\"key\":\"x\",\"request\":{\"remote-address\":\"1.2.3.4\"}}");
+        HttpResponse<String> withKey =
+                post("{\"policy\":\"per-ip\",\"key\":\"x\",\"request\":{\"remote-address\":\"1.2.3.4\"}}");
         assertThat(withKey.statusCode()).isEqualTo(400);
         assertThat(withKey.body()).contains("\"name\":\"key\"");
         assertThat(post("{\"policy\":\"per-ip\"}").body()).contains("\"name\":\"request.remote-address\"");
@@ -282,7 +283,9 @@ class ChecksIT {
         int freeAdmitted = 0;
         int paidAdmitted = 0;
         for (int i = 0; i < 8; i++) {
-            if (post("{\"policy\":\"plans\",\"key\":\"" + free + "\",\"tier\":\"free\"}").statusCode() == 200) {
+            if (post("{\"policy\":\"plans\",\"key\":\"" + free + "\",\"tier\":\"free\"}")
+                            .statusCode()
+                    == 200) {
                 freeAdmitted++;
             }
             HttpResponse<String> r = post("{\"policy\":\"plans\",\"key\":\"" + paid + "\",\"tier\":\"paid\"}");
@@ -310,10 +313,12 @@ class ChecksIT {
         List<Future<Integer>> paid = new ArrayList<>();
         try {
             for (int i = 0; i < 300; i++) {
-                free.add(pool.submit(() -> post("{\"policy\":\"fleet\",\"tier\":\"free\"}").statusCode()));
+                free.add(pool.submit(
+                        () -> post("{\"policy\":\"fleet\",\"tier\":\"free\"}").statusCode()));
                 if (i % 10 == 0) {
                     for (int j = 0; j < 3; j++) {
-                        paid.add(pool.submit(() -> post("{\"policy\":\"fleet\",\"tier\":\"paid\"}").statusCode()));
+                        paid.add(pool.submit(() ->
+                                post("{\"policy\":\"fleet\",\"tier\":\"paid\"}").statusCode()));
                     }
                 }
             }

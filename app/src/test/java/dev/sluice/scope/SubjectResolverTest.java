@@ -32,7 +32,8 @@ class SubjectResolverTest {
     }
 
     private static String ip(String remote, String xff, String forwarded) {
-        return RESOLVER.key(policy(Scope.IP, 64, List.of()), new RequestFacts(remote, xff, forwarded, null, null, null));
+        return RESOLVER.key(
+                policy(Scope.IP, 64, List.of()), new RequestFacts(remote, xff, forwarded, null, null, null));
     }
 
     @ParameterizedTest(name = "peer {0}, X-Forwarded-For {1}: client {2}")
@@ -110,6 +111,7 @@ class SubjectResolverTest {
         String key = RESOLVER.key(
                 policy(Scope.API_KEY, 64, List.of()), new RequestFacts(null, null, null, "sk_live_secret", null, null));
         assertThat(key).startsWith("k-").hasSize(34).doesNotContain("secret");
-        assertThat(RESOLVER.key(policy(Scope.GLOBAL, 64, List.of()), RequestFacts.NONE)).isEqualTo("*");
+        assertThat(RESOLVER.key(policy(Scope.GLOBAL, 64, List.of()), RequestFacts.NONE))
+                .isEqualTo("*");
     }
 }
