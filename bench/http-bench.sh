@@ -24,7 +24,7 @@ THREADS=${THREADS:-2}
 KEYS=${KEYS:-10000}
 # Algorithms measured against the no-op in each round (policy bench-<algorithm>); the first is
 # the one reported as "POST /v1/check" and used for the memory figures.
-ALGORITHMS=${ALGORITHMS:-token-bucket fixed-window sliding-window-counter}
+ALGORITHMS=${ALGORITHMS:-token-bucket gcra fixed-window sliding-window-counter sliding-window-log concurrency}
 JVM_OPTS=${JVM_OPTS:-"-Xms256m -Xmx256m -XX:+UseParallelGC"}
 
 need_cmd redis-server redis-server
@@ -70,7 +70,14 @@ http_port=$(free_port)
   echo "limiter:"
   echo "  policies:"
   echo "    bench: {limit: 1000, period: 1h}"
-  for a in $ALGORITHMS; do echo "    bench-$a: {algorithm: $a, limit: 1000, period: 1h}"; done
+  for a in $ALGORITHMS; do
+    if [ "$a" = concurrency ]; then
+      # leases are taken and never released here: this measures acquisition; 1000 in flight per key
+      echo "    bench-$a: {algorithm: $a, limit: 1000, lease-ttl: 1h}"
+    else
+      echo "    bench-$a: {algorithm: $a, limit: 1000, period: 1h}"
+    fi
+  done
 } > "$work/policies.yml"
 REDIS_URIS="$uris" MICRONAUT_SERVER_PORT="$http_port" MICRONAUT_CONFIG_FILES="$work/policies.yml" \
   "$JAVA" $JVM_OPTS -jar "$JAR" > "$work/sluice.log" 2>&1 &
