@@ -3,6 +3,7 @@ package dev.sluice.api;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.io.JsonStringEncoder;
+import dev.sluice.config.Policy;
 import dev.sluice.core.Decision;
 import dev.sluice.limiter.Verdict;
 import io.micronaut.http.HttpResponse;
@@ -65,7 +66,7 @@ public final class Responses {
         json.append('}');
         MutableHttpResponse<byte[]> response = respond(status, json);
         headers(response, verdict, status);
-        response.getHeaders().add("RateLimit-Policy", verdict.policy().headerFor(verdict.tier()));
+        response.getHeaders().add("RateLimit-Policy", policyItem(verdict));
         response.getHeaders().add("RateLimit", item(verdict));
         return response;
     }
@@ -105,7 +106,7 @@ public final class Responses {
         StringBuilder policies = new StringBuilder();
         StringBuilder items = new StringBuilder();
         for (Verdict v : verdicts) {
-            policies.append(policies.isEmpty() ? "" : ", ").append(v.policy().headerFor(v.tier()));
+            policies.append(policies.isEmpty() ? "" : ", ").append(policyItem(v));
             items.append(items.isEmpty() ? "" : ", ").append(item(v));
         }
         response.getHeaders().add("RateLimit-Policy", policies.toString());
@@ -228,6 +229,17 @@ public final class Responses {
             long retryAfter = d.retryAfterSeconds();
             h.add("Retry-After", Long.toString(retryAfter + jitter(retryAfter)));
         }
+    }
+
+    /**
+     * The IETF {@code RateLimit-Policy} item of one check: the quota that decided it (a tier's, or
+     * for a reserving policy the reserve's or the pool's), precomputed for the usual cases.
+     */
+    private static String policyItem(Verdict v) {
+        if (v.limit() == null || v.limit().equals(v.policy().limitFor(v.tier()))) {
+            return v.policy().headerFor(v.tier());
+        }
+        return Policy.header(v.policy().name(), v.limit());
     }
 
     /** The IETF {@code RateLimit} item of one check: its name, what remains, when it is whole again. */

@@ -78,7 +78,7 @@ public record Policy(
      * The IETF {@code RateLimit-Policy} item: quota {@code q} per window {@code w} seconds; a
      * concurrency limit has no window and names its quota unit {@code concurrent-requests}.
      */
-    static String header(String name, Limit limit) {
+    public static String header(String name, Limit limit) {
         if (limit.algorithm() == Algorithm.CONCURRENCY) {
             return "\"" + name + "\";q=" + limit.limit() + ";qu=\"concurrent-requests\"";
         }
