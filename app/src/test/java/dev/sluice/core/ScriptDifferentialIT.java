@@ -160,7 +160,15 @@ class ScriptDifferentialIT {
                 throw e;
             }
             assertThat(tx.wasDiscarded()).as("transaction ran").isFalse();
-            List<Long> r = tx.get(0);
+            Object reply = tx.get(0);
+            if (reply instanceof Exception e) {
+                throw new AssertionError(
+                        "the script failed at step " + STEPS.get(algorithm).get() + " of " + limit + " at " + now
+                                + ", cost " + cost + ": " + e.getMessage(),
+                        e);
+            }
+            @SuppressWarnings("unchecked")
+            List<Long> r = (List<Long>) reply;
             long pttl = tx.get(1);
             String where = String.format(
                     "step %d of %s at %d, cost %d%s",

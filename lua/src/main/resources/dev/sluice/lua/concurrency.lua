@@ -26,6 +26,13 @@ if cost < 0 then
 end
 
 local at = string.format('%d', now)
+-- the latest expiry, read once: nothing is read back after PEXPIRE, which with a lease time to live
+-- of a millisecond may already have removed the key by the time a later call would look
+local top = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
+local latest = nil
+if top[2] then
+  latest = tonumber(top[2])
+end
 local count = redis.call('ZCOUNT', KEYS[1], '(' .. at, '+inf')
 local allowed = 0
 local retry = 0
@@ -35,8 +42,10 @@ if count + 1 <= limit then
     redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', at)
     redis.call('ZADD', KEYS[1], string.format('%d', now + period), extra)
     count = count + 1
-    local latest = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
-    redis.call('PEXPIRE', KEYS[1], string.format('%d', cdiv(tonumber(latest[2]) - now, 1000)))
+    if latest == nil or now + period > latest then
+      latest = now + period
+    end
+    redis.call('PEXPIRE', KEYS[1], string.format('%d', cdiv(latest - now, 1000)))
   end
 else
   local earliest = redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. at, '+inf', 'WITHSCORES', 'LIMIT', 0, 1)
@@ -48,8 +57,7 @@ end
 
 local reset = 0
 if count > 0 then
-  local latest = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
-  reset = cdiv(tonumber(latest[2]) - now, 1000)
+  reset = cdiv(latest - now, 1000)
 end
 local remaining = limit - count
 if remaining < 0 then
