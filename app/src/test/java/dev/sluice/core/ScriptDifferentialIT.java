@@ -77,7 +77,7 @@ class ScriptDifferentialIT {
         run(limit, steps);
     }
 
-    @Property(tries = 300, seed = "919191")
+    @Property(tries = 500, seed = "919191")
     void gcraTwinAndScriptAgree(
             @ForAll("tokenBuckets") Limit limit, @ForAll @Size(min = 10, max = 40) List<@From("steps") Step> steps) {
         run(new Limit(Algorithm.GCRA, limit.burst(), limit.limit(), limit.periodMs()), steps);
