@@ -39,6 +39,7 @@ public final class CheckRequestParser {
         }
         List<InvalidParam> invalid = new ArrayList<>(2);
         List<CheckRequest> checks = null;
+        boolean checksSeen = false;
         Fields top = new Fields("");
         try (JsonParser parser = JSON.createParser(body)) {
             if (parser.nextToken() != JsonToken.START_OBJECT) {
@@ -48,6 +49,7 @@ public final class CheckRequestParser {
                 String field = parser.currentName();
                 JsonToken value = parser.nextToken();
                 if (field.equals("checks")) {
+                    checksSeen = true;
                     if (value != JsonToken.START_ARRAY) {
                         invalid.add(new InvalidParam("checks", "must be an array of checks"));
                         parser.skipChildren();
@@ -93,9 +95,12 @@ public final class CheckRequestParser {
         } catch (IOException e) {
             throw BadRequestException.of("body", "cannot be read: " + e.getMessage());
         }
-        if (checks != null && top.any) {
+        if (checksSeen && top.any) {
             throw BadRequestException.of(
                     "body", "holds either one check (policy, key, cost, ...) or a list of them (checks), not both");
+        }
+        if (checksSeen && checks == null) {
+            throw new BadRequestException(400, invalid);
         }
         if (checks == null) {
             CheckRequest one = top.finish(invalid);

@@ -214,7 +214,37 @@ class HttpContractIT {
                         "{\"policy\":\"five\",\"key\":\"v\",\"cost\":123456789012345678901234}",
                         400,
                         "cost"),
-                Arguments.of("unknown policy", "{\"policy\":\"nope\",\"key\":\"v\"}", 404, "policy"));
+                Arguments.of("unknown policy", "{\"policy\":\"nope\",\"key\":\"v\"}", 404, "policy"),
+                Arguments.of("checks not an array", "{\"checks\":5}", 400, "checks"),
+                Arguments.of("no checks", "{\"checks\":[]}", 400, "checks"),
+                Arguments.of("a check not an object", "{\"checks\":[1]}", 400, "checks[0]"),
+                Arguments.of(
+                        "second check without key",
+                        "{\"checks\":[{\"policy\":\"five\",\"key\":\"v\"},{\"policy\":\"five\"}]}",
+                        400,
+                        "checks[1].key"),
+                Arguments.of(
+                        "checks and a single check",
+                        "{\"checks\":[{\"policy\":\"five\",\"key\":\"v\"}],\"policy\":\"five\"}",
+                        400,
+                        "body"),
+                Arguments.of(
+                        "17 checks",
+                        "{\"checks\":[" + "{\"policy\":\"five\",\"key\":\"v\"},".repeat(16)
+                                + "{\"policy\":\"five\",\"key\":\"v\"}]}",
+                        400,
+                        "checks"),
+                Arguments.of(
+                        "unknown policy in a list",
+                        "{\"checks\":[{\"policy\":\"five\",\"key\":\"v\"},{\"policy\":\"nope\",\"key\":\"v\"}]}",
+                        404,
+                        "checks[1].policy"),
+                Arguments.of("bad tier", "{\"policy\":\"five\",\"key\":\"v\",\"tier\":\"Gold\"}", 400, "tier"),
+                Arguments.of(
+                        "request facts not an object",
+                        "{\"policy\":\"five\",\"key\":\"v\",\"request\":\"x\"}",
+                        400,
+                        "request"));
     }
 
     @ParameterizedTest(name = "{0}")
