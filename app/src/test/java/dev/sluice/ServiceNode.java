@@ -63,6 +63,16 @@ public final class ServiceNode implements AutoCloseable {
         }
     }
 
+    /** The whole-number field {@code field} of a JSON body; fails the test when it is not there. */
+    public static long num(String json, String field) {
+        java.util.regex.Matcher m =
+                java.util.regex.Pattern.compile("\"" + field + "\":(-?\\d+)").matcher(json);
+        if (!m.find()) {
+            throw new AssertionError(field + " not in " + json);
+        }
+        return Long.parseLong(m.group(1));
+    }
+
     @Override
     public void close() {
         server.getApplicationContext().close();

@@ -1,5 +1,6 @@
 package dev.sluice.api;
 
+import static dev.sluice.ServiceNode.num;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.sluice.ServiceNode;
@@ -92,12 +93,6 @@ class ChecksIT {
         HttpResponse<String> r = ServiceNode.get(base, "/v1/limits/" + policy + "/" + key);
         assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
         return num(r.body(), "remaining");
-    }
-
-    private static long num(String json, String field) {
-        Matcher m = Pattern.compile("\"" + field + "\":(-?\\d+)").matcher(json);
-        assertThat(m.find()).as("%s in %s", field, json).isTrue();
-        return Long.parseLong(m.group(1));
     }
 
     /** Two keys whose subjects live on different masters of the cluster. */

@@ -1,5 +1,6 @@
 package dev.sluice.api;
 
+import static dev.sluice.ServiceNode.num;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.sluice.ServiceNode;
@@ -15,8 +16,6 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.util.Map;
 import java.util.UUID;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -70,12 +69,6 @@ class HttpContractIT {
     private static HttpResponse<String> check(String policy, String key, int cost) {
         return ServiceNode.post(
                 base, "/v1/check", "{\"policy\":\"" + policy + "\",\"key\":\"" + key + "\",\"cost\":" + cost + "}");
-    }
-
-    private static long num(String json, String field) {
-        Matcher m = Pattern.compile("\"" + field + "\":(-?\\d+)").matcher(json);
-        assertThat(m.find()).as("%s in %s", field, json).isTrue();
-        return Long.parseLong(m.group(1));
     }
 
     @Test

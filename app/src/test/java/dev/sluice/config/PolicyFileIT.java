@@ -1,5 +1,6 @@
 package dev.sluice.config;
 
+import static dev.sluice.ServiceNode.num;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.sluice.ServiceNode;
@@ -15,8 +16,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -74,12 +73,6 @@ class PolicyFileIT {
 
     private static HttpResponse<String> check(ServiceNode node, String policy, String key) {
         return ServiceNode.post(node.url(), "/v1/check", "{\"policy\":\"" + policy + "\",\"key\":\"" + key + "\"}");
-    }
-
-    private static long num(String json, String field) {
-        Matcher m = Pattern.compile("\"" + field + "\":(-?\\d+)").matcher(json);
-        assertThat(m.find()).as("%s in %s", field, json).isTrue();
-        return Long.parseLong(m.group(1));
     }
 
     private static long limitSeenBy(ServiceNode node, String key) {

@@ -19,10 +19,10 @@
 -- expired leases, adds its own and sets PX to the latest expiry; denials and looks only read.
 -- Java twin: dev.sluice.core.Concurrency.
 
--- (prelude.lua, prepended at load: idiv, cdiv, burst, limit, period, cost, need, now, extra)
+-- (prelude.lua, prepended at load: idiv, cdiv, burst, limit, period, cost, need, now, extra, answer)
 
 if cost < 0 then
-  return {redis.call('ZREM', KEYS[1], extra), 0, 0, 0, now}
+  return answer(redis.call('ZREM', KEYS[1], extra), 0, 0, 0)
 end
 
 local at = string.format('%d', now)
@@ -59,8 +59,4 @@ local reset = 0
 if count > 0 then
   reset = cdiv(latest - now, 1000)
 end
-local remaining = limit - count
-if remaining < 0 then
-  remaining = 0
-end
-return {allowed, remaining, reset, retry, now}
+return answer(allowed, limit - count, reset, retry)

@@ -16,7 +16,7 @@
 -- stands: a client can get up to 2 x limit within one period across a window boundary.
 -- Java twin: dev.sluice.core.FixedWindow.
 
--- (prelude.lua, prepended at load: idiv, cdiv, burst, limit, period, cost, need, now)
+-- (prelude.lua, prepended at load: idiv, cdiv, burst, limit, period, cost, need, now, extra, answer)
 
 local raw = redis.call('GET', KEYS[1])
 if cost < 0 then
@@ -32,7 +32,7 @@ if cost < 0 then
       end
     end
   end
-  return {1, 0, 0, 0, now}
+  return answer(1, 0, 0, 0)
 end
 
 local window = idiv(now, period)
@@ -65,8 +65,4 @@ local reset = 0
 if count > 0 then
   reset = until_end
 end
-local remaining = limit - count
-if remaining < 0 then
-  remaining = 0
-end
-return {allowed, remaining, reset, retry, now}
+return answer(allowed, limit - count, reset, retry)

@@ -4,7 +4,8 @@
 -- Defines: idiv(a, b) = floor(a / b) and cdiv(a, b) = ceil(a / b), exact for integers below 2^53;
 -- burst, limit, period, cost from ARGV[1..4]; need = the units a check must find (cost, or 1 for a
 -- look, cost 0); now from ARGV[5], or the shard's TIME when it is -1; extra = ARGV[6], the
--- algorithm's own argument (a refund's consumption time, a lease token), or nil.
+-- algorithm's own argument (a refund's consumption time, a lease token), or nil; answer(...), the
+-- reply every script ends with.
 --
 -- A negative cost is a refund: give back -cost units taken by an admitted check at time `extra`
 -- (the compensation of a multi-limit check another limit denied). Every script returns
@@ -37,4 +38,14 @@ local now = tonumber(ARGV[5])
 if now < 0 then
   local t = redis.call('TIME')
   now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+end
+
+-- Every script's answer: {allowed, remaining (never below 0: a limit may have been lowered under a
+-- subject's use), reset_ms, retry_after_ms, now_us}. `now` is read when the answer is built, so a
+-- script that moves it (the log's clamp) answers with the time it decided at.
+local function answer(allowed, remaining, reset, retry)
+  if remaining < 0 then
+    remaining = 0
+  end
+  return {allowed, remaining, reset, retry, now}
 end

@@ -17,7 +17,7 @@
 -- backwards). Every write sets PX until the end of window k+1, after which the state no longer
 -- weighs on any decision. Java twin: dev.sluice.core.SlidingWindowCounter.
 
--- (prelude.lua, prepended at load: idiv, cdiv, burst, limit, period, cost, need, now)
+-- (prelude.lua, prepended at load: idiv, cdiv, burst, limit, period, cost, need, now, extra, answer)
 
 local raw = redis.call('GET', KEYS[1])
 if cost < 0 then
@@ -46,7 +46,7 @@ if cost < 0 then
       end
     end
   end
-  return {1, 0, 0, 0, now}
+  return answer(1, 0, 0, 0)
 end
 
 local window = idiv(now, period)
@@ -110,8 +110,4 @@ if cur > 0 then
 elseif prev > 0 then
   reset = cdiv((window + 1) * period - now, 1000)
 end
-local remaining = idiv(limit * period - prev * (period - e) - cur * period, period)
-if remaining < 0 then
-  remaining = 0
-end
-return {allowed, remaining, reset, retry, now}
+return answer(allowed, idiv(limit * period - prev * (period - e) - cur * period, period), reset, retry)

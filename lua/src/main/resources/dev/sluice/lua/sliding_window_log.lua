@@ -19,7 +19,7 @@
 -- highest-numbered entries of the consumption's time, which keeps each time's numbers 0..k-1.
 -- Java twin: dev.sluice.core.SlidingWindowLog.
 
--- (prelude.lua, prepended at load: idiv, cdiv, burst, limit, period, cost, need, now, extra)
+-- (prelude.lua, prepended at load: idiv, cdiv, burst, limit, period, cost, need, now, extra, answer)
 
 local newest = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
 local last = nil
@@ -39,7 +39,7 @@ if cost < 0 then
     i = i - 1
     n = n - 1
   end
-  return {1, 0, 0, 0, now}
+  return answer(1, 0, 0, 0)
 end
 
 local floor = string.format('%d', now - period)
@@ -79,8 +79,4 @@ local reset = 0
 if count > 0 then
   reset = cdiv(last + period - now, 1000)
 end
-local remaining = limit - count
-if remaining < 0 then
-  remaining = 0
-end
-return {allowed, remaining, reset, retry, now}
+return answer(allowed, limit - count, reset, retry)

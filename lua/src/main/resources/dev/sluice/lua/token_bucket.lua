@@ -26,7 +26,7 @@
 -- All arithmetic stays on integers below 2^53 (the caller bounds burst * period by 2^52), so
 -- Lua's doubles are exact and the Java twin (dev.sluice.core.TokenBucket) gets the same numbers.
 
--- (prelude.lua, prepended at load: idiv, cdiv, burst, limit, period, cost, need, now)
+-- (prelude.lua, prepended at load: idiv, cdiv, burst, limit, period, cost, need, now, extra, answer)
 
 if cost < 0 then
   -- refund: move F back by the time the units added; past F means full, so the state goes
@@ -39,7 +39,7 @@ if cost < 0 then
       redis.call('DEL', KEYS[1])
     end
   end
-  return {1, 0, 0, 0, now}
+  return answer(1, 0, 0, 0)
 end
 
 local fill = cdiv(burst * period, limit)
@@ -64,8 +64,4 @@ else
   retry = cdiv(debt - idiv((burst - need) * period, limit), 1000)
 end
 
-local remaining = burst - cdiv(debt * limit, period)
-if remaining < 0 then
-  remaining = 0
-end
-return {allowed, remaining, cdiv(debt, 1000), retry, now}
+return answer(allowed, burst - cdiv(debt * limit, period), cdiv(debt, 1000), retry)
