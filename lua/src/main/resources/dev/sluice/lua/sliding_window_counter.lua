@@ -19,30 +19,36 @@
 
 -- (prelude.lua, prepended at load: idiv, cdiv, burst, limit, period, cost, need, now, extra, answer)
 
+-- the stored state, read once: k (its window), c (units in k), p (units in k - 1); k is nil when
+-- there is none or it cannot be read (a fresh subject)
+local k, c, p = nil, 0, 0
 local raw = redis.call('GET', KEYS[1])
+if raw then
+  local sk, sc, sp = string.match(raw, '^(%d+):(%d+):(%d+)$')
+  if sk then
+    k = tonumber(sk)
+    c = tonumber(sc)
+    p = tonumber(sp)
+  end
+end
+
 if cost < 0 then
   -- refund: from the current count while the consumption's window is the stored one, from the
   -- previous count one window later; the time to live stays
-  if raw then
-    local k, c, p = string.match(raw, '^(%d+):(%d+):(%d+)$')
-    if k then
-      k = tonumber(k)
-      c = tonumber(c)
-      p = tonumber(p)
-      local w = idiv(tonumber(extra), period)
-      if k == w or k == w + 1 then
-        if k == w then
-          c = c + cost
-          if c < 0 then c = 0 end
-        else
-          p = p + cost
-          if p < 0 then p = 0 end
-        end
-        if c == 0 and p == 0 then
-          redis.call('DEL', KEYS[1])
-        else
-          redis.call('SET', KEYS[1], string.format('%d:%d:%d', k, c, p), 'KEEPTTL')
-        end
+  if k then
+    local w = idiv(tonumber(extra), period)
+    if k == w or k == w + 1 then
+      if k == w then
+        c = c + cost
+        if c < 0 then c = 0 end
+      else
+        p = p + cost
+        if p < 0 then p = 0 end
+      end
+      if c == 0 and p == 0 then
+        redis.call('DEL', KEYS[1])
+      else
+        redis.call('SET', KEYS[1], string.format('%d:%d:%d', k, c, p), 'KEEPTTL')
       end
     end
   end
@@ -53,22 +59,16 @@ local window = idiv(now, period)
 local at = now
 local cur = 0
 local prev = 0
-if raw then
-  local k, c, p = string.match(raw, '^(%d+):(%d+):(%d+)$')
-  if k then
-    k = tonumber(k)
-    c = tonumber(c)
-    p = tonumber(p)
-    if k > window then
-      window = k
-      at = k * period
-    end
-    if k == window then
-      cur = c
-      prev = p
-    elseif k == window - 1 then
-      prev = c
-    end
+if k then
+  if k > window then
+    window = k
+    at = k * period
+  end
+  if k == window then
+    cur = c
+    prev = p
+  elseif k == window - 1 then
+    prev = c
   end
 end
 
