@@ -11,6 +11,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
@@ -97,5 +98,40 @@ class FailureModesIT {
         }
         await().atMost(Duration.ofSeconds(20))
                 .untilAsserted(() -> assertThat(check("reads", "k").body()).contains("\"degraded\":false"));
+    }
+
+    /**
+     * Redis stops answering (CLIENT PAUSE): checks wait for the 200 ms command budget only until the
+     * breaker has seen its minimum of failed calls; then it opens and checks stop waiting.
+     */
+    @Test
+    void whileRedisHangsTheBreakerOpensAndChecksStopWaiting() {
+        redis.call("CLIENT", "PAUSE", "4000", "ALL");
+        long paused = System.nanoTime();
+        List<Long> millis = new ArrayList<>();
+        for (int i = 0; i < 40; i++) {
+            long t0 = System.nanoTime();
+            HttpResponse<String> r = check("reads", "hang-" + i);
+            millis.add((System.nanoTime() - t0) / 1_000_000);
+            assertThat(r.statusCode()).isEqualTo(200);
+            assertThat(r.body()).contains("\"degraded\":true");
+        }
+        long waited = millis.stream().filter(ms -> ms >= 150).count();
+        System.out.printf(
+                "FailureModesIT breaker: Redis paused; per-check ms: %s; %d checks waited for the 200 ms budget%n",
+                millis, waited);
+        // at most the breaker's minimum of calls (10) plus a round of half-open probes (5); how many
+        // depends on what the breaker saw before (the other test of this class kills Redis)
+        assertThat(waited).as("checks that waited for the budget").isBetween(1L, 15L);
+        assertThat(millis.subList(30, 40)).as("the last checks did not wait").allMatch(ms -> ms < 100);
+        assertThat(ServiceNode.get(node.url(), "/health").body()).contains("\"storeBreaker\"");
+        assertThat(ServiceNode.get(node.url(), "/prometheus").body())
+                .containsPattern("sluice_store_breaker_transitions_total\\{store=\"redis\",to=\"open\"} [1-9]");
+        await().atMost(Duration.ofSeconds(15))
+                .pollInterval(Duration.ofMillis(50))
+                .untilAsserted(() -> assertThat(check("reads", "after").body()).contains("\"degraded\":false"));
+        System.out.printf(
+                "FailureModesIT breaker: decisions by Redis again %d ms after the 4 s pause began%n",
+                (System.nanoTime() - paused) / 1_000_000);
     }
 }

@@ -1,10 +1,12 @@
 package dev.sluice.store.redis;
 
+import dev.sluice.config.BreakerProperties;
 import dev.sluice.config.LimiterProperties;
 import dev.sluice.store.InProcessStore;
 import dev.sluice.store.RateLimitStore;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
+import io.micrometer.core.instrument.MeterRegistry;
 import io.micronaut.context.annotation.Context;
 import io.micronaut.context.annotation.Factory;
 import io.micronaut.context.annotation.Requires;
@@ -27,17 +29,25 @@ public class StoreFactory {
 
     @Singleton
     @Requires(property = "redis.uris")
-    RateLimitStore clusterStore(StatefulRedisClusterConnection<String, String> connection, KeyScheme keys) {
+    RateLimitStore clusterStore(
+            StatefulRedisClusterConnection<String, String> connection,
+            KeyScheme keys,
+            BreakerProperties breaker,
+            MeterRegistry meters) {
         LOG.info("Sluice store: Redis Cluster; limits hold across every node sharing it");
-        return new RedisScriptStore(connection.async(), keys, "redis-cluster");
+        return StoreBreakers.guard(new RedisScriptStore(connection.async(), keys, "redis-cluster"), breaker, meters);
     }
 
     @Singleton
     @Requires(property = "redis.uri")
     @Requires(missingProperty = "redis.uris")
-    RateLimitStore standaloneStore(StatefulRedisConnection<String, String> connection, KeyScheme keys) {
+    RateLimitStore standaloneStore(
+            StatefulRedisConnection<String, String> connection,
+            KeyScheme keys,
+            BreakerProperties breaker,
+            MeterRegistry meters) {
         LOG.info("Sluice store: standalone Redis; limits hold across every node sharing it");
-        return new RedisScriptStore(connection.async(), keys, "redis");
+        return StoreBreakers.guard(new RedisScriptStore(connection.async(), keys, "redis"), breaker, meters);
     }
 
     @Context // created at start-up, so the per-node warning is the first thing an operator sees
