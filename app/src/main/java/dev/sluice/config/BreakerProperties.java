@@ -23,8 +23,8 @@ public class BreakerProperties {
     /** Failure rate (percent) that opens the breaker. Default 50. */
     private float failureRateThreshold = 50;
 
-    /** A call slower than this counts as slow. Default 50ms. */
-    private Duration slowCallDuration = Duration.ofMillis(50);
+    /** A call slower than this counts as slow (just under the 10ms command budget). Default 8ms. */
+    private Duration slowCallDuration = Duration.ofMillis(8);
 
     /** Slow-call rate (percent) that opens the breaker. Default 80. */
     private float slowCallRateThreshold = 80;

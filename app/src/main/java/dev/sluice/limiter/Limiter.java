@@ -1,6 +1,8 @@
 package dev.sluice.limiter;
 
+import dev.sluice.config.LocalModeProperties;
 import dev.sluice.config.Policy;
+import dev.sluice.core.Algorithm;
 import dev.sluice.core.Decision;
 import dev.sluice.core.Limit;
 import dev.sluice.observability.DecisionMetrics;
@@ -12,6 +14,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -39,11 +42,42 @@ public class Limiter {
     private final DecisionMetrics metrics;
     private final DecisionMetrics.StoreMeters storeMeters;
     private final AtomicBoolean storeHealthy = new AtomicBoolean(true);
+    private final Membership membership;
+    private final int reconcileBatch;
 
-    public Limiter(RateLimitStore store, DecisionMetrics metrics) {
+    /**
+     * What the {@code local} mode took from this node's in-process buckets while the store was
+     * unreachable, per subject, still to be charged to the store. An entry is claimed (removed) by
+     * whoever charges it: the sweep that follows the store's return, or the subject's next check,
+     * whichever comes first, so it is charged once.
+     */
+    private final ConcurrentHashMap<Subject, Owed> owed = new ConcurrentHashMap<>();
+
+    private final AtomicBoolean sweeping = new AtomicBoolean();
+    private volatile boolean lastSweepFailed;
+
+    /** A subject's shared limit and the local share it was decided with during the outage. */
+    private record Owed(Limit shared, Limit local) {}
+
+    public Limiter(RateLimitStore store, DecisionMetrics metrics, Membership membership, LocalModeProperties local) {
         this.store = store;
         this.metrics = metrics;
         this.storeMeters = metrics.forStore(store.kind());
+        this.membership = membership;
+        this.reconcileBatch = Math.max(1, local.getReconcileBatch());
+        metrics.watchOwed(owed::size);
+        // a node without traffic still learns that the store is back, and charges what it owes
+        membership.onHeartbeat(this::sweep);
+    }
+
+    /** Whether the last store call succeeded (false: checks are decided by their failure modes). */
+    public boolean storeAnswers() {
+        return storeHealthy.get();
+    }
+
+    /** Subjects decided locally during an outage whose usage is not yet charged to the store. */
+    public int owedSubjects() {
+        return owed.size();
     }
 
     /** Consumes {@code cost} units (0: look only) of {@code key}'s allowance under {@code policy}. */
@@ -145,6 +179,7 @@ public class Limiter {
         CompletableFuture<Void> all = CompletableFuture.completedFuture(null);
         for (Subject s : subjects) {
             fallback.reset(s);
+            owed.remove(s);
             all = all.thenCompose(x -> store.reset(s));
         }
         return all;
@@ -156,7 +191,10 @@ public class Limiter {
         long start = System.nanoTime();
         CompletionStage<Decision> decided;
         try {
-            decided = store.acquire(subject, limit, check.cost());
+            Owed debt = owed.isEmpty() ? null : owed.remove(subject);
+            decided = debt == null
+                    ? store.acquire(subject, limit, check.cost())
+                    : reconcile(subject, debt).thenCompose(x -> store.acquire(subject, limit, check.cost()));
         } catch (RuntimeException e) {
             decided = CompletableFuture.failedFuture(e);
         }
@@ -203,17 +241,109 @@ public class Limiter {
                         true,
                         true,
                         Verdict.Source.NONE));
-            case LOCAL ->
-                fallback.acquire(subject, limit, check.cost())
+            case LOCAL -> {
+                Limit share = membership.share(limit);
+                if (check.cost() > 0 && reconcilable(limit)) {
+                    owed.putIfAbsent(subject, new Owed(limit, share));
+                }
+                yield fallback.acquire(subject, share, check.cost())
                         .thenApply(decision ->
-                                verdict(check, subject, limit, decision, true, false, Verdict.Source.FALLBACK));
+                                verdict(check, subject, share, decision, true, false, Verdict.Source.FALLBACK));
+            }
         };
+    }
+
+    /** Leases are not carried over: one taken locally is released locally or expires by itself. */
+    private static boolean reconcilable(Limit limit) {
+        return limit.algorithm() != Algorithm.CONCURRENCY;
+    }
+
+    /**
+     * Charges the store with what this node's in-process bucket of {@code subject} still counts as
+     * used (its share minus what is left now, so usage that has since refilled or left its window
+     * is not charged), then forgets the local bucket. When the store has less left than that, it is
+     * charged what it has: the subject ends the outage with nothing left, never with a fresh bucket.
+     * On failure the debt is kept for the next attempt.
+     */
+    private CompletionStage<Void> reconcile(Subject subject, Owed debt) {
+        return fallback.acquire(subject, debt.local(), 0)
+                .thenCompose(look -> {
+                    long used = Math.min(debt.shared().burst(), debt.local().burst() - look.remaining());
+                    if (used <= 0) {
+                        fallback.reset(subject);
+                        return CompletableFuture.<Void>completedFuture(null);
+                    }
+                    return store.acquire(subject, debt.shared(), used)
+                            .thenCompose(d -> d.allowed() || d.remaining() <= 0
+                                    ? CompletableFuture.completedFuture(d)
+                                    : store.acquire(subject, debt.shared(), d.remaining()))
+                            .thenAccept(d -> {
+                                fallback.reset(subject);
+                                metrics.reconciled(true, used);
+                            });
+                })
+                .whenComplete((ok, error) -> {
+                    if (error != null) {
+                        owed.putIfAbsent(subject, debt);
+                        metrics.reconciled(false, 0);
+                    }
+                });
+    }
+
+    /** Charges every owed subject, a batch at a time, after the store answers again. */
+    private void sweep() {
+        if (owed.isEmpty() || !sweeping.compareAndSet(false, true)) {
+            return;
+        }
+        long start = System.nanoTime();
+        int subjects = owed.size();
+        sweepBatch(start, subjects);
+    }
+
+    private void sweepBatch(long start, int subjects) {
+        List<CompletableFuture<Void>> batch = new ArrayList<>(reconcileBatch);
+        for (Subject s : owed.keySet()) {
+            if (batch.size() == reconcileBatch) {
+                break;
+            }
+            Owed debt = owed.remove(s);
+            if (debt != null) {
+                batch.add(reconcile(s, debt).toCompletableFuture());
+            }
+        }
+        CompletableFuture.allOf(batch.toArray(CompletableFuture[]::new)).whenComplete((ok, error) -> {
+            if (error == null && !batch.isEmpty() && !owed.isEmpty() && storeHealthy.get()) {
+                sweepBatch(start, subjects);
+                return;
+            }
+            sweeping.set(false);
+            boolean failedBefore = lastSweepFailed;
+            lastSweepFailed = error != null;
+            if (error == null) {
+                LOG.info(
+                        "Reconciled the local usage of {} subject(s) into the store in {} ms",
+                        subjects,
+                        (System.nanoTime() - start) / 1_000_000);
+            } else if (!failedBefore) {
+                LOG.warn(
+                        "Reconciling local usage into the store stopped ({}); {} subject(s) still owed, retried"
+                                + " when the store answers again",
+                        error.toString(),
+                        owed.size());
+            }
+        });
     }
 
     private void markStore(boolean healthy, Throwable error) {
         if (storeHealthy.compareAndSet(!healthy, healthy)) {
+            metrics.storeDegraded(!healthy);
             if (healthy) {
-                LOG.info("Store {} answers again: decisions are shared again", store.kind());
+                LOG.info(
+                        "Store {} answers again: decisions are shared again; {} subject(s) decided locally to"
+                                + " reconcile",
+                        store.kind(),
+                        owed.size());
+                sweep();
             } else {
                 LOG.warn(
                         "Store {} failed ({}): policies now decide by their on-store-failure mode",

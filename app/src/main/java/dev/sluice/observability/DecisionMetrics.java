@@ -24,10 +24,32 @@ public class DecisionMetrics {
     private final Counter refundsOk;
     private final Counter refundsFailed;
 
+    private final Counter reconciledOk;
+    private final Counter reconciledFailed;
+    private final Counter reconciledUnits;
+    private final java.util.concurrent.atomic.AtomicInteger storeDegraded =
+            new java.util.concurrent.atomic.AtomicInteger();
+
     public DecisionMetrics(MeterRegistry registry) {
         this.registry = registry;
         this.refundsOk = refunds("ok");
         this.refundsFailed = refunds("failed");
+        this.reconciledOk = reconciliations("ok");
+        this.reconciledFailed = reconciliations("failed");
+        this.reconciledUnits = Counter.builder("sluice.reconciled.units")
+                .description("Units used under the local failure mode and charged to the store when it answered again")
+                .register(registry);
+        io.micrometer.core.instrument.Gauge.builder("sluice.store.degraded", storeDegraded, Number::doubleValue)
+                .description("1 while the store fails and checks are decided by their on-store-failure modes")
+                .register(registry);
+    }
+
+    private Counter reconciliations(String result) {
+        return Counter.builder("sluice.reconciliations")
+                .description(
+                        "Subjects whose local usage was charged to the store after an outage (failed: kept, retried)")
+                .tag("result", result)
+                .register(registry);
     }
 
     private Counter refunds(String result) {
@@ -89,6 +111,28 @@ public class DecisionMetrics {
      */
     public void refund(boolean succeeded) {
         (succeeded ? refundsOk : refundsFailed).increment();
+    }
+
+    /** {@code sluice_local_owed_subjects}: subjects decided locally whose usage the store is not yet charged. */
+    public void watchOwed(java.util.function.IntSupplier owed) {
+        io.micrometer.core.instrument.Gauge.builder("sluice.local.owed.subjects", owed::getAsInt)
+                .description("Subjects decided by the local failure mode whose usage is not yet reconciled into the"
+                        + " store")
+                .register(registry);
+    }
+
+    /**
+     * One subject's local usage reconciled into the store: {@code sluice_reconciliations_total{result}}
+     * and {@code sluice_reconciled_units_total}.
+     */
+    public void reconciled(boolean succeeded, long units) {
+        (succeeded ? reconciledOk : reconciledFailed).increment();
+        reconciledUnits.increment(units);
+    }
+
+    /** {@code sluice_store_degraded}: 1 while checks are decided by their failure modes, else 0. */
+    public void storeDegraded(boolean degraded) {
+        storeDegraded.set(degraded ? 1 : 0);
     }
 
     public PolicyMeters forPolicy(String policy) {

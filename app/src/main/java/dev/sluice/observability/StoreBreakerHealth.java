@@ -1,5 +1,7 @@
 package dev.sluice.observability;
 
+import dev.sluice.limiter.Limiter;
+import dev.sluice.limiter.Membership;
 import dev.sluice.store.BreakerStore;
 import dev.sluice.store.RateLimitStore;
 import io.github.resilience4j.circuitbreaker.CircuitBreaker;
@@ -14,16 +16,22 @@ import java.util.Map;
 import org.reactivestreams.Publisher;
 
 /**
- * {@code /health} details {@code storeBreaker}: the breaker's state and rates. Always UP: an open
+ * {@code /health} details {@code storeBreaker}: the breaker's state and rates, whether checks are
+ * decided by the store ({@code mode} shared) or by their failure modes (degraded), the live node
+ * count the local mode divides by, and the subjects whose local usage is still owed to the store. Always UP: an open
  * breaker means checks are answered by their failure modes without waiting, which is the node
  * working as designed; the {@code redis} indicator says whether Redis itself answers.
  */
 @Singleton
 public class StoreBreakerHealth implements HealthIndicator {
     private final RateLimitStore store;
+    private final Limiter limiter;
+    private final Membership membership;
 
-    public StoreBreakerHealth(RateLimitStore store) {
+    public StoreBreakerHealth(RateLimitStore store, Limiter limiter, Membership membership) {
         this.store = store;
+        this.limiter = limiter;
+        this.membership = membership;
     }
 
     @Override
@@ -39,6 +47,10 @@ public class StoreBreakerHealth implements HealthIndicator {
         details.put("slowCallRate", b.getMetrics().getSlowCallRate());
         details.put("bufferedCalls", b.getMetrics().getNumberOfBufferedCalls());
         details.put("notPermittedCalls", b.getMetrics().getNumberOfNotPermittedCalls());
+        details.put("mode", limiter.storeAnswers() ? "shared" : "degraded");
+        details.put("liveNodes", membership.live());
+        details.put("localDivisor", membership.nodes());
+        details.put("owedSubjects", limiter.owedSubjects());
         return Publishers.just(HealthResult.builder("storeBreaker", HealthStatus.UP)
                 .details(details)
                 .build());

@@ -52,6 +52,18 @@ public final class BreakerStore implements RateLimitStore {
         return guard(() -> delegate.reset(subject));
     }
 
+    /** Not guarded: warming up is not a decision. */
+    @Override
+    public CompletionStage<Void> warmUp() {
+        return delegate.warmUp();
+    }
+
+    /** Not guarded: a heartbeat is not a decision, and its outcome must not move the breaker. */
+    @Override
+    public CompletionStage<Long> heartbeat(String node, long ttlMs, boolean leaving) {
+        return delegate.heartbeat(node, ttlMs, leaving);
+    }
+
     @Override
     public String kind() {
         return delegate.kind();

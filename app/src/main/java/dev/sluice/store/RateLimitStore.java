@@ -40,6 +40,24 @@ public interface RateLimitStore {
     /** Forgets the subject's state, which restores its full allowance. */
     CompletionStage<Void> reset(Subject subject);
 
+    /**
+     * Records that service node {@code node} is alive (or, {@code leaving}, that it stops) and
+     * answers how many nodes share this store: those heard from within {@code ttlMs}. The
+     * {@code local} failure mode divides limits by this count. A store of one node answers 1.
+     */
+    default CompletionStage<Long> heartbeat(String node, long ttlMs, boolean leaving) {
+        return java.util.concurrent.CompletableFuture.completedFuture(1L);
+    }
+
+    /**
+     * Prepares for the first checks before the node takes traffic, so that they meet the time budget:
+     * connects, has the store cache the scripts, and runs the decision path a few times (looks
+     * only, which write nothing). Completes when done; a failure is not fatal.
+     */
+    default CompletionStage<Void> warmUp() {
+        return java.util.concurrent.CompletableFuture.completedFuture(null);
+    }
+
     /** A short name for logs and metrics: {@code in-process}, {@code redis}, {@code redis-cluster}. */
     String kind();
 }

@@ -32,7 +32,6 @@ class FailureModesIT {
         redis = RedisNode.start(FreePorts.any(), Files.createTempDirectory("sluice-failure-"), List.of());
         node = ServiceNode.start(Map.ofEntries(
                 Map.entry("redis.uri", redis.uri()),
-                Map.entry("limiter.redis.command-timeout", "200ms"),
                 Map.entry("limiter.policies.reads.limit", 3),
                 Map.entry("limiter.policies.reads.period", "1h"),
                 Map.entry("limiter.policies.reads.on-store-failure", "open"),
@@ -100,12 +99,20 @@ class FailureModesIT {
                 .untilAsserted(() -> assertThat(check("reads", "k").body()).contains("\"degraded\":false"));
     }
 
+    private static double rejected() {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile(
+                        "sluice_store_breaker_rejected_total\\{store=\"redis\"} (\\S+)")
+                .matcher(ServiceNode.get(node.url(), "/prometheus").body());
+        return m.find() ? Double.parseDouble(m.group(1)) : 0;
+    }
+
     /**
-     * Redis stops answering (CLIENT PAUSE): checks wait for the 200 ms command budget only until the
+     * Redis stops answering (CLIENT PAUSE): checks wait for the 10 ms command budget only until the
      * breaker has seen its minimum of failed calls; then it opens and checks stop waiting.
      */
     @Test
     void whileRedisHangsTheBreakerOpensAndChecksStopWaiting() {
+        double rejectedBefore = rejected();
         redis.call("CLIENT", "PAUSE", "4000", "ALL");
         long paused = System.nanoTime();
         List<Long> millis = new ArrayList<>();
@@ -116,14 +123,17 @@ class FailureModesIT {
             assertThat(r.statusCode()).isEqualTo(200);
             assertThat(r.body()).contains("\"degraded\":true");
         }
-        long waited = millis.stream().filter(ms -> ms >= 150).count();
+        long waited = millis.stream().filter(ms -> ms >= 9).count();
+        String health = ServiceNode.get(node.url(), "/health").body();
+        long skipped = Math.round(rejected() - rejectedBefore);
         System.out.printf(
-                "FailureModesIT breaker: Redis paused; per-check ms: %s; %d checks waited for the 200 ms budget%n",
-                millis, waited);
-        // at most the breaker's minimum of calls (10) plus a round of half-open probes (5); how many
-        // depends on what the breaker saw before (the other test of this class kills Redis)
-        assertThat(waited).as("checks that waited for the budget").isBetween(1L, 15L);
-        assertThat(millis.subList(30, 40)).as("the last checks did not wait").allMatch(ms -> ms < 100);
+                "FailureModesIT breaker: Redis paused; per-check ms: %s; %d took the 10 ms budget or more; %d never"
+                        + " waited for Redis (breaker open)%n",
+                millis, waited, skipped);
+        // the breaker judges after its minimum of 10 calls, then lets through at most a round of 5
+        // half-open probes per 500 ms open period: most of the 40 checks never reach Redis
+        assertThat(skipped).as("checks that did not wait for Redis").isGreaterThanOrEqualTo(25);
+        assertThat(health).contains("\"mode\":\"degraded\"");
         assertThat(ServiceNode.get(node.url(), "/health").body()).contains("\"storeBreaker\"");
         assertThat(ServiceNode.get(node.url(), "/prometheus").body())
                 .containsPattern("sluice_store_breaker_transitions_total\\{store=\"redis\",to=\"open\"} [1-9]");

@@ -32,6 +32,15 @@ public record LuaScript(String name, String source, String sha1) {
     /** The concurrency (lease) script. */
     public static final LuaScript CONCURRENCY = load("concurrency.lua");
 
+    /** The membership script of the {@code local} failure mode (stands alone: no prelude). */
+    public static final LuaScript MEMBERS = loadAlone("members.lua");
+
+    /** Reads {@code dev/sluice/lua/<name>} as it is, for a script that does not take the decision arguments. */
+    public static LuaScript loadAlone(String name) {
+        String source = read(name);
+        return new LuaScript(name, source, sha1(source));
+    }
+
     /**
      * Reads {@code dev/sluice/lua/<name>} from the class path and puts {@code prelude.lua} (the
      * helpers and arguments every script shares) in front of it: the result is one self-contained

@@ -26,6 +26,17 @@ public final class RedisCluster implements AutoCloseable {
 
     /** Starts the nodes, joins them and waits until every slot is served and every replica is in sync. */
     public static RedisCluster start(int masters, int replicasPerMaster) {
+        return start(masters, replicasPerMaster, port -> port);
+    }
+
+    /**
+     * As {@link #start(int, int)}, each node announcing {@code announcedPort.apply(itsPort)} to
+     * clients (CLUSTER SLOTS, MOVED, replication) instead of its own port: with a TCP proxy such as
+     * Toxiproxy listening there, every client connection goes through the proxy, while the cluster
+     * bus between the nodes stays direct. {@code announcedPort} is called before the node starts.
+     */
+    public static RedisCluster start(
+            int masters, int replicasPerMaster, java.util.function.IntUnaryOperator announcedPort) {
         Path dir;
         try {
             dir = Files.createTempDirectory("sluice-redis-cluster-");
@@ -37,15 +48,21 @@ public final class RedisCluster implements AutoCloseable {
         RedisCluster cluster = new RedisCluster(nodes, dir);
         try {
             for (int i = 0; i < total; i++) {
-                nodes.add(RedisNode.start(
-                        FreePorts.withBusPort(),
-                        dir,
-                        List.of(
-                                "--cluster-enabled", "yes",
-                                "--cluster-config-file", "nodes.conf",
-                                "--cluster-node-timeout", "2000",
-                                "--repl-diskless-sync", "yes",
-                                "--repl-diskless-sync-delay", "0")));
+                int port = FreePorts.withBusPort();
+                int announced = announcedPort.applyAsInt(port);
+                List<String> args = new ArrayList<>(List.of(
+                        "--cluster-enabled", "yes",
+                        "--cluster-config-file", "nodes.conf",
+                        "--cluster-node-timeout", "2000",
+                        "--repl-diskless-sync", "yes",
+                        "--repl-diskless-sync-delay", "0"));
+                if (announced != port) {
+                    args.addAll(List.of(
+                            "--cluster-announce-ip", "127.0.0.1",
+                            "--cluster-announce-port", Integer.toString(announced),
+                            "--cluster-announce-bus-port", Integer.toString(port + 10000)));
+                }
+                nodes.add(RedisNode.start(port, dir, args));
             }
             cluster.create(replicasPerMaster);
             return cluster;

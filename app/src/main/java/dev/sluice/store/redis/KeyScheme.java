@@ -55,6 +55,14 @@ public final class KeyScheme {
         return sb.append("}:").append(suffix).toString();
     }
 
+    /**
+     * The sorted set of live service nodes ({@code <prefix>{nodes}}); no subject's key can be it,
+     * since a subject's hash tag always holds a colon.
+     */
+    public String members() {
+        return prefix + "{nodes}";
+    }
+
     /** The hash tag of {@code subject}: the part of its keys that decides the slot. */
     public String hashTag(Subject subject) {
         StringBuilder sb = new StringBuilder().append(subject.policy()).append(':');

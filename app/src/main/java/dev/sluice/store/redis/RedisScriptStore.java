@@ -10,10 +10,13 @@ import dev.sluice.store.Subject;
 import io.lettuce.core.RedisNoScriptException;
 import io.lettuce.core.ScriptOutputType;
 import io.lettuce.core.cluster.api.async.RedisClusterAsyncCommands;
+import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.TimeUnit;
 
 /**
  * Limits in Redis, standalone or Cluster: each check is one EVALSHA of the policy's algorithm's
@@ -29,15 +32,36 @@ public final class RedisScriptStore implements RateLimitStore {
     private final RedisClusterAsyncCommands<String, String> commands;
     private final KeyScheme keys;
     private final String kind;
+    private final long budgetMillis;
 
     /**
      * @param commands the asynchronous commands of a standalone ({@code RedisAsyncCommands}) or
      *     cluster ({@code RedisAdvancedClusterAsyncCommands}) connection
      */
     public RedisScriptStore(RedisClusterAsyncCommands<String, String> commands, KeyScheme keys, String kind) {
+        this(commands, keys, kind, Duration.ZERO);
+    }
+
+    /**
+     * @param budget how long a call may take before it fails with a {@link
+     *     java.util.concurrent.TimeoutException} (zero: no budget of its own). Kept here, to the
+     *     millisecond, because Lettuce's own command timeout fires on a 100 ms timer wheel: a 10 ms
+     *     timeout there ends after about 100 ms. The command itself is left to finish or to time out
+     *     in Lettuce; only the caller stops waiting.
+     */
+    public RedisScriptStore(
+            RedisClusterAsyncCommands<String, String> commands, KeyScheme keys, String kind, Duration budget) {
         this.commands = commands;
         this.keys = keys;
         this.kind = kind;
+        this.budgetMillis = budget.toMillis();
+    }
+
+    private <T> CompletionStage<T> withinBudget(CompletionStage<T> call) {
+        if (budgetMillis <= 0) {
+            return call;
+        }
+        return call.toCompletableFuture().copy().orTimeout(budgetMillis, TimeUnit.MILLISECONDS);
     }
 
     @Override
@@ -76,6 +100,10 @@ public final class RedisScriptStore implements RateLimitStore {
     }
 
     private CompletionStage<List<Long>> eval(Subject subject, Algorithm algorithm, String[] args) {
+        return withinBudget(evalUnbudgeted(subject, algorithm, args));
+    }
+
+    private CompletionStage<List<Long>> evalUnbudgeted(Subject subject, Algorithm algorithm, String[] args) {
         LuaScript script = script(algorithm);
         String[] keyArray = {keys.key(subject, algorithm.suffix())};
         return commands.<List<Long>>evalsha(script.sha1(), ScriptOutputType.MULTI, keyArray, args)
@@ -104,8 +132,8 @@ public final class RedisScriptStore implements RateLimitStore {
 
     @Override
     public CompletionStage<Boolean> release(Subject subject, String token) {
-        return commands.zrem(keys.key(subject, Algorithm.CONCURRENCY.suffix()), token)
-                .thenApply(removed -> removed != null && removed > 0);
+        return withinBudget(commands.zrem(keys.key(subject, Algorithm.CONCURRENCY.suffix()), token)
+                .thenApply(removed -> removed != null && removed > 0));
     }
 
     /** The script of {@code algorithm} ({@code gcra} runs the token bucket's). */
@@ -138,7 +166,37 @@ public final class RedisScriptStore implements RateLimitStore {
     @Override
     public CompletionStage<Void> reset(Subject subject) {
         // every kind of state the subject may have (its policy's algorithm may have changed); one slot
-        return commands.del(keys.allKeys(subject)).thenApply(deleted -> null);
+        return withinBudget(commands.del(keys.allKeys(subject)).thenApply(deleted -> null));
+    }
+
+    /** Looks (cost 0, writes nothing) with every script, ten rounds, outside the time budget. */
+    @Override
+    public CompletionStage<Void> warmUp() {
+        CompletableFuture<Void> rounds = CompletableFuture.completedFuture(null);
+        for (int round = 0; round < 10; round++) {
+            rounds = rounds.thenCompose(x -> {
+                List<CompletableFuture<List<Long>>> looks = new ArrayList<>();
+                for (Algorithm algorithm : Algorithm.values()) {
+                    Limit limit = new Limit(algorithm, 1, 1, 1000);
+                    String[] args = {"1", "1", periodArg(limit), "0", STORE_CLOCK};
+                    looks.add(evalUnbudgeted(new Subject("sluice-warm-up", kind), algorithm, args)
+                            .toCompletableFuture());
+                }
+                return CompletableFuture.allOf(looks.toArray(CompletableFuture[]::new));
+            });
+        }
+        return rounds;
+    }
+
+    @Override
+    public CompletionStage<Long> heartbeat(String node, long ttlMs, boolean leaving) {
+        LuaScript script = LuaScript.MEMBERS;
+        String[] keyArray = {keys.members()};
+        String[] args = {node, Long.toString(ttlMs), leaving ? "1" : "0"};
+        return commands.<Long>evalsha(script.sha1(), ScriptOutputType.INTEGER, keyArray, args)
+                .exceptionallyCompose(error -> isNoScript(error)
+                        ? commands.<Long>eval(script.source(), ScriptOutputType.INTEGER, keyArray, args)
+                        : CompletableFuture.failedFuture(error));
     }
 
     @Override

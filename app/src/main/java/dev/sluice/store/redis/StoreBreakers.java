@@ -48,6 +48,12 @@ final class StoreBreakers {
                 .description("The store's circuit breaker: 0 closed, 1 open (checks skip the store), 2 half-open")
                 .tag("store", store.kind())
                 .register(meters);
+        Counter rejected = Counter.builder("sluice.store.breaker.rejected")
+                .description(
+                        "Store calls not made because the breaker was open: checks that did not wait for the store")
+                .tag("store", store.kind())
+                .register(meters);
+        breaker.getEventPublisher().onCallNotPermitted(event -> rejected.increment());
         breaker.getEventPublisher().onStateTransition(event -> {
             Counter.builder("sluice.store.breaker.transitions")
                     .tag("store", store.kind())

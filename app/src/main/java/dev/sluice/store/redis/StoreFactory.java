@@ -33,9 +33,13 @@ public class StoreFactory {
             StatefulRedisClusterConnection<String, String> connection,
             KeyScheme keys,
             BreakerProperties breaker,
+            LimiterProperties.Redis redis,
             MeterRegistry meters) {
         LOG.info("Sluice store: Redis Cluster; limits hold across every node sharing it");
-        return StoreBreakers.guard(new RedisScriptStore(connection.async(), keys, "redis-cluster"), breaker, meters);
+        return StoreBreakers.guard(
+                new RedisScriptStore(connection.async(), keys, "redis-cluster", redis.getCommandTimeout()),
+                breaker,
+                meters);
     }
 
     @Singleton
@@ -45,9 +49,11 @@ public class StoreFactory {
             StatefulRedisConnection<String, String> connection,
             KeyScheme keys,
             BreakerProperties breaker,
+            LimiterProperties.Redis redis,
             MeterRegistry meters) {
         LOG.info("Sluice store: standalone Redis; limits hold across every node sharing it");
-        return StoreBreakers.guard(new RedisScriptStore(connection.async(), keys, "redis"), breaker, meters);
+        return StoreBreakers.guard(
+                new RedisScriptStore(connection.async(), keys, "redis", redis.getCommandTimeout()), breaker, meters);
     }
 
     @Context // created at start-up, so the per-node warning is the first thing an operator sees
