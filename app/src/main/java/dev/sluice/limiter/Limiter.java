@@ -56,8 +56,22 @@ public class Limiter {
     private final AtomicBoolean sweeping = new AtomicBoolean();
     private volatile boolean lastSweepFailed;
 
-    /** A subject's shared limit and the local share it was decided with during the outage. */
-    private record Owed(Limit shared, Limit local) {}
+    /**
+     * A subject's shared limit, the local share it was decided with during the outage, and the
+     * units its local bucket was seeded with (already counted by the store, so never charged again).
+     */
+    private record Owed(Limit shared, Limit local, long seeded) {}
+
+    /**
+     * What the store last said was left for each subject of a {@code local} policy: the local mode
+     * starts a subject's bucket from it instead of from full, so an outage does not hand out a fresh
+     * allowance to a subject that had used it. Bounded; entries expire with the longest period.
+     */
+    private final com.github.benmanes.caffeine.cache.Cache<Subject, Long> lastLeft =
+            com.github.benmanes.caffeine.cache.Caffeine.newBuilder()
+                    .maximumSize(100_000)
+                    .expireAfterWrite(java.time.Duration.ofHours(1))
+                    .build();
 
     public Limiter(RateLimitStore store, DecisionMetrics metrics, Membership membership, LocalModeProperties local) {
         this.store = store;
@@ -202,6 +216,9 @@ public class Limiter {
                     storeMeters.record(true, System.nanoTime() - start);
                     markStore(true, null);
                     meters.decision(decision.allowed(), false, false);
+                    if (policy.onStoreFailure() == dev.sluice.config.FailureMode.LOCAL && reconcilable(limit)) {
+                        lastLeft.put(subject, decision.remaining());
+                    }
                     return verdict(check, subject, limit, decision, false, false, Verdict.Source.STORE);
                 })
                 .exceptionallyCompose(error -> {
@@ -243,10 +260,20 @@ public class Limiter {
                         Verdict.Source.NONE));
             case LOCAL -> {
                 Limit share = membership.share(limit);
-                if (check.cost() > 0 && reconcilable(limit)) {
-                    owed.putIfAbsent(subject, new Owed(limit, share));
+                CompletionStage<Void> seeded = CompletableFuture.completedFuture(null);
+                if (check.cost() > 0 && reconcilable(limit) && !owed.containsKey(subject)) {
+                    // the subject's first local decision of this outage: start from what the store
+                    // last said was left (scaled to the share), not from a full bucket
+                    Long left = lastLeft.getIfPresent(subject);
+                    long seed = left == null
+                            ? 0
+                            : share.burst()
+                                    - Math.min(share.burst(), Math.max(0, left) * share.burst() / limit.burst());
+                    if (owed.putIfAbsent(subject, new Owed(limit, share, seed)) == null && seed > 0) {
+                        seeded = fallback.acquire(subject, share, seed).thenApply(d -> null);
+                    }
                 }
-                yield fallback.acquire(subject, share, check.cost())
+                yield seeded.thenCompose(x -> fallback.acquire(subject, share, check.cost()))
                         .thenApply(decision ->
                                 verdict(check, subject, share, decision, true, false, Verdict.Source.FALLBACK));
             }
@@ -268,7 +295,8 @@ public class Limiter {
     private CompletionStage<Void> reconcile(Subject subject, Owed debt) {
         return fallback.acquire(subject, debt.local(), 0)
                 .thenCompose(look -> {
-                    long used = Math.min(debt.shared().burst(), debt.local().burst() - look.remaining());
+                    long used =
+                            Math.min(debt.shared().burst(), debt.local().burst() - look.remaining() - debt.seeded());
                     if (used <= 0) {
                         fallback.reset(subject);
                         return CompletableFuture.<Void>completedFuture(null);

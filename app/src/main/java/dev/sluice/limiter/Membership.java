@@ -31,6 +31,15 @@ public class Membership {
     private final String id;
     private final ScheduledExecutorService beats;
     private volatile long live = -1;
+    /**
+     * The highest count heard within the last three node-ttls: what limits are divided by. A rise
+     * counts at once; a fall only once it has lasted that long, because right after an outage the
+     * other nodes' heartbeats have expired and come back one by one, and dividing by too few nodes
+     * would over-admit in the next outage (dividing by too many only under-admits).
+     */
+    private volatile long peak = -1;
+
+    private volatile long peakAtNanos;
     private volatile Runnable onHeartbeat = () -> {};
 
     public Membership(RateLimitStore store, LocalModeProperties properties, MeterRegistry meters) {
@@ -76,7 +85,7 @@ public class Membership {
 
     /** What a limit is divided by now: the live count clamped to the floor and ceiling (the floor when unknown). */
     public int nodes() {
-        long n = live < 1 ? properties.getNodesFloor() : live;
+        long n = peak < 1 ? properties.getNodesFloor() : peak;
         return (int) Math.min(properties.getNodesCeiling(), Math.max(properties.getNodesFloor(), n));
     }
 
@@ -101,7 +110,13 @@ public class Membership {
     void beat() {
         try {
             store.heartbeat(id, properties.getNodeTtl().toMillis(), false).whenComplete((count, error) -> {
-                if (error == null) {
+                if (error == null && count != null) {
+                    long now = System.nanoTime();
+                    if (count >= peak
+                            || now - peakAtNanos > 3 * properties.getNodeTtl().toNanos()) {
+                        peak = count;
+                        peakAtNanos = now;
+                    }
                     onHeartbeat.run();
                 }
                 if (error == null && count != null && count != live) {
@@ -111,7 +126,7 @@ public class Membership {
                             store.kind(),
                             count,
                             live < 0 ? "unknown" : live,
-                            Math.min(properties.getNodesCeiling(), Math.max(properties.getNodesFloor(), count)));
+                            nodes());
                     live = count;
                 }
             });

@@ -78,11 +78,16 @@ class LocalModeIT {
         for (int i = 0; i < 2; i++) {
             assertThat(check(a, "k").body()).contains("\"allowed\":true", "\"degraded\":false");
         }
+        for (int i = 0; i < 16; i++) {
+            assertThat(check(a, "used").body()).contains("\"allowed\":true", "\"degraded\":false");
+        }
         redis.kill();
         int byA;
         int byB;
         int quietByB;
+        int usedByA;
         try {
+            usedByA = admitted(a, "used", 5);
             byA = admitted(a, "k", 4);
             byB = admitted(b, "k", 12);
             quietByB = admitted(b, "quiet", 3);
@@ -93,6 +98,10 @@ class LocalModeIT {
         assertThat(byA).isEqualTo(4);
         assertThat(byB).as("node b's share of 20 between 2 nodes").isEqualTo(10);
         assertThat(quietByB).isEqualTo(3);
+        // node a had seen Redis leave 4 of 20 for "used": its share of 10 starts at 4 * 10 / 20 = 2
+        assertThat(usedByA)
+                .as("a local share seeded from what Redis last said was left")
+                .isEqualTo(2);
 
         // "k" is checked again on node a: a charges its own debt before deciding; node b charges its
         // share by the sweep after a heartbeat. 20 - 2 (before) - 4 - 10 (during) = 4 left.
@@ -109,6 +118,8 @@ class LocalModeIT {
         HttpResponse<String> quiet = ServiceNode.get(a.url(), "/v1/limits/search/quiet");
         assertThat(quiet.body()).contains("\"degraded\":false");
         assertThat(ServiceNode.num(quiet.body(), "remaining")).isEqualTo(17);
+        HttpResponse<String> used = ServiceNode.get(a.url(), "/v1/limits/search/used");
+        assertThat(ServiceNode.num(used.body(), "remaining")).isEqualTo(2);
         assertThat(ServiceNode.get(b.url(), "/prometheus").body())
                 .containsPattern("sluice_reconciled_units_total(\\{[^}]*})? 13\\.0");
     }

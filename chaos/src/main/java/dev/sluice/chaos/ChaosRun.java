@@ -1,0 +1,385 @@
+package dev.sluice.chaos;
+
+import com.google.gson.JsonObject;
+import eu.rekawek.toxiproxy.Proxy;
+import eu.rekawek.toxiproxy.ToxiproxyClient;
+import io.lettuce.core.cluster.SlotHash;
+import java.net.URI;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.function.Consumer;
+
+/**
+ * Runs the chaos scenarios against a Sluice deployment and a Toxiproxy in front of its Redis: for
+ * each scenario an open-loop load on one subject per failure mode (policies {@code chaos-open},
+ * {@code chaos-closed}, {@code chaos-local} by default), the fault on for a while, then off, and
+ * every answer judged. One {@link Row} per scenario × mode.
+ */
+public final class ChaosRun {
+    static final List<String> MODES = List.of("open", "closed", "local");
+
+    /**
+     * @param target the deployment's base URL (a load balancer or one node)
+     * @param toxiproxy the Toxiproxy API between the deployment and Redis
+     * @param proxyPrefix only proxies whose name starts with this are faulted ("" for all)
+     * @param policies the policy of each mode (open, closed, local)
+     * @param rate checks per second, spread over the modes
+     * @param fault how long each fault stays on
+     * @param recoverBound the longest the store may take to decide again after a fault
+     * @param budgetMs the deployment's command time budget
+     * @param marginMs what latency may add to the budget at p99 (HTTP, load balancer, scheduling)
+     * @param killer kills and restores a Redis master, or null (the master-killed scenario is skipped)
+     * @param scenarios the names to run (empty: all)
+     */
+    public record Settings(
+            URI target,
+            URI toxiproxy,
+            String proxyPrefix,
+            Map<String, String> policies,
+            int rate,
+            Duration fault,
+            Duration recoverBound,
+            long budgetMs,
+            long marginMs,
+            Fault.MasterKiller killer,
+            List<String> scenarios) {}
+
+    private final Settings settings;
+    private final Target target;
+    private final ToxiproxyClient toxiproxy;
+    private final Consumer<String> log;
+
+    public ChaosRun(Settings settings, Consumer<String> log) {
+        this.settings = settings;
+        this.target = new Target(settings.target());
+        this.toxiproxy = new ToxiproxyClient(
+                settings.toxiproxy().getScheme(),
+                settings.toxiproxy().getHost(),
+                settings.toxiproxy().getPort());
+        this.log = log;
+    }
+
+    /** Runs the scenarios, in order; the rows of all of them. */
+    public Report run() throws Exception {
+        List<Proxy> proxies = new ArrayList<>();
+        for (Proxy p : toxiproxy.getProxies()) {
+            if (p.getName().startsWith(settings.proxyPrefix())) {
+                proxies.add(p);
+            }
+        }
+        if (proxies.isEmpty()) {
+            throw new IllegalStateException(
+                    "no Toxiproxy proxy named " + settings.proxyPrefix() + "* at " + settings.toxiproxy());
+        }
+        String runId = HexFormat.of().formatHex(randomBytes());
+        List<Row> rows = new ArrayList<>();
+        List<String> skipped = new ArrayList<>();
+        for (Scenario s : Scenario.all()) {
+            if (!settings.scenarios().isEmpty() && !settings.scenarios().contains(s.name())) {
+                continue;
+            }
+            if (s.fault() != null && s.fault().healsItself() && settings.killer() == null) {
+                skipped.add(s.name() + ": no way to kill a Redis master was given (--kill-master-cmd)");
+                continue;
+            }
+            log.accept("scenario " + s.name() + ": " + s.description());
+            rows.addAll(run(s, runId, proxies));
+        }
+        return new Report(settings, proxies.size(), rows, skipped);
+    }
+
+    private static byte[] randomBytes() {
+        byte[] b = new byte[3];
+        ThreadLocalRandom.current().nextBytes(b);
+        return b;
+    }
+
+    private List<Row> run(Scenario s, String runId, List<Proxy> proxies) throws Exception {
+        Map<String, String> keys = keys(runId + "-" + s.name());
+        awaitShared(keys);
+        Map<String, Long> limits = new LinkedHashMap<>();
+        for (String mode : MODES) {
+            limits.put(
+                    mode, target.look(policy(mode), keys.get(mode)).get("limit").getAsLong());
+        }
+        long live = Math.max(1, target.healthDetail("liveNodes"));
+        long divisor = Math.max(1, target.healthDetail("localDivisor"));
+        int slot = SlotHash.getSlot(policy("local") + ":" + keys.get("local"));
+        Fault.Context context = new Fault.Context(proxies, settings.killer(), slot);
+
+        long faultMs = settings.fault().toMillis();
+        long start;
+        long clear;
+        long recovered;
+        List<Sample> samples;
+        try (Load load = new Load(target, MODES, settings.policies(), keys)) {
+            load.start(settings.rate());
+            Thread.sleep(1000);
+            start = System.nanoTime();
+            if (s.fault() != null) {
+                s.fault().begin(context);
+                if (!s.fault().healsItself()) {
+                    Thread.sleep(faultMs);
+                    s.fault().end(context);
+                }
+            } else {
+                Thread.sleep(faultMs);
+            }
+            clear = s.fault() != null && s.fault().healsItself() ? start : System.nanoTime();
+            recovered = awaitRecovery(load, clear);
+            Thread.sleep(300);
+            samples = load.stop();
+        } finally {
+            if (s.fault() != null && s.fault().healsItself()) {
+                s.fault().end(context);
+            }
+        }
+        long windowEnd = s.fault() != null && s.fault().healsItself() ? recovered : clear;
+        int outages = s.fault() == null ? 0 : s.fault().outages(faultMs);
+        long remainingAfter = awaitReconciled(keys.get("local"), limits.get("local"), samples);
+        List<Row> rows = new ArrayList<>();
+        for (String mode : MODES) {
+            rows.add(row(
+                    s,
+                    mode,
+                    samples,
+                    start,
+                    clear,
+                    windowEnd,
+                    limits.get(mode),
+                    live,
+                    divisor,
+                    outages,
+                    mode.equals("local") ? remainingAfter : -1));
+        }
+        return rows;
+    }
+
+    private String policy(String mode) {
+        return settings.policies().get(mode);
+    }
+
+    /** One fresh subject per mode; all three on the same hash slot, so one failed shard affects them all. */
+    private Map<String, String> keys(String base) {
+        Map<String, String> keys = new LinkedHashMap<>();
+        String local = "c-" + base + "-local";
+        keys.put("local", local);
+        int slot = SlotHash.getSlot(policy("local") + ":" + local);
+        for (String mode : List.of("open", "closed")) {
+            for (int i = 0; ; i++) {
+                String k = "c-" + base + "-" + mode + "-" + i;
+                if (SlotHash.getSlot(policy(mode) + ":" + k) == slot) {
+                    keys.put(mode, k);
+                    break;
+                }
+            }
+        }
+        Map<String, String> ordered = new LinkedHashMap<>();
+        MODES.forEach(m -> ordered.put(m, keys.get(m)));
+        return ordered;
+    }
+
+    /** Waits (up to 30 s) until looks at every subject are decided by the store. */
+    private void awaitShared(Map<String, String> keys) throws Exception {
+        long until = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        while (true) {
+            boolean shared = true;
+            for (String mode : MODES) {
+                JsonObject look = target.look(policy(mode), keys.get(mode));
+                shared &= !look.get("degraded").getAsBoolean();
+            }
+            if (shared) {
+                return;
+            }
+            if (System.nanoTime() > until) {
+                throw new IllegalStateException("the store does not decide for the scenario's subjects");
+            }
+            Thread.sleep(200);
+        }
+    }
+
+    /**
+     * Waits until every mode has had ten answers in a row from the store after {@code clear}, or
+     * the bound passes; the time the last of them started answering from the store again.
+     */
+    private long awaitRecovery(Load load, long clear) throws InterruptedException {
+        long until = clear
+                + settings.recoverBound().toNanos()
+                + Duration.ofSeconds(2).toNanos();
+        while (System.nanoTime() < until) {
+            Thread.sleep(100);
+            List<Sample> samples = load.samples();
+            long latest = Long.MIN_VALUE;
+            boolean all = true;
+            for (String mode : MODES) {
+                long back = backSince(samples, mode, clear);
+                if (back < 0) {
+                    all = false;
+                    break;
+                }
+                latest = Math.max(latest, back);
+            }
+            if (all) {
+                return latest;
+            }
+        }
+        return System.nanoTime();
+    }
+
+    /**
+     * When the store took the mode's decisions back for good after {@code clear}: the start of the
+     * first answer after the last degraded one (or {@code clear}), if ten answers followed; else -1.
+     */
+    private static long backSince(List<Sample> samples, String mode, long clear) {
+        List<Sample> after = samples.stream()
+                .filter(x -> x.mode().equals(mode) && x.startNanos() >= clear)
+                .sorted(java.util.Comparator.comparingLong(Sample::startNanos))
+                .toList();
+        int lastBad = -1;
+        for (int i = 0; i < after.size(); i++) {
+            if (after.get(i).degraded() || after.get(i).status() < 0) {
+                lastBad = i;
+            }
+        }
+        int good = after.size() - lastBad - 1;
+        if (good < 10) {
+            return -1;
+        }
+        return lastBad < 0 ? clear : after.get(lastBad + 1).startNanos();
+    }
+
+    /** Waits (up to 8 s) until the store shows the local subject charged with everything it admitted. */
+    private long awaitReconciled(String key, long limit, List<Sample> samples) throws Exception {
+        long admitted = samples.stream()
+                .filter(x -> x.mode().equals("local") && x.status() == 200)
+                .count();
+        long expected = Math.max(0, limit - admitted);
+        long until = System.nanoTime() + Duration.ofSeconds(8).toNanos();
+        long remaining = -1;
+        while (System.nanoTime() < until) {
+            JsonObject look = target.look(policy("local"), key);
+            if (!look.get("degraded").getAsBoolean()) {
+                remaining = look.get("remaining").getAsLong();
+                if (remaining <= expected) {
+                    return remaining;
+                }
+            }
+            Thread.sleep(250);
+        }
+        return remaining;
+    }
+
+    private Row row(
+            Scenario s,
+            String mode,
+            List<Sample> all,
+            long start,
+            long clear,
+            long windowEnd,
+            long limit,
+            long live,
+            long divisor,
+            int outages,
+            long remainingAfter) {
+        List<Sample> during = all.stream()
+                .filter(x -> x.mode().equals(mode) && x.startNanos() >= start && x.startNanos() < windowEnd)
+                .toList();
+        int admitted = (int) during.stream().filter(x -> x.status() == 200).count();
+        int degraded = (int) during.stream().filter(Sample::degraded).count();
+        int admittedDegraded = (int)
+                during.stream().filter(x -> x.degraded() && x.status() == 200).count();
+        int errors = (int) during.stream()
+                .filter(x -> x.status() < 0
+                        || (x.status() >= 500 && !(mode.equals("closed") && x.status() == 503 && x.degraded())))
+                .count();
+        int wrong = (int) during.stream()
+                .filter(Sample::degraded)
+                .filter(x -> switch (mode) {
+                    case "open" -> x.status() != 200;
+                    case "closed" -> x.status() != 503;
+                    default -> x.status() != 200 && x.status() != 429;
+                })
+                .count();
+        double[] millis =
+                during.stream().mapToDouble(Sample::millisExact).sorted().toArray();
+        long firstDegraded = all.stream()
+                .filter(x -> x.mode().equals(mode) && x.startNanos() >= start && x.degraded())
+                .mapToLong(Sample::startNanos)
+                .min()
+                .orElse(-1);
+        long detectMs = firstDegraded < 0 ? -1 : Math.max(0, (firstDegraded - start) / 1_000_000);
+        long back = backSince(all, mode, clear);
+        long recoverMs =
+                firstDegraded < 0 ? (back < 0 ? -1 : 0) : back < 0 ? -1 : Math.max(0, (back - clear) / 1_000_000);
+        long share = -Math.floorDiv(-limit, divisor);
+        long bound =
+                switch (mode) {
+                    case "open" -> during.size();
+                    case "closed" -> 0;
+                    default -> live * share * Math.max(1, outages);
+                };
+        long admittedTotal = mode.equals("local")
+                ? all.stream()
+                        .filter(x -> x.mode().equals("local") && x.status() == 200)
+                        .count()
+                : -1;
+        List<String> failures = new ArrayList<>();
+        double p99 = percentile(millis, 0.99);
+        if (errors > 0) {
+            failures.add(errors + " error answer(s) (no answer or an unintended 5xx)");
+        }
+        if (wrong > 0) {
+            failures.add(wrong + " degraded answer(s) not what " + mode + " answers");
+        }
+        if (s.fault() != null && p99 > settings.budgetMs() + settings.marginMs()) {
+            failures.add(String.format(
+                    "p99 %.1f ms over the budget %d ms + margin %d ms", p99, settings.budgetMs(), settings.marginMs()));
+        }
+        if (admittedDegraded > bound) {
+            failures.add("admitted " + admittedDegraded + " by itself, more than its bound " + bound);
+        }
+        if (s.fault() != null && recoverMs < 0) {
+            failures.add("the store did not decide again within "
+                    + settings.recoverBound().toMillis() + " ms");
+        } else if (recoverMs > settings.recoverBound().toMillis()) {
+            failures.add("recovered after " + recoverMs + " ms, over the bound "
+                    + settings.recoverBound().toMillis());
+        }
+        if (mode.equals("local") && (remainingAfter < 0 || remainingAfter > Math.max(0, limit - admittedTotal))) {
+            failures.add("reconciliation: the store shows " + remainingAfter + " left, expected at most "
+                    + Math.max(0, limit - admittedTotal) + " (limit " + limit + " - " + admittedTotal + " admitted)");
+        }
+        return new Row(
+                s.name(),
+                mode,
+                during.size(),
+                admitted,
+                degraded,
+                admittedDegraded,
+                bound,
+                errors,
+                wrong,
+                percentile(millis, 0.50),
+                p99,
+                millis.length == 0 ? 0 : millis[millis.length - 1],
+                detectMs,
+                recoverMs,
+                limit,
+                admittedTotal,
+                remainingAfter,
+                failures);
+    }
+
+    private static double percentile(double[] sorted, double q) {
+        if (sorted.length == 0) {
+            return 0;
+        }
+        int index = (int) Math.ceil(q * sorted.length) - 1;
+        return sorted[Math.max(0, Math.min(sorted.length - 1, index))];
+    }
+}
