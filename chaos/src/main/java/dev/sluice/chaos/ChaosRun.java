@@ -321,7 +321,9 @@ public final class ChaosRun {
                 switch (mode) {
                     case "open" -> during.size();
                     case "closed" -> 0;
-                    default -> live * share * Math.max(1, outages);
+                    // the nodes that may decide: the count a node divides by is the peak it heard,
+                    // the live count may dip right after an earlier outage
+                    default -> Math.max(live, divisor) * share * Math.max(1, outages);
                 };
         long admittedTotal = mode.equals("local")
                 ? all.stream()
