@@ -43,24 +43,7 @@ cleanup() {
 trap cleanup EXIT INT TERM
 
 # --- a 3-master Redis Cluster, no replicas ---------------------------------------------------
-cluster_ports=()
-redis_pids=()
-for i in 1 2 3; do
-  port=$(free_port_pair)
-  mkdir -p "$work/redis-$port"
-  redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no --cluster-enabled yes \
-    --cluster-config-file nodes.conf --dir "$work/redis-$port" --logfile "$work/redis-$port/log" &
-  pids+=($!)
-  redis_pids+=($!)
-  wait_redis "$port"
-  cluster_ports+=("$port")
-done
-redis-cli --cluster create $(printf '127.0.0.1:%s ' "${cluster_ports[@]}") --cluster-replicas 0 --cluster-yes \
-  > "$work/cluster-create.log"
-for port in "${cluster_ports[@]}"; do
-  until redis-cli -p "$port" cluster info | grep -q 'cluster_state:ok'; do sleep 0.1; done
-done
-uris=$(printf 'redis://127.0.0.1:%s,' "${cluster_ports[@]}"); uris=${uris%,}
+start_bench_cluster
 
 # --- the service -----------------------------------------------------------------------------
 http_port=$(free_port)

@@ -36,37 +36,22 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-cluster_ports=()
-for i in 1 2 3; do
-  port=$(free_port)
-  mkdir -p "$work/redis-$port"
-  redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no --cluster-enabled yes \
-    --cluster-config-file nodes.conf --dir "$work/redis-$port" --logfile "$work/redis-$port/log" &
-  pids+=($!)
-  cluster_ports+=("$port")
-done
-for port in "${cluster_ports[@]}"; do until redis-cli -p "$port" ping 2>/dev/null | grep -q PONG; do sleep 0.1; done; done
-redis-cli --cluster create $(printf '127.0.0.1:%s ' "${cluster_ports[@]}") --cluster-replicas 0 --cluster-yes \
-  > "$work/cluster-create.log"
-for port in "${cluster_ports[@]}"; do
-  until redis-cli -p "$port" cluster info | grep -q 'cluster_state:ok'; do sleep 0.1; done
-done
-uris=$(printf 'redis://127.0.0.1:%s,' "${cluster_ports[@]}"); uris=${uris%,}
+start_bench_cluster
 printf 'limiter:\n  policies:\n    bench: {limit: 1000, period: 1h}\n' > "$work/policies.yml"
 
-start_node() { # name, then env assignments
-  local name=$1; shift
+start_node() { # variable to set to the node's base URL, log name, then env arguments
+  local var=$1 name=$2; shift 2
   local port; port=$(free_port)
   env "$@" MICRONAUT_SERVER_PORT="$port" MICRONAUT_CONFIG_FILES="$work/policies.yml" \
     "$JAVA" $JVM_OPTS -jar "$JAR" > "$work/$name.log" 2>&1 &
-  pids+=($!)
+  pids+=($!)  # not in a subshell: cleanup must see it
   local base="http://127.0.0.1:$port"
   for _ in $(seq 1 300); do curl -fs "$base/v1/ping" > /dev/null && break; sleep 0.1; done
   curl -fs "$base/v1/ping" > /dev/null || { cat "$work/$name.log"; echo "$name did not start" >&2; exit 1; }
-  echo "$base"
+  printf -v "$var" '%s' "$base"
 }
-local_base=$(start_node in-process -u REDIS_URIS -u REDIS_URI)
-cluster_base=$(start_node cluster REDIS_URIS="$uris")
+start_node local_base in-process -u REDIS_URIS -u REDIS_URI
+start_node cluster_base cluster REDIS_URIS="$uris"
 
 run_wrk() { # label, path, base, duration
   PATH_UNDER_TEST=$2 wrk -t"$THREADS" -c"$CONNECTIONS" -d"$4" --latency -s "$here/check.lua" "$3" \

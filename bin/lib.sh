@@ -67,3 +67,29 @@ wait_redis() {
   echo "redis on port $1 did not start" >&2
   exit 1
 }
+
+# start_bench_cluster: a 3-master Redis Cluster without replicas, in $work, on free loopback ports
+# (their bus ports free too). Appends the servers to pids; sets cluster_ports, redis_pids and uris
+# (REDIS_URIS form). For the bench scripts.
+start_bench_cluster() {
+  cluster_ports=()
+  redis_pids=()
+  local i port
+  for i in 1 2 3; do
+    port=$(free_port_pair)
+    mkdir -p "$work/redis-$port"
+    redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no --cluster-enabled yes \
+      --cluster-config-file nodes.conf --dir "$work/redis-$port" --logfile "$work/redis-$port/log" &
+    pids+=($!)
+    redis_pids+=($!)
+    wait_redis "$port"
+    cluster_ports+=("$port")
+  done
+  redis-cli --cluster create $(printf '127.0.0.1:%s ' "${cluster_ports[@]}") --cluster-replicas 0 --cluster-yes \
+    > "$work/cluster-create.log"
+  for port in "${cluster_ports[@]}"; do
+    until redis-cli -p "$port" cluster info | grep -q 'cluster_state:ok'; do sleep 0.1; done
+  done
+  uris=$(printf 'redis://127.0.0.1:%s,' "${cluster_ports[@]}")
+  uris=${uris%,}
+}
