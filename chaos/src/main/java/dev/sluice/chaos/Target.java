@@ -54,7 +54,10 @@ final class Target {
         }
     }
 
-    /** The look of {@code GET /v1/limits/{policy}/{key}} (writes nothing). */
+    /**
+     * The look of {@code GET /v1/limits/{policy}/{key}} (writes nothing): its body, also when a
+     * fail-closed policy answers it with 503 (then {@code degraded} is true).
+     */
     JsonObject look(String policy, String key) throws IOException, InterruptedException {
         HttpResponse<String> r = http.send(
                 HttpRequest.newBuilder(base.resolve("/v1/limits/" + policy + "/" + key))
@@ -62,7 +65,7 @@ final class Target {
                         .GET()
                         .build(),
                 HttpResponse.BodyHandlers.ofString());
-        if (r.statusCode() != 200) {
+        if (r.statusCode() != 200 && r.statusCode() != 503) {
             throw new IOException(
                     "GET /v1/limits/" + policy + "/" + key + " answered " + r.statusCode() + ": " + r.body());
         }

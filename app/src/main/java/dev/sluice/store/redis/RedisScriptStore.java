@@ -169,18 +169,25 @@ public final class RedisScriptStore implements RateLimitStore {
         return withinBudget(commands.del(keys.allKeys(subject)).thenApply(deleted -> null));
     }
 
-    /** Looks (cost 0, writes nothing) with every script, ten rounds, outside the time budget. */
+    /**
+     * Looks (cost 0, writes nothing) with every script, ten rounds of 32 subjects each, outside the
+     * time budget: 320 hash slots, so that a cluster client has connected to every master (a
+     * connection is opened on first use) and every script is cached on the nodes it reached.
+     */
     @Override
     public CompletionStage<Void> warmUp() {
+        Algorithm[] algorithms = Algorithm.values();
         CompletableFuture<Void> rounds = CompletableFuture.completedFuture(null);
         for (int round = 0; round < 10; round++) {
+            int r = round;
             rounds = rounds.thenCompose(x -> {
                 List<CompletableFuture<List<Long>>> looks = new ArrayList<>();
-                for (Algorithm algorithm : Algorithm.values()) {
+                for (int i = 0; i < 32; i++) {
+                    Algorithm algorithm = algorithms[(r * 32 + i) % algorithms.length];
                     Limit limit = new Limit(algorithm, 1, 1, 1000);
                     String[] args = {"1", "1", periodArg(limit), "0", STORE_CLOCK};
-                    looks.add(evalUnbudgeted(new Subject("sluice-warm-up", kind), algorithm, args)
-                            .toCompletableFuture());
+                    Subject subject = new Subject("sluice-warm-up", kind + "-" + (r * 32 + i));
+                    looks.add(evalUnbudgeted(subject, algorithm, args).toCompletableFuture());
                 }
                 return CompletableFuture.allOf(looks.toArray(CompletableFuture[]::new));
             });
