@@ -79,7 +79,8 @@ final class ToxicProxy {
         }
         enabled = true;
         ServerSocket s = server;
-        Thread.ofVirtual().name("toxiproxy-accept-" + name).start(() -> accept(s));
+        // a platform thread: closing a listener that a virtual thread waits on may take effect late
+        Thread.ofPlatform().daemon().name("toxiproxy-accept-" + name).start(() -> accept(s));
     }
 
     synchronized void stop() {
@@ -124,6 +125,15 @@ final class ToxicProxy {
                 client = s.accept();
             } catch (IOException e) {
                 return; // closed: disabled or deleted
+            }
+            if (s.isClosed() || !enabled) {
+                // accepted as the proxy was being disabled: a disabled proxy passes nothing
+                try {
+                    client.close();
+                } catch (IOException ignored) {
+                    // closing anyway
+                }
+                return;
             }
             Link link = new Link(client);
             links.add(link);

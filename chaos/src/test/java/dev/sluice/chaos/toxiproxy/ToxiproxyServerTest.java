@@ -202,7 +202,14 @@ class ToxiproxyServerTest {
         proxy.disable();
         assertThat(readEnd(open)).isTrue();
         open.close();
-        assertThatThrownBy(this::connect).isInstanceOf(ConnectException.class);
+        // refused; or, should the kernel complete a handshake as the listener closes, closed at once
+        try (Socket late = connect()) {
+            assertThat(readEnd(late))
+                    .as("a connection to a disabled proxy passes nothing")
+                    .isTrue();
+        } catch (ConnectException refused) {
+            // what is expected nearly always
+        }
         proxy.enable();
         try (Socket s = connect()) {
             roundTrip(s, "back");
