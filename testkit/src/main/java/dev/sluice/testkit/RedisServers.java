@@ -11,6 +11,7 @@ import java.util.List;
 public final class RedisServers {
     private static RedisNode standalone;
     private static RedisCluster cluster;
+    private static PostgresServer postgres;
 
     private RedisServers() {}
 
@@ -35,7 +36,19 @@ public final class RedisServers {
         return cluster;
     }
 
+    /** A PostgreSQL server, shared like the Redis servers (each test uses a database or schema of its own). */
+    public static synchronized PostgresServer postgres() {
+        if (postgres == null || !postgres.isRunning()) {
+            postgres = PostgresServer.start();
+        }
+        return postgres;
+    }
+
     static synchronized void stopAll() {
+        if (postgres != null) {
+            postgres.close();
+            postgres = null;
+        }
         if (standalone != null) {
             standalone.close();
             standalone = null;
