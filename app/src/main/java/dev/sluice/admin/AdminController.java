@@ -1,0 +1,512 @@
+package dev.sluice.admin;
+
+import dev.sluice.api.BadRequestException;
+import dev.sluice.api.InvalidParam;
+import dev.sluice.api.Responses;
+import dev.sluice.config.Durations;
+import dev.sluice.core.Limit;
+import dev.sluice.plans.ApiKey;
+import dev.sluice.plans.ApiKeyRepository;
+import dev.sluice.plans.ApiKeys;
+import dev.sluice.plans.Plan;
+import dev.sluice.plans.PlanRepository;
+import io.micronaut.context.annotation.Requires;
+import io.micronaut.core.annotation.Nullable;
+import io.micronaut.http.HttpResponse;
+import io.micronaut.http.HttpStatus;
+import io.micronaut.http.MediaType;
+import io.micronaut.http.MutableHttpResponse;
+import io.micronaut.http.annotation.Body;
+import io.micronaut.http.annotation.Consumes;
+import io.micronaut.http.annotation.Controller;
+import io.micronaut.http.annotation.Delete;
+import io.micronaut.http.annotation.Get;
+import io.micronaut.http.annotation.PathVariable;
+import io.micronaut.http.annotation.Post;
+import io.micronaut.http.annotation.Put;
+import io.micronaut.json.JsonMapper;
+import io.micronaut.json.tree.JsonNode;
+import io.micronaut.scheduling.TaskExecutors;
+import io.micronaut.scheduling.annotation.ExecuteOn;
+import java.io.IOException;
+import java.sql.SQLException;
+import java.time.DateTimeException;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneId;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.Supplier;
+import java.util.regex.Pattern;
+import javax.sql.DataSource;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The admin API (authenticated by {@link AdminAuthFilter}): plans and API keys in PostgreSQL.
+ * Every bad field is a 400 problem naming it; a database that cannot be reached is a 503 problem.
+ * Runs on the blocking executor (JDBC), never on the event loop. Present only when a database is
+ * configured ({@code datasources.default.*}).
+ */
+@Controller("/admin")
+@Requires(beans = DataSource.class)
+@ExecuteOn(TaskExecutors.BLOCKING)
+public class AdminController {
+    private static final Logger LOG = LoggerFactory.getLogger(AdminController.class);
+    private static final Pattern NAME = Pattern.compile("[a-z0-9][a-z0-9._-]{0,63}");
+    private static final Set<String> PLAN_FIELDS =
+            Set.of("name", "limit", "period", "burst", "dailyQuota", "monthlyQuota", "tier", "quotaTimeZone");
+
+    private final PlanRepository plans;
+    private final ApiKeyRepository keys;
+    private final JsonMapper json;
+
+    public AdminController(PlanRepository plans, ApiKeyRepository keys, JsonMapper json) {
+        this.plans = plans;
+        this.keys = keys;
+        this.json = json;
+    }
+
+    // --- plans ---------------------------------------------------------------------------------
+
+    @Post("/plans")
+    @Consumes(MediaType.ALL)
+    public MutableHttpResponse<?> createPlan(@Nullable @Body byte[] body) {
+        return handle(() -> {
+            Plan plan = plan(object(body), null, null);
+            if (plans.existsById(plan.name())) {
+                return conflict("plan '" + plan.name() + "' exists; PUT /admin/plans/" + plan.name() + " changes it");
+            }
+            plans.save(plan);
+            LOG.info("Plan {} created", plan.name());
+            return HttpResponse.created(planJson(plan)).header("Location", "/admin/plans/" + plan.name());
+        });
+    }
+
+    @Get("/plans")
+    public MutableHttpResponse<?> listPlans() {
+        return handle(() -> HttpResponse.ok(Map.of(
+                "plans",
+                plans.findAllOrderByName().stream()
+                        .map(AdminController::planJson)
+                        .toList())));
+    }
+
+    @Get("/plans/{name}")
+    public MutableHttpResponse<?> getPlan(@PathVariable String name) {
+        return handle(() -> plans.findById(name)
+                .<MutableHttpResponse<?>>map(p -> HttpResponse.ok(planJson(p)))
+                .orElseGet(() -> notFound("plan", name)));
+    }
+
+    @Put("/plans/{name}")
+    @Consumes(MediaType.ALL)
+    public MutableHttpResponse<?> replacePlan(@PathVariable String name, @Nullable @Body byte[] body) {
+        return handle(() -> {
+            Plan old = plans.findById(name).orElse(null);
+            if (old == null) {
+                return notFound("plan", name);
+            }
+            Plan plan = plan(object(body), name, old.createdAt());
+            plans.update(plan);
+            LOG.info("Plan {} changed", name);
+            return HttpResponse.ok(planJson(plan));
+        });
+    }
+
+    @Delete("/plans/{name}")
+    public MutableHttpResponse<?> deletePlan(@PathVariable String name) {
+        return handle(() -> {
+            if (!plans.existsById(name)) {
+                return notFound("plan", name);
+            }
+            long onIt = keys.countByPlan(name);
+            if (onIt > 0) {
+                return conflict("plan '" + name + "' still has " + onIt + " key(s); move or revoke them first");
+            }
+            plans.deleteById(name);
+            LOG.info("Plan {} deleted", name);
+            return HttpResponse.noContent();
+        });
+    }
+
+    // --- keys ----------------------------------------------------------------------------------
+
+    /** Issues a key on a plan: 201 with the key itself, shown this once. */
+    @Post("/keys")
+    @Consumes(MediaType.ALL)
+    public MutableHttpResponse<?> createKey(@Nullable @Body byte[] body) {
+        return handle(() -> {
+            JsonNode o = object(body);
+            unknownFields(o, Set.of("plan", "label"));
+            String plan = requiredString(o, "plan");
+            String label = optionalString(o, "label");
+            if (!plans.existsById(plan)) {
+                throw new BadRequestException(400, List.of(new InvalidParam("plan", "no plan named '" + plan + "'")));
+            }
+            return issue(plan, label, null);
+        });
+    }
+
+    @Get("/keys/{id}")
+    public MutableHttpResponse<?> getKey(@PathVariable String id) {
+        return handle(() -> keys.findById(id)
+                .<MutableHttpResponse<?>>map(k -> HttpResponse.ok(keyJson(k, null)))
+                .orElseGet(() -> notFound("key", id)));
+    }
+
+    @Get("/plans/{name}/keys")
+    public MutableHttpResponse<?> keysOfPlan(@PathVariable String name) {
+        return handle(() -> plans.existsById(name)
+                ? HttpResponse.ok(Map.of(
+                        "keys",
+                        keys.findByPlanOrderByCreatedAt(name).stream()
+                                .map(k -> keyJson(k, null))
+                                .toList()))
+                : notFound("plan", name));
+    }
+
+    /** Revokes a key at once. */
+    @Post("/keys/{id}/revoke")
+    @Consumes(MediaType.ALL)
+    public MutableHttpResponse<?> revokeKey(@PathVariable String id) {
+        return handle(() -> {
+            ApiKey k = keys.findById(id).orElse(null);
+            if (k == null) {
+                return notFound("key", id);
+            }
+            if (k.revokedAt() == null) {
+                k = new ApiKey(
+                        k.id(),
+                        k.plan(),
+                        k.secretHash(),
+                        k.label(),
+                        k.createdAt(),
+                        now(),
+                        k.expiresAt(),
+                        k.replacedBy());
+                keys.update(k);
+                LOG.info("Key {} revoked", id);
+            }
+            return HttpResponse.ok(keyJson(k, null));
+        });
+    }
+
+    /**
+     * Rotates a key: a new key on the same plan (201, shown once); the old one stays valid for the
+     * {@code overlap} (default 24h, at most 30 days) so clients can switch, then stops.
+     */
+    @Post("/keys/{id}/rotate")
+    @Consumes(MediaType.ALL)
+    public MutableHttpResponse<?> rotateKey(@PathVariable String id, @Nullable @Body byte[] body) {
+        return handle(() -> {
+            JsonNode o = body == null || body.length == 0 ? null : object(body);
+            Duration overlap = Duration.ofHours(24);
+            if (o != null) {
+                unknownFields(o, Set.of("overlap"));
+                String text = optionalString(o, "overlap");
+                if (text != null) {
+                    overlap = Durations.parse(text);
+                    if (overlap == null || overlap.isNegative() || overlap.compareTo(Duration.ofDays(30)) > 0) {
+                        throw BadRequestException.of(
+                                "overlap", "must be a duration from 0s to 30d, like 1h or 7d (was \"" + text + "\")");
+                    }
+                }
+            }
+            ApiKey old = keys.findById(id).orElse(null);
+            if (old == null) {
+                return notFound("key", id);
+            }
+            if (!old.validAt(Instant.now())) {
+                return conflict("key " + id + " is revoked or expired; issue a new key instead");
+            }
+            MutableHttpResponse<?> issued = issue(old.plan(), old.label(), null);
+            @SuppressWarnings("unchecked")
+            Map<String, Object> created = (Map<String, Object>) issued.body();
+            String newId = (String) created.get("id");
+            Instant until = now().plus(overlap);
+            Instant expires = old.expiresAt() != null && old.expiresAt().isBefore(until) ? old.expiresAt() : until;
+            keys.update(new ApiKey(
+                    old.id(),
+                    old.plan(),
+                    old.secretHash(),
+                    old.label(),
+                    old.createdAt(),
+                    old.revokedAt(),
+                    expires,
+                    newId));
+            LOG.info("Key {} rotated to {}; the old key stays valid until {}", id, newId, expires);
+            created.put("replaces", id);
+            created.put("replacedKeyExpiresAt", expires.toString());
+            return issued;
+        });
+    }
+
+    private MutableHttpResponse<?> issue(String plan, @Nullable String label, @Nullable String replacedBy) {
+        ApiKeys.Issued issued = ApiKeys.issue();
+        ApiKey k = new ApiKey(issued.id(), plan, ApiKeys.hash(issued.secret()), label, now(), null, null, replacedBy);
+        keys.save(k);
+        LOG.info("Key {} issued on plan {}", k.id(), plan);
+        return HttpResponse.created(keyJson(k, issued.key())).header("Location", "/admin/keys/" + k.id());
+    }
+
+    // --- JSON in and out -----------------------------------------------------------------------
+
+    private JsonNode object(@Nullable byte[] body) {
+        if (body == null || body.length == 0) {
+            throw BadRequestException.of("body", "is required: a JSON object");
+        }
+        JsonNode node;
+        try {
+            node = json.readValue(body, JsonNode.class);
+        } catch (IOException | RuntimeException e) {
+            throw BadRequestException.of("body", "is not valid JSON");
+        }
+        if (node == null || !node.isObject()) {
+            throw BadRequestException.of("body", "must be a JSON object");
+        }
+        return node;
+    }
+
+    private static void unknownFields(JsonNode o, Set<String> known) {
+        List<InvalidParam> bad = new ArrayList<>();
+        for (Map.Entry<String, JsonNode> e : o.entries()) {
+            if (!known.contains(e.getKey())) {
+                bad.add(new InvalidParam(
+                        e.getKey(),
+                        "unknown field (known: "
+                                + String.join(", ", known.stream().sorted().toList()) + ")"));
+            }
+        }
+        if (!bad.isEmpty()) {
+            throw new BadRequestException(400, bad);
+        }
+    }
+
+    private static String requiredString(JsonNode o, String field) {
+        String v = optionalString(o, field);
+        if (v == null || v.isBlank()) {
+            throw BadRequestException.of(field, "is required");
+        }
+        return v;
+    }
+
+    @Nullable
+    private static String optionalString(JsonNode o, String field) {
+        JsonNode v = o.get(field);
+        if (v == null || v.isNull()) {
+            return null;
+        }
+        if (!v.isString()) {
+            throw BadRequestException.of(field, "must be a string");
+        }
+        return v.getStringValue();
+    }
+
+    @Nullable
+    private static Long optionalPositive(JsonNode o, String field) {
+        JsonNode v = o.get(field);
+        if (v == null || v.isNull()) {
+            return null;
+        }
+        if (!v.isNumber() || v.getValue() instanceof Double || v.getValue() instanceof Float) {
+            throw BadRequestException.of(field, "must be a whole number");
+        }
+        long n;
+        try {
+            n = v.getLongValue();
+        } catch (RuntimeException e) {
+            throw BadRequestException.of(field, "is too large");
+        }
+        if (n < 1) {
+            throw BadRequestException.of(field, "must be at least 1 (was " + n + ")");
+        }
+        return n;
+    }
+
+    /** The plan a body describes; {@code name} from the path for a PUT (then the body must not differ). */
+    private static Plan plan(JsonNode o, @Nullable String pathName, @Nullable Instant createdAt) {
+        unknownFields(o, PLAN_FIELDS);
+        String name = optionalString(o, "name");
+        if (pathName != null) {
+            if (name != null && !name.equals(pathName)) {
+                throw BadRequestException.of(
+                        "name", "must be the plan's name in the path ('" + pathName + "') or left out");
+            }
+            name = pathName;
+        } else if (name == null) {
+            throw BadRequestException.of("name", "is required");
+        }
+        if (!NAME.matcher(name).matches()) {
+            throw BadRequestException.of("name", "must match [a-z0-9][a-z0-9._-]{0,63} (was \"" + name + "\")");
+        }
+        Long limit = optionalPositive(o, "limit");
+        if (limit == null) {
+            throw BadRequestException.of("limit", "is required");
+        }
+        String periodText = requiredString(o, "period");
+        Duration period = Durations.parse(periodText);
+        if (period == null || period.toMillis() < 1) {
+            throw BadRequestException.of(
+                    "period", "must be a duration like 1s, 1m, 1h or 1d (was \"" + periodText + "\")");
+        }
+        Long burst = optionalPositive(o, "burst");
+        long b = burst == null ? limit : burst;
+        try {
+            new Limit(b, limit, period.toMillis());
+        } catch (IllegalArgumentException e) {
+            String message = e.getMessage();
+            int colon = message.indexOf(": ");
+            throw BadRequestException.of(
+                    colon > 0 ? message.substring(0, colon) : "limit",
+                    colon > 0 ? message.substring(colon + 2) : message);
+        }
+        Long daily = optionalPositive(o, "dailyQuota");
+        Long monthly = optionalPositive(o, "monthlyQuota");
+        if (daily != null && monthly != null && monthly < daily) {
+            throw BadRequestException.of(
+                    "monthlyQuota", "must be at least the dailyQuota (" + daily + "), was " + monthly);
+        }
+        String tier = optionalString(o, "tier");
+        if (tier == null) {
+            tier = "standard";
+        } else if (!NAME.matcher(tier).matches()) {
+            throw BadRequestException.of("tier", "must match [a-z0-9][a-z0-9._-]{0,63} (was \"" + tier + "\")");
+        }
+        String zone = optionalString(o, "quotaTimeZone");
+        if (zone == null) {
+            zone = "UTC";
+        } else {
+            try {
+                zone = ZoneId.of(zone).getId();
+            } catch (DateTimeException e) {
+                throw BadRequestException.of(
+                        "quotaTimeZone", "must be a time zone like UTC or Europe/Paris (was \"" + zone + "\")");
+            }
+        }
+        Instant now = now();
+        return new Plan(
+                name,
+                limit,
+                period.toMillis(),
+                b,
+                daily,
+                monthly,
+                tier,
+                zone,
+                createdAt == null ? now : createdAt,
+                now);
+    }
+
+    private static Map<String, Object> planJson(Plan p) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("name", p.name());
+        m.put("limit", p.rateLimit());
+        m.put("period", period(p.ratePeriodMs()));
+        m.put("burst", p.rateBurst());
+        m.put("dailyQuota", p.dailyQuota());
+        m.put("monthlyQuota", p.monthlyQuota());
+        m.put("tier", p.tier());
+        m.put("quotaTimeZone", p.quotaZone());
+        m.put("createdAt", p.createdAt().toString());
+        m.put("updatedAt", p.updatedAt().toString());
+        return m;
+    }
+
+    /** {@code 86400000} → {@code 1d}; the largest unit that divides it. */
+    static String period(long ms) {
+        long[] sizes = {86_400_000L, 3_600_000L, 60_000L, 1000L};
+        String[] units = {"d", "h", "m", "s"};
+        for (int i = 0; i < sizes.length; i++) {
+            if (ms % sizes[i] == 0) {
+                return ms / sizes[i] + units[i];
+            }
+        }
+        return ms + "ms";
+    }
+
+    /** A key as the admin API shows it; {@code secretKey} only when it was just issued. */
+    private static Map<String, Object> keyJson(ApiKey k, @Nullable String secretKey) {
+        Instant now = Instant.now();
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("id", k.id());
+        if (secretKey != null) {
+            m.put("key", secretKey);
+            m.put("note", "the key is shown this once; Sluice keeps only its hash");
+        }
+        m.put("plan", k.plan());
+        m.put("label", k.label());
+        m.put(
+                "state",
+                k.revokedAt() != null
+                        ? "revoked"
+                        : k.expiresAt() == null ? "active" : now.isBefore(k.expiresAt()) ? "expiring" : "expired");
+        m.put("createdAt", k.createdAt().toString());
+        m.put("revokedAt", k.revokedAt() == null ? null : k.revokedAt().toString());
+        m.put("expiresAt", k.expiresAt() == null ? null : k.expiresAt().toString());
+        m.put("replacedBy", k.replacedBy());
+        return m;
+    }
+
+    private static Instant now() {
+        return Instant.now().truncatedTo(ChronoUnit.MICROS); // what timestamptz keeps
+    }
+
+    // --- errors --------------------------------------------------------------------------------
+
+    private static MutableHttpResponse<?> notFound(String what, String name) {
+        return Responses.problem(
+                HttpStatus.NOT_FOUND,
+                "urn:sluice:problem:not-found",
+                "Not found",
+                "no " + what + " '" + name + "'",
+                List.of());
+    }
+
+    private static MutableHttpResponse<?> conflict(String detail) {
+        return Responses.problem(HttpStatus.CONFLICT, "urn:sluice:problem:conflict", "Conflict", detail, List.of());
+    }
+
+    /** Runs an admin action: bad input → 400, the database unreachable → 503, a race on a constraint → 409. */
+    private static MutableHttpResponse<?> handle(Supplier<MutableHttpResponse<?>> action) {
+        try {
+            return action.get();
+        } catch (BadRequestException e) {
+            return Responses.badRequest(e);
+        } catch (RuntimeException e) {
+            SQLException sql = sqlCause(e);
+            if (sql == null) {
+                throw e;
+            }
+            String state = sql.getSQLState() == null ? "" : sql.getSQLState();
+            if (state.startsWith("23")) {
+                return conflict("the change conflicts with the current data (" + sql.getMessage() + ")");
+            }
+            LOG.warn("Admin API: the database cannot be reached ({})", sql.toString());
+            return Responses.problem(
+                            HttpStatus.SERVICE_UNAVAILABLE,
+                            "https://iana.org/assignments/http-problem-types#temporary-reduced-capacity",
+                            "Database unavailable",
+                            "the plans database cannot be reached; checks keep working, admin changes must wait",
+                            List.of())
+                    .header("Retry-After", "5");
+        }
+    }
+
+    @Nullable
+    private static SQLException sqlCause(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof SQLException s) {
+                return s;
+            }
+            if (t.getCause() == t) {
+                break;
+            }
+        }
+        return null;
+    }
+}
