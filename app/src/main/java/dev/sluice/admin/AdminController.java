@@ -148,7 +148,7 @@ public class AdminController {
             if (!plans.existsById(plan)) {
                 throw new BadRequestException(400, List.of(new InvalidParam("plan", "no plan named '" + plan + "'")));
             }
-            return issue(plan, label, null);
+            return issue(null, plan, label);
         });
     }
 
@@ -180,15 +180,7 @@ public class AdminController {
                 return notFound("key", id);
             }
             if (k.revokedAt() == null) {
-                k = new ApiKey(
-                        k.id(),
-                        k.plan(),
-                        k.secretHash(),
-                        k.label(),
-                        k.createdAt(),
-                        now(),
-                        k.expiresAt(),
-                        k.replacedBy());
+                k = k.revoked(now());
                 keys.update(k);
                 LOG.info("Key {} revoked", id);
             }
@@ -224,21 +216,13 @@ public class AdminController {
             if (!old.validAt(Instant.now())) {
                 return conflict("key " + id + " is revoked or expired; issue a new key instead");
             }
-            MutableHttpResponse<?> issued = issue(old.plan(), old.label(), null);
+            MutableHttpResponse<?> issued = issue(old.account(), old.plan(), old.label());
             @SuppressWarnings("unchecked")
             Map<String, Object> created = (Map<String, Object>) issued.body();
             String newId = (String) created.get("id");
             Instant until = now().plus(overlap);
             Instant expires = old.expiresAt() != null && old.expiresAt().isBefore(until) ? old.expiresAt() : until;
-            keys.update(new ApiKey(
-                    old.id(),
-                    old.plan(),
-                    old.secretHash(),
-                    old.label(),
-                    old.createdAt(),
-                    old.revokedAt(),
-                    expires,
-                    newId));
+            keys.update(old.replaced(newId, expires));
             LOG.info("Key {} rotated to {}; the old key stays valid until {}", id, newId, expires);
             created.put("replaces", id);
             created.put("replacedKeyExpiresAt", expires.toString());
@@ -246,9 +230,19 @@ public class AdminController {
         });
     }
 
-    private MutableHttpResponse<?> issue(String plan, @Nullable String label, @Nullable String replacedBy) {
+    /** Issues a key; {@code account} null starts a new account (the key's own id). */
+    private MutableHttpResponse<?> issue(@Nullable String account, String plan, @Nullable String label) {
         ApiKeys.Issued issued = ApiKeys.issue();
-        ApiKey k = new ApiKey(issued.id(), plan, ApiKeys.hash(issued.secret()), label, now(), null, null, replacedBy);
+        ApiKey k = new ApiKey(
+                issued.id(),
+                account == null ? issued.id() : account,
+                plan,
+                ApiKeys.hash(issued.secret()),
+                label,
+                now(),
+                null,
+                null,
+                null);
         keys.save(k);
         LOG.info("Key {} issued on plan {}", k.id(), plan);
         return HttpResponse.created(keyJson(k, issued.key())).header("Location", "/admin/keys/" + k.id());
@@ -438,6 +432,7 @@ public class AdminController {
             m.put("key", secretKey);
             m.put("note", "the key is shown this once; Sluice keeps only its hash");
         }
+        m.put("account", k.account());
         m.put("plan", k.plan());
         m.put("label", k.label());
         m.put(

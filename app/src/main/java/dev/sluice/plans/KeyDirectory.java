@@ -1,0 +1,129 @@
+package dev.sluice.plans;
+
+import dev.sluice.config.PlansProperties;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micronaut.context.annotation.Context;
+import io.micronaut.context.annotation.Requires;
+import jakarta.annotation.PreDestroy;
+import java.time.Instant;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import javax.sql.DataSource;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Every API key and plan, in memory: checks resolve keys here and never query the database. Each
+ * node polls one number ({@code admin_version}, moved by triggers on every change) every {@code
+ * limiter.plans.poll} (1 s) and reloads when it moved, so an admin change reaches every node within
+ * about a poll. While the database is unreachable the last directory stays in force (and keys keep
+ * working); {@code sluice_key_directory_age_seconds} shows how old it is.
+ *
+ * <p>Resolving costs the same whether the key exists, is revoked or was never issued: the secret
+ * is hashed and compared (constant time) with the key's hash or, for an unknown id, a dummy hash.
+ */
+@Context
+@Requires(beans = DataSource.class)
+public class KeyDirectory {
+    private static final Logger LOG = LoggerFactory.getLogger(KeyDirectory.class);
+    private static final byte[] DUMMY = ApiKeys.hash("never-a-key");
+
+    private final PlanRepository plans;
+    private final ApiKeyRepository keys;
+    private final ScheduledExecutorService poller;
+    private volatile Snapshot snapshot = new Snapshot(-1, Map.of(), Map.of());
+    private volatile long lastGoodNanos = System.nanoTime();
+    private volatile boolean failing;
+
+    private record Snapshot(long version, Map<String, ApiKey> keys, Map<String, Plan> plans) {}
+
+    /** What a presented key resolves to: valid with its key and plan, or not ({@code key == null}). */
+    public record Resolution(ApiKey key, Plan plan) {
+        static final Resolution INVALID = new Resolution(null, null);
+
+        public boolean valid() {
+            return key != null;
+        }
+    }
+
+    public KeyDirectory(PlanRepository plans, ApiKeyRepository keys, PlansProperties properties, MeterRegistry meters) {
+        this.plans = plans;
+        this.keys = keys;
+        Gauge.builder("sluice.key.directory.keys", this, d -> d.snapshot.keys().size())
+                .description("API keys in this node's in-memory directory")
+                .register(meters);
+        Gauge.builder("sluice.key.directory.age", this, d -> (System.nanoTime() - d.lastGoodNanos) / 1e9)
+                .baseUnit("seconds")
+                .description("Time since this node last confirmed its key directory with the database")
+                .register(meters);
+        poll(); // loaded before the node serves, when the database answers
+        this.poller = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "sluice-key-directory");
+            t.setDaemon(true);
+            return t;
+        });
+        long every = Math.max(10, properties.getPoll().toMillis());
+        var unused = poller.scheduleWithFixedDelay(this::poll, every, every, TimeUnit.MILLISECONDS);
+    }
+
+    @PreDestroy
+    void stop() {
+        poller.shutdownNow();
+    }
+
+    /** The admin version the directory reflects (-1: never loaded). */
+    public long version() {
+        return snapshot.version();
+    }
+
+    /** Resolves a presented key {@code sk_<id>.<secret>} at {@code now}. */
+    public Resolution resolve(String presented, Instant now) {
+        String id = "";
+        String secret = presented == null ? "" : presented;
+        if (presented != null && presented.startsWith(ApiKeys.PREFIX)) {
+            int dot = presented.indexOf('.', ApiKeys.PREFIX.length());
+            if (dot > 0) {
+                id = presented.substring(ApiKeys.PREFIX.length(), dot);
+                secret = presented.substring(dot + 1);
+            }
+        }
+        Snapshot s = snapshot;
+        ApiKey k = s.keys().get(id);
+        boolean match = ApiKeys.same(ApiKeys.hash(secret), k == null ? DUMMY : k.secretHash());
+        Plan plan = k == null ? null : s.plans().get(k.plan());
+        if (k != null && match && plan != null && k.validAt(now)) {
+            return new Resolution(k, plan);
+        }
+        return Resolution.INVALID;
+    }
+
+    void poll() {
+        try {
+            long version = plans.adminVersion();
+            if (version != snapshot.version()) {
+                Map<String, Plan> p = new HashMap<>();
+                plans.findAll().forEach(x -> p.put(x.name(), x));
+                Map<String, ApiKey> k = new HashMap<>();
+                keys.findAll().forEach(x -> k.put(x.id(), x));
+                snapshot = new Snapshot(version, Map.copyOf(k), Map.copyOf(p));
+                LOG.debug("Key directory reloaded: {} keys, {} plans (version {})", k.size(), p.size(), version);
+            }
+            lastGoodNanos = System.nanoTime();
+            if (failing) {
+                failing = false;
+                LOG.info("Key directory: the database answers again (version {})", snapshot.version());
+            }
+        } catch (RuntimeException e) {
+            if (!failing) {
+                failing = true;
+                LOG.warn(
+                        "Key directory: the database cannot be reached ({}); the last directory stays in force",
+                        e.toString());
+            }
+        }
+    }
+}
