@@ -32,6 +32,9 @@ public record LuaScript(String name, String source, String sha1) {
     /** The concurrency (lease) script. */
     public static final LuaScript CONCURRENCY = load("concurrency.lua");
 
+    /** A plan check: token bucket plus daily and monthly quotas, one atomic step. */
+    public static final LuaScript PLAN = load("plan.lua");
+
     /** The membership script of the {@code local} failure mode (stands alone: no prelude). */
     public static final LuaScript MEMBERS = loadAlone("members.lua");
 

@@ -1,0 +1,75 @@
+-- A plan check: the plan's token bucket and its daily and monthly quotas, decided and taken
+-- together in one atomic step. The three keys share the account's hash tag, so they live on one
+-- shard and the step is one round trip.
+--
+-- KEYS[1]  the bucket            "<prefix>{rate:<account>}:tb"
+-- KEYS[2]  the day's counter     "<prefix>{rate:<account>}:qd:<yyyy-mm-dd in the plan's zone>"
+-- KEYS[3]  the month's counter   "<prefix>{rate:<account>}:qm:<yyyy-mm in the plan's zone>"
+-- ARGV[1..5]  burst, limit, period (µs), cost (>= 0; 0 looks), now: as every script (prelude.lua)
+-- ARGV[7]  the daily quota, 0 for none      ARGV[8]   ms until the day ends (the counter's TTL)
+-- ARGV[9]  the monthly quota, 0 for none    ARGV[10]  ms until the month ends
+--
+-- Returns {allowed, remaining, reset_ms, retry_after_ms, now_us, day_used, month_used, violated}:
+--   the first five as the token bucket's; day_used / month_used the counters after the decision;
+--   violated: 0 none, 3 the monthly quota, 2 the daily quota, 1 the rate (the first that fails, in
+--   that order; a quota's retry is the end of its day or month).
+-- A quota counts admitted units (each request once, its cost), whatever its burst: the bucket
+-- smooths, the quotas count. Nothing is written unless everything passes.
+
+-- (prelude.lua, prepended at load: idiv, cdiv, burst, limit, period, cost, need, now, extra, answer)
+
+if cost < 0 then
+  return redis.error_reply('plan checks are not refunded')
+end
+local day_quota = tonumber(ARGV[7])
+local day_ttl = tonumber(ARGV[8])
+local month_quota = tonumber(ARGV[9])
+local month_ttl = tonumber(ARGV[10])
+
+local fill = cdiv(burst * period, limit)
+local debt = 0
+local full_at = tonumber(redis.call('GET', KEYS[1]))
+if full_at and full_at > now then
+  debt = full_at - now
+  if debt > fill then
+    debt = fill
+  end
+end
+local day = tonumber(redis.call('GET', KEYS[2])) or 0
+local month = tonumber(redis.call('GET', KEYS[3])) or 0
+
+local violated = 0
+local retry = 0
+if month_quota > 0 and month + need > month_quota then
+  violated = 3
+  retry = month_ttl
+elseif day_quota > 0 and day + need > day_quota then
+  violated = 2
+  retry = day_ttl
+elseif debt * limit > (burst - need) * period then
+  violated = 1
+  retry = cdiv(debt - idiv((burst - need) * period, limit), 1000)
+end
+
+if violated == 0 and cost > 0 then
+  debt = debt + cdiv(cost * period, limit)
+  redis.call('SET', KEYS[1], string.format('%d', now + debt), 'PX', string.format('%d', cdiv(debt, 1000)))
+  if day_quota > 0 then
+    day = redis.call('INCRBY', KEYS[2], cost)
+    redis.call('PEXPIRE', KEYS[2], day_ttl)
+  end
+  if month_quota > 0 then
+    month = redis.call('INCRBY', KEYS[3], cost)
+    redis.call('PEXPIRE', KEYS[3], month_ttl)
+  end
+end
+
+local allowed = 0
+if violated == 0 then
+  allowed = 1
+end
+local reply = answer(allowed, burst - cdiv(debt * limit, period), cdiv(debt, 1000), retry)
+reply[6] = day
+reply[7] = month
+reply[8] = violated
+return reply
