@@ -19,6 +19,7 @@ import io.micronaut.http.annotation.Consumes;
 import io.micronaut.http.annotation.Controller;
 import io.micronaut.http.annotation.Delete;
 import io.micronaut.http.annotation.Get;
+import io.micronaut.http.annotation.Header;
 import io.micronaut.http.annotation.PathVariable;
 import io.micronaut.http.annotation.Post;
 import java.nio.charset.StandardCharsets;
@@ -40,7 +41,17 @@ public class CheckController {
 
     private final SubjectResolver subjects;
 
-    public CheckController(PolicyRegistry policies, Limiter limiter, SubjectResolver subjects) {
+    private final io.micronaut.context.BeanProvider<dev.sluice.plans.KeyDirectory> directory;
+    private final io.micronaut.context.BeanProvider<dev.sluice.plans.PlanChecks> planChecks;
+
+    public CheckController(
+            PolicyRegistry policies,
+            Limiter limiter,
+            SubjectResolver subjects,
+            io.micronaut.context.BeanProvider<dev.sluice.plans.KeyDirectory> directory,
+            io.micronaut.context.BeanProvider<dev.sluice.plans.PlanChecks> planChecks) {
+        this.directory = directory;
+        this.planChecks = planChecks;
         this.policies = policies;
         this.limiter = limiter;
         this.subjects = subjects;
@@ -52,9 +63,13 @@ public class CheckController {
      */
     @Post("/check")
     @Consumes(MediaType.ALL)
-    public CompletionStage<MutableHttpResponse<byte[]>> check(@Nullable @Body byte[] body) {
+    public CompletionStage<MutableHttpResponse<byte[]>> check(
+            @Nullable @Body byte[] body, @Nullable @Header("X-Api-Key") String apiKeyHeader) {
         try {
-            CheckRequestParser.Parsed parsed = CheckRequestParser.parse(body);
+            CheckRequestParser.Parsed parsed = CheckRequestParser.parse(body, apiKeyHeader);
+            if (!parsed.multi() && parsed.checks().get(0).apiKey() != null) {
+                return checkByApiKey(parsed.checks().get(0));
+            }
             List<Check> checks = resolve(parsed.checks());
             if (!parsed.multi()) {
                 return limiter.check(checks.get(0)).thenApply(Responses::decision);
@@ -95,6 +110,34 @@ public class CheckController {
                         "The shared rate limit store cannot be reached; the lease was not released and will expire"
                                 + " by itself. Retry later.",
                         List.of()));
+    }
+
+    /**
+     * A check by API key: the key is resolved in memory (never the database); unknown, revoked and
+     * expired keys get the same 401 by the same path; the plan's rate and quotas decide together.
+     */
+    private CompletionStage<MutableHttpResponse<byte[]>> checkByApiKey(CheckRequest r) {
+        if (!directory.isPresent()) {
+            throw BadRequestException.of(
+                    "apiKey", "this service has no plans database (DATASOURCES_DEFAULT_URL): check by policy and key");
+        }
+        java.time.Instant now = java.time.Instant.now();
+        dev.sluice.plans.KeyDirectory.Resolution resolved = directory.get().resolve(r.apiKey(), now);
+        if (!resolved.valid()) {
+            return CompletableFuture.completedFuture(Responses.problem(
+                    io.micronaut.http.HttpStatus.UNAUTHORIZED,
+                    "urn:sluice:problem:invalid-api-key",
+                    "Invalid API key",
+                    "the API key is not valid: unknown, revoked or expired",
+                    List.of()));
+        }
+        if (r.cost() > resolved.plan().rateBurst()) {
+            throw BadRequestException.of(
+                    "cost",
+                    "must be at most the burst of the key's plan ("
+                            + resolved.plan().rateBurst() + "), was " + r.cost());
+        }
+        return limiter.checkPlan(planChecks.get().of(resolved, r.cost(), now)).thenApply(Responses::multi);
     }
 
     /** Turns parsed checks into checks of configured policies; every mistake of every check is reported. */

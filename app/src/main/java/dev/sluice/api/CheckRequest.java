@@ -12,8 +12,11 @@ import dev.sluice.scope.RequestFacts;
  * @param cost units to take, at least 1 (default 1)
  * @param tier the caller's tier, or {@code null}
  * @param facts the request facts ({@link RequestFacts#NONE} when not sent)
+ * @param apiKey the caller's API key ({@code apiKey} or the {@code X-Api-Key} header): its plan
+ *     decides, instead of a named policy; or {@code null}
  */
-public record CheckRequest(String field, String policy, String key, long cost, String tier, RequestFacts facts) {
+public record CheckRequest(
+        String field, String policy, String key, long cost, String tier, RequestFacts facts, String apiKey) {
     /** The largest key, in UTF-8 bytes. */
     public static final int MAX_KEY_BYTES = 256;
 

@@ -33,6 +33,17 @@ public final class CheckRequestParser {
 
     /** Parses {@code body}; throws {@link BadRequestException} naming every invalid field. */
     public static Parsed parse(byte[] body) {
+        return parse(body, null);
+    }
+
+    /**
+     * Parses {@code body}, with the {@code X-Api-Key} header's value ({@code null}: none): a
+     * single check may then leave out the body, or send one without {@code policy}.
+     */
+    public static Parsed parse(byte[] body, String headerApiKey) {
+        if ((body == null || body.length == 0) && headerApiKey != null) {
+            body = "{}".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        }
         if (body == null || body.length == 0) {
             throw BadRequestException.of(
                     "body", "is required: a JSON object such as " + EXAMPLE + ", or {\"checks\": [...]} of several");
@@ -103,6 +114,10 @@ public final class CheckRequestParser {
             throw new BadRequestException(400, invalid);
         }
         if (checks == null) {
+            if (top.apiKey == null && headerApiKey != null) {
+                top.apiKey = headerApiKey;
+                top.apiKeyField = "X-Api-Key";
+            }
             CheckRequest one = top.finish(invalid);
             if (!invalid.isEmpty()) {
                 throw new BadRequestException(400, invalid);
@@ -122,6 +137,8 @@ public final class CheckRequestParser {
         private String key;
         private long cost = 1;
         private String tier;
+        private String apiKey;
+        private String apiKeyField = "apiKey";
         private boolean policySeen;
         private boolean keySeen;
         private boolean any;
@@ -142,6 +159,13 @@ public final class CheckRequestParser {
                     any = true;
                     keySeen = value != JsonToken.VALUE_NULL;
                     key = string(field, value, parser, invalid);
+                }
+                case "apiKey" -> {
+                    any = true;
+                    apiKey = string(field, value, parser, invalid);
+                    if (apiKey != null && (apiKey.isEmpty() || apiKey.length() > 512)) {
+                        invalid.add(new InvalidParam(prefix + "apiKey", "must be 1 to 512 characters"));
+                    }
                 }
                 case "tier" -> {
                     any = true;
@@ -211,8 +235,22 @@ public final class CheckRequestParser {
         }
 
         CheckRequest finish(List<InvalidParam> invalid) {
+            if (apiKey != null) {
+                if (!prefix.isEmpty()) {
+                    invalid.add(new InvalidParam(
+                            prefix + "apiKey", "only a single check carries an API key (its plan is one check)"));
+                } else if (policySeen) {
+                    invalid.add(new InvalidParam(
+                            "policy",
+                            "must not be sent with an API key (" + apiKeyField + "): the key's plan decides"));
+                } else if (keySeen) {
+                    invalid.add(new InvalidParam(
+                            "key", "must not be sent with an API key (" + apiKeyField + "): the key names the caller"));
+                }
+                return new CheckRequest(prefix, null, null, cost, tier, RequestFacts.NONE, apiKey);
+            }
             if (!policySeen) {
-                invalid.add(new InvalidParam(prefix + "policy", "is required"));
+                invalid.add(new InvalidParam(prefix + "policy", "is required (or an API key: apiKey or X-Api-Key)"));
             } else if (policy != null && policy.isEmpty()) {
                 invalid.add(new InvalidParam(prefix + "policy", "must not be empty"));
             }
@@ -231,7 +269,7 @@ public final class CheckRequestParser {
                             facts.get("api-key"),
                             facts.get("method"),
                             facts.get("path"));
-            return new CheckRequest(prefix, policy, keySeen ? key : null, cost, tier, requestFacts);
+            return new CheckRequest(prefix, policy, keySeen ? key : null, cost, tier, requestFacts, null);
         }
     }
 

@@ -13,6 +13,17 @@ public class PlansProperties {
      */
     private Duration poll = Duration.ofSeconds(1);
 
+    /** What checks by API key do while Redis fails: open, closed or local (default). */
+    private FailureMode onStoreFailure = FailureMode.LOCAL;
+
+    public FailureMode getOnStoreFailure() {
+        return onStoreFailure;
+    }
+
+    public void setOnStoreFailure(FailureMode onStoreFailure) {
+        this.onStoreFailure = onStoreFailure;
+    }
+
     public Duration getPoll() {
         return poll;
     }

@@ -5,6 +5,7 @@ import dev.sluice.config.Policy;
 import dev.sluice.core.Algorithm;
 import dev.sluice.core.Decision;
 import dev.sluice.core.Limit;
+import dev.sluice.core.PlanQuota;
 import dev.sluice.observability.DecisionMetrics;
 import dev.sluice.store.InProcessStore;
 import dev.sluice.store.RateLimitStore;
@@ -174,6 +175,112 @@ public class Limiter {
             }
             return v.asRefunded();
         });
+    }
+
+    /**
+     * Decides a check by API key: the plan's rate and its quotas in one atomic step ({@code
+     * plan.lua}); verdicts for the rate and each quota, so that headers and a 429 name every policy.
+     * While the store fails, the plan's failure mode decides the rate only: quotas are not counted
+     * then (docs/admin-api.md).
+     */
+    public CompletionStage<List<Verdict>> checkPlan(PlanCheck c) {
+        Subject subject = new Subject(c.rate().name(), c.account());
+        Limit limit = c.rate().limit();
+        DecisionMetrics.PolicyMeters meters = metrics.forPolicy(c.rate().name());
+        long start = System.nanoTime();
+        CompletionStage<PlanQuota.Result> decided;
+        try {
+            decided = store.acquirePlan(subject, limit, c.cost(), c.dayId(), c.monthId(), c.quotas());
+        } catch (RuntimeException e) {
+            decided = CompletableFuture.failedFuture(e);
+        }
+        return decided.thenApply(r -> {
+                    storeMeters.record(true, System.nanoTime() - start);
+                    markStore(true, null);
+                    meters.decision(r.bucket().allowed(), false, false);
+                    return planVerdicts(c, subject, r);
+                })
+                .exceptionallyCompose(error -> {
+                    storeMeters.record(false, System.nanoTime() - start);
+                    markStore(false, error);
+                    Check rateOnly = new Check(c.rate(), c.account(), c.cost(), null);
+                    return degrade(rateOnly, subject, limit).thenApply(v -> {
+                        meters.decision(v.decision().allowed(), v.unavailable(), true);
+                        return List.of(v);
+                    });
+                });
+    }
+
+    private static List<Verdict> planVerdicts(PlanCheck c, Subject subject, PlanQuota.Result r) {
+        boolean allowed = r.bucket().allowed();
+        PlanQuota.Violation why = r.violated();
+        Decision b = r.bucket();
+        List<Verdict> verdicts = new ArrayList<>(3);
+        Decision rate = why == PlanQuota.Violation.RATE || allowed
+                ? b
+                : new Decision(true, b.limit(), b.remaining(), b.resetMs(), 0, b.nowMicros());
+        verdicts.add(new Verdict(
+                c.rate(),
+                c.account(),
+                null,
+                c.cost(),
+                rate,
+                false,
+                false,
+                subject,
+                c.rate().limit(),
+                Verdict.Source.STORE,
+                !allowed && rate.allowed()));
+        if (c.daily() != null) {
+            verdicts.add(quotaVerdict(
+                    c,
+                    c.daily(),
+                    subject,
+                    c.quotas().daily(),
+                    r.dayUsed(),
+                    c.quotas().dayTtlMs(),
+                    why == PlanQuota.Violation.DAILY,
+                    allowed,
+                    b.nowMicros()));
+        }
+        if (c.monthly() != null) {
+            verdicts.add(quotaVerdict(
+                    c,
+                    c.monthly(),
+                    subject,
+                    c.quotas().monthly(),
+                    r.monthUsed(),
+                    c.quotas().monthTtlMs(),
+                    why == PlanQuota.Violation.MONTHLY,
+                    allowed,
+                    b.nowMicros()));
+        }
+        return verdicts;
+    }
+
+    private static Verdict quotaVerdict(
+            PlanCheck c,
+            Policy policy,
+            Subject subject,
+            long quota,
+            long used,
+            long ttlMs,
+            boolean violated,
+            boolean allowed,
+            long nowMicros) {
+        Decision d = new Decision(!violated, quota, Math.max(0, quota - used), ttlMs, violated ? ttlMs : 0, nowMicros);
+        return new Verdict(
+                policy,
+                c.account(),
+                null,
+                c.cost(),
+                d,
+                false,
+                false,
+                subject,
+                policy.limit(),
+                Verdict.Source.STORE,
+                !allowed && !violated);
     }
 
     /** Releases a {@code concurrency} lease; completes with whether it was held. */

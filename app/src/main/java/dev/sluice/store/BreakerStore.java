@@ -38,6 +38,17 @@ public final class BreakerStore implements RateLimitStore {
     }
 
     @Override
+    public CompletionStage<dev.sluice.core.PlanQuota.Result> acquirePlan(
+            Subject subject,
+            Limit limit,
+            long cost,
+            String dayId,
+            String monthId,
+            dev.sluice.core.PlanQuota.Quotas quotas) {
+        return guard(() -> delegate.acquirePlan(subject, limit, cost, dayId, monthId, quotas));
+    }
+
+    @Override
     public CompletionStage<Void> refund(Subject subject, Limit limit, long units, Decision consumed) {
         return guard(() -> delegate.refund(subject, limit, units, consumed));
     }

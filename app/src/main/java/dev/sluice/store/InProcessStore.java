@@ -8,6 +8,7 @@ import dev.sluice.core.Concurrency;
 import dev.sluice.core.Decision;
 import dev.sluice.core.Limit;
 import dev.sluice.core.Outcome;
+import dev.sluice.core.PlanQuota;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.function.LongSupplier;
@@ -68,6 +69,46 @@ public final class InProcessStore implements RateLimitStore {
             return outcome;
         });
         return CompletableFuture.completedFuture(decision[0]);
+    }
+
+    private final Object[] planLocks = new Object[64];
+
+    {
+        for (int i = 0; i < planLocks.length; i++) {
+            planLocks[i] = new Object();
+        }
+    }
+
+    /** The twin of {@code plan.lua}: the three states read, decided and written under one lock per subject. */
+    @Override
+    public CompletionStage<PlanQuota.Result> acquirePlan(
+            Subject subject, Limit limit, long cost, String dayId, String monthId, PlanQuota.Quotas quotas) {
+        StateKey bucketKey = new StateKey(subject, Algorithm.TOKEN_BUCKET.suffix());
+        StateKey dayKey = new StateKey(subject, "qd:" + dayId);
+        StateKey monthKey = new StateKey(subject, "qm:" + monthId);
+        synchronized (planLocks[Math.floorMod(subject.hashCode(), planLocks.length)]) {
+            Entry bucket = states.getIfPresent(bucketKey);
+            long day = count(states.getIfPresent(dayKey));
+            long month = count(states.getIfPresent(monthKey));
+            PlanQuota.Result r = PlanQuota.decide(
+                    limit, bucket == null ? null : bucket.state(), day, month, quotas, cost, clockMicros.getAsLong());
+            if (r.bucketWrite() != null) {
+                states.put(bucketKey, new Entry(r.bucketWrite(), r.bucketTtlMs()));
+            }
+            if (r.countersWritten()) {
+                if (quotas.daily() > 0) {
+                    states.put(dayKey, new Entry(Long.toString(r.dayUsed()), Math.max(1, quotas.dayTtlMs())));
+                }
+                if (quotas.monthly() > 0) {
+                    states.put(monthKey, new Entry(Long.toString(r.monthUsed()), Math.max(1, quotas.monthTtlMs())));
+                }
+            }
+            return CompletableFuture.completedFuture(r);
+        }
+    }
+
+    private static long count(Entry e) {
+        return e == null ? 0 : Long.parseLong(e.state());
     }
 
     @Override

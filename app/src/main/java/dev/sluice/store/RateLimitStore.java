@@ -37,6 +37,19 @@ public interface RateLimitStore {
      */
     CompletionStage<Boolean> release(Subject subject, String token);
 
+    /**
+     * A plan check ({@code plan.lua}, twin {@link dev.sluice.core.PlanQuota}): the subject's token
+     * bucket and its counters of day {@code dayId} and month {@code monthId}, decided and taken
+     * together, atomically; nothing is taken unless all pass.
+     */
+    CompletionStage<dev.sluice.core.PlanQuota.Result> acquirePlan(
+            Subject subject,
+            Limit limit,
+            long cost,
+            String dayId,
+            String monthId,
+            dev.sluice.core.PlanQuota.Quotas quotas);
+
     /** Forgets the subject's state, which restores its full allowance. */
     CompletionStage<Void> reset(Subject subject);
 

@@ -204,4 +204,33 @@ public abstract class StoreContract {
             pool.shutdownNow();
         }
     }
+
+    @Test
+    void aPlanCheckTakesRateAndQuotasTogetherAndNothingWhenOneFails() {
+        Subject s = fresh();
+        Limit rate = new Limit(100, 100, 60_000);
+        dev.sluice.core.PlanQuota.Quotas quotas = new dev.sluice.core.PlanQuota.Quotas(3, 60_000, 10, 600_000);
+        for (int i = 1; i <= 3; i++) {
+            dev.sluice.core.PlanQuota.Result r = store().acquirePlan(s, rate, 1, "d1", "m1", quotas)
+                    .toCompletableFuture()
+                    .join();
+            assertThat(r.bucket().allowed()).isTrue();
+            assertThat(r.dayUsed()).isEqualTo(i);
+            assertThat(r.monthUsed()).isEqualTo(i);
+        }
+        dev.sluice.core.PlanQuota.Result denied = store().acquirePlan(s, rate, 1, "d1", "m1", quotas)
+                .toCompletableFuture()
+                .join();
+        assertThat(denied.bucket().allowed()).isFalse();
+        assertThat(denied.violated()).isEqualTo(dev.sluice.core.PlanQuota.Violation.DAILY);
+        assertThat(denied.bucket().retryAfterMs()).isEqualTo(60_000);
+        assertThat(denied.bucket().remaining()).as("the denial took no token").isBetween(97L, 100L);
+        // a new day: its own counter; the month's goes on
+        dev.sluice.core.PlanQuota.Result nextDay = store().acquirePlan(s, rate, 2, "d2", "m1", quotas)
+                .toCompletableFuture()
+                .join();
+        assertThat(nextDay.bucket().allowed()).isTrue();
+        assertThat(nextDay.dayUsed()).isEqualTo(2);
+        assertThat(nextDay.monthUsed()).isEqualTo(5);
+    }
 }

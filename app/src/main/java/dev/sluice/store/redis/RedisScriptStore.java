@@ -3,6 +3,7 @@ package dev.sluice.store.redis;
 import dev.sluice.core.Algorithm;
 import dev.sluice.core.Decision;
 import dev.sluice.core.Limit;
+import dev.sluice.core.PlanQuota;
 import dev.sluice.lua.LuaScript;
 import dev.sluice.store.LeaseTokens;
 import dev.sluice.store.RateLimitStore;
@@ -110,6 +111,43 @@ public final class RedisScriptStore implements RateLimitStore {
                 .exceptionallyCompose(error -> isNoScript(error)
                         ? commands.<List<Long>>eval(script.source(), ScriptOutputType.MULTI, keyArray, args)
                         : CompletableFuture.failedFuture(error));
+    }
+
+    @Override
+    public CompletionStage<PlanQuota.Result> acquirePlan(
+            Subject subject, Limit limit, long cost, String dayId, String monthId, PlanQuota.Quotas quotas) {
+        LuaScript script = LuaScript.PLAN;
+        String[] keyArray = {
+            keys.key(subject, Algorithm.TOKEN_BUCKET.suffix()),
+            keys.key(subject, "qd:" + dayId),
+            keys.key(subject, "qm:" + monthId)
+        };
+        String[] args = {
+            Long.toString(limit.burst()),
+            Long.toString(limit.limit()),
+            periodArg(limit),
+            costArg(cost),
+            STORE_CLOCK,
+            "",
+            Long.toString(quotas.daily()),
+            Long.toString(Math.max(1, quotas.dayTtlMs())),
+            Long.toString(quotas.monthly()),
+            Long.toString(Math.max(1, quotas.monthTtlMs()))
+        };
+        CompletionStage<List<Long>> call = commands.<List<Long>>evalsha(
+                        script.sha1(), ScriptOutputType.MULTI, keyArray, args)
+                .exceptionallyCompose(error -> isNoScript(error)
+                        ? commands.<List<Long>>eval(script.source(), ScriptOutputType.MULTI, keyArray, args)
+                        : CompletableFuture.failedFuture(error));
+        return withinBudget(call)
+                .thenApply(r -> new PlanQuota.Result(
+                        new Decision(r.get(0) == 1L, limit.burst(), r.get(1), r.get(2), r.get(3), r.get(4)),
+                        r.get(5),
+                        r.get(6),
+                        PlanQuota.Violation.of(r.get(7)),
+                        null,
+                        -1,
+                        r.get(0) == 1L && cost > 0));
     }
 
     @Override

@@ -1,0 +1,91 @@
+package dev.sluice.plans;
+
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
+import dev.sluice.config.FailureMode;
+import dev.sluice.config.PlansProperties;
+import dev.sluice.config.Policy;
+import dev.sluice.config.Scope;
+import dev.sluice.core.Algorithm;
+import dev.sluice.core.Limit;
+import dev.sluice.core.PlanQuota;
+import dev.sluice.limiter.PlanCheck;
+import io.micronaut.context.annotation.Requires;
+import jakarta.inject.Singleton;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.LocalDate;
+import java.time.YearMonth;
+import java.time.ZoneId;
+import java.util.List;
+import java.util.Map;
+import javax.sql.DataSource;
+
+/**
+ * Turns a resolved key into a {@link PlanCheck}: the plan's {@code rate} policy (token bucket) and
+ * its {@code daily} / {@code monthly} quota policies, for the current day and month in the plan's
+ * time zone, with the time left in each (the quota counters' TTL, and a violation's Retry-After).
+ */
+@Singleton
+@Requires(beans = DataSource.class)
+public class PlanChecks {
+    /** Quota policies carry their real shape in their header; this limit only fills the record. */
+    private static final Limit HEADER_ONLY = new Limit(Algorithm.FIXED_WINDOW, 1, 1, 1000);
+
+    private final FailureMode mode;
+    private final Cache<Plan, Policy> rates =
+            Caffeine.newBuilder().maximumSize(10_000).build();
+
+    public PlanChecks(PlansProperties properties) {
+        this.mode = properties.getOnStoreFailure();
+    }
+
+    public PlanCheck of(KeyDirectory.Resolution resolved, long cost, Instant now) {
+        Plan p = resolved.plan();
+        Policy rate =
+                rates.get(p, x -> Policy.of("rate", new Limit(x.rateBurst(), x.rateLimit(), x.ratePeriodMs()), mode));
+        ZoneId zone = ZoneId.of(p.quotaZone());
+        LocalDate day = now.atZone(zone).toLocalDate();
+        YearMonth month = YearMonth.from(day);
+        Instant dayStart = day.atStartOfDay(zone).toInstant();
+        Instant dayEnd = day.plusDays(1).atStartOfDay(zone).toInstant();
+        Instant monthStart = month.atDay(1).atStartOfDay(zone).toInstant();
+        Instant monthEnd = month.plusMonths(1).atDay(1).atStartOfDay(zone).toInstant();
+        Policy daily = p.dailyQuota() == null
+                ? null
+                : quota(
+                        "daily",
+                        p.dailyQuota(),
+                        Duration.between(dayStart, dayEnd).toSeconds());
+        Policy monthly = p.monthlyQuota() == null
+                ? null
+                : quota(
+                        "monthly",
+                        p.monthlyQuota(),
+                        Duration.between(monthStart, monthEnd).toSeconds());
+        PlanQuota.Quotas quotas = new PlanQuota.Quotas(
+                p.dailyQuota() == null ? 0 : p.dailyQuota(),
+                Math.max(1, Duration.between(now, dayEnd).toMillis()),
+                p.monthlyQuota() == null ? 0 : p.monthlyQuota(),
+                Math.max(1, Duration.between(now, monthEnd).toMillis()));
+        return new PlanCheck(
+                rate, daily, monthly, resolved.key().account(), cost, day.toString(), month.toString(), quotas);
+    }
+
+    private Policy quota(String name, long quota, long windowSeconds) {
+        return new Policy(
+                name,
+                HEADER_ONLY,
+                mode,
+                windowSeconds,
+                "\"" + name + "\";q=" + quota + ";w=" + windowSeconds,
+                Scope.KEY,
+                64,
+                List.of(),
+                Map.of(),
+                Map.of(),
+                Map.of(),
+                null,
+                "plan");
+    }
+}

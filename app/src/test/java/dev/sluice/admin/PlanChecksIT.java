@@ -1,0 +1,179 @@
+package dev.sluice.admin;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.sluice.ServiceNode;
+import dev.sluice.plans.KeyDirectory;
+import dev.sluice.testkit.PostgresServer;
+import dev.sluice.testkit.RedisServers;
+import dev.sluice.testkit.RedisServersExtension;
+import java.net.URI;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.ZonedDateTime;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.UUID;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * Checks by API key over HTTP, on the Redis Cluster and a real PostgreSQL: a plan and a key made
+ * through the admin API; the daily quota spent under the per-minute rate; 429 naming the quota, with
+ * every policy in RateLimit-Policy; unknown and revoked keys answered alike; a rotated key
+ * continuing its account's quota.
+ */
+@ExtendWith(RedisServersExtension.class)
+class PlanChecksIT {
+    private static final String TOKEN = "admin-" + UUID.randomUUID();
+    private static PostgresServer pg;
+    private static ServiceNode node;
+
+    @BeforeAll
+    static void start() throws SQLException {
+        pg = RedisServers.postgres();
+        String database = "plans_it_" + UUID.randomUUID().toString().replace("-", "");
+        try (Connection c = DriverManager.getConnection(pg.jdbcUrl(), pg.user(), pg.password());
+                Statement s = c.createStatement()) {
+            s.execute("CREATE DATABASE " + database);
+        }
+        Map<String, Object> p = new HashMap<>();
+        p.put("redis.uris", RedisServers.cluster().uris());
+        p.put("datasources.default.url", "jdbc:postgresql://127.0.0.1:" + pg.port() + "/" + database);
+        p.put("datasources.default.username", pg.user());
+        p.put("datasources.default.password", pg.password());
+        p.put("limiter.admin.tokens", TOKEN);
+        node = ServiceNode.start(p);
+    }
+
+    @AfterAll
+    static void stop() {
+        if (node != null) {
+            node.close();
+        }
+    }
+
+    private static HttpResponse<String> admin(String path, String body) {
+        return ServiceNode.send(HttpRequest.newBuilder(URI.create(node.url() + path))
+                .header("Authorization", "Bearer " + TOKEN)
+                .header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(body))
+                .build());
+    }
+
+    private static HttpResponse<String> checkWithHeader(String apiKey) {
+        return ServiceNode.send(HttpRequest.newBuilder(URI.create(node.url() + "/v1/check"))
+                .header("X-Api-Key", apiKey)
+                .POST(HttpRequest.BodyPublishers.noBody())
+                .build());
+    }
+
+    private static String field(String json, String name) {
+        Matcher m = Pattern.compile("\"" + name + "\":\"([^\"]*)\"").matcher(json);
+        assertThat(m.find()).as(name + " in " + json).isTrue();
+        return m.group(1);
+    }
+
+    private static String issue(String plan) {
+        String key = field(admin("/admin/keys", "{\"plan\":\"" + plan + "\"}").body(), "key");
+        KeyDirectory directory = node.context().getBean(KeyDirectory.class);
+        await().atMost(Duration.ofSeconds(5))
+                .until(() -> directory.resolve(key, Instant.now()).valid());
+        return key;
+    }
+
+    @Test
+    void theDailyQuotaHoldsUnderTheRateAndBothAreNamed() {
+        assertThat(admin(
+                                "/admin/plans",
+                                "{\"name\":\"trial\",\"limit\":600,\"period\":\"1m\",\"dailyQuota\":5,"
+                                        + "\"monthlyQuota\":100}")
+                        .statusCode())
+                .isEqualTo(201);
+        String key = issue("trial");
+        for (int i = 0; i < 5; i++) {
+            HttpResponse<String> r = checkWithHeader(key);
+            assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+            assertThat(r.headers().firstValue("RateLimit-Policy").orElseThrow())
+                    .contains("\"rate\";q=600;w=60", "\"daily\";q=5;w=86400", "\"monthly\";q=100;w=");
+        }
+        HttpResponse<String> denied = checkWithHeader(key);
+        assertThat(denied.statusCode()).as(denied.body()).isEqualTo(429);
+        assertThat(denied.headers().firstValue("Content-Type")).hasValue("application/problem+json");
+        assertThat(denied.body()).contains("daily");
+        long retry = Long.parseLong(denied.headers().firstValue("Retry-After").orElseThrow());
+        long toMidnight = Duration.between(
+                        ZonedDateTime.now(ZoneOffset.UTC),
+                        ZonedDateTime.now(ZoneOffset.UTC)
+                                .toLocalDate()
+                                .plusDays(1)
+                                .atStartOfDay(ZoneOffset.UTC))
+                .toSeconds();
+        assertThat(retry).as("until the end of the UTC day").isBetween(toMidnight - 5, toMidnight + 90_000);
+        // the denial took nothing from the rate bucket: 600 - 5 taken, plus what refilled since
+        assertThat(ServiceNode.num(denied.body(), "remaining")).isBetween(595L, 600L);
+        assertThat(denied.body()).contains("\"violated-policies\":[\"daily\"]");
+
+        // the body field works as the header does; a policy with a key is refused
+        assertThat(ServiceNode.post(node.url(), "/v1/check", "{\"apiKey\":\"" + key + "\"}")
+                        .statusCode())
+                .isEqualTo(429);
+        HttpResponse<String> both =
+                ServiceNode.post(node.url(), "/v1/check", "{\"apiKey\":\"" + key + "\",\"policy\":\"demo\"}");
+        assertThat(both.statusCode()).isEqualTo(400);
+        assertThat(both.body()).contains("\"name\":\"policy\"");
+    }
+
+    @Test
+    void unknownAndRevokedKeysAreAnsweredAlike() {
+        admin("/admin/plans", "{\"name\":\"gone\",\"limit\":10,\"period\":\"1m\"}");
+        String key = issue("gone");
+        assertThat(checkWithHeader(key).statusCode()).isEqualTo(200);
+        String id = key.substring(3, key.indexOf('.'));
+        admin("/admin/keys/" + id + "/revoke", "");
+        KeyDirectory directory = node.context().getBean(KeyDirectory.class);
+        await().atMost(Duration.ofSeconds(5))
+                .until(() -> !directory.resolve(key, Instant.now()).valid());
+        HttpResponse<String> revoked = checkWithHeader(key);
+        HttpResponse<String> unknown = checkWithHeader("sk_AAAAAAAAAAAA.nothing");
+        HttpResponse<String> garbage = checkWithHeader("hello");
+        assertThat(revoked.statusCode()).isEqualTo(401);
+        assertThat(unknown.statusCode()).isEqualTo(401);
+        assertThat(garbage.statusCode()).isEqualTo(401);
+        assertThat(revoked.body()).isEqualTo(unknown.body()).isEqualTo(garbage.body());
+        assertThat(revoked.body()).doesNotContain(id);
+    }
+
+    @Test
+    void aRotatedKeyContinuesItsAccountsQuota() {
+        admin("/admin/plans", "{\"name\":\"rot\",\"limit\":100,\"period\":\"1m\",\"dailyQuota\":3}");
+        String old = issue("rot");
+        assertThat(checkWithHeader(old).statusCode()).isEqualTo(200);
+        assertThat(checkWithHeader(old).statusCode()).isEqualTo(200);
+        String id = old.substring(3, old.indexOf('.'));
+        String fresh = field(
+                admin("/admin/keys/" + id + "/rotate", "{\"overlap\":\"1h\"}").body(), "key");
+        KeyDirectory directory = node.context().getBean(KeyDirectory.class);
+        await().atMost(Duration.ofSeconds(5))
+                .until(() -> directory.resolve(fresh, Instant.now()).valid());
+        assertThat(checkWithHeader(fresh).statusCode()).isEqualTo(200);
+        assertThat(checkWithHeader(fresh).statusCode())
+                .as("3 of 3 used across both keys")
+                .isEqualTo(429);
+        assertThat(checkWithHeader(old).statusCode())
+                .as("the old key, in its overlap, shares it")
+                .isEqualTo(429);
+    }
+}
