@@ -414,6 +414,8 @@ public class Limiter {
                                     : store.acquire(subject, debt.shared(), d.remaining()))
                             .thenAccept(d -> {
                                 fallback.reset(subject);
+                                // what is left after the charge: the seed of the next local episode
+                                lastLeft.put(subject, d.remaining());
                                 metrics.reconciled(true, used);
                             });
                 })

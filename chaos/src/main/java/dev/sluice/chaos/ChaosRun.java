@@ -232,25 +232,26 @@ public final class ChaosRun {
     }
 
     /**
-     * When the store took the mode's decisions back for good after {@code clear}: the start of the
-     * first answer after the last degraded one (or {@code clear}), if ten answers followed; else -1.
+     * When the store took the mode's decisions back after {@code clear}: the start of the first of
+     * ten answers in a row decided by the store (a lone later overrun of the budget, as a loaded
+     * machine makes now and then, is not an outage); {@code clear} itself when the first ten after
+     * it were; -1 when there were never ten in a row.
      */
     private static long backSince(List<Sample> samples, String mode, long clear) {
         List<Sample> after = samples.stream()
                 .filter(x -> x.mode().equals(mode) && x.startNanos() >= clear)
                 .sorted(java.util.Comparator.comparingLong(Sample::startNanos))
                 .toList();
-        int lastBad = -1;
+        int run = 0;
         for (int i = 0; i < after.size(); i++) {
-            if (after.get(i).degraded() || after.get(i).status() < 0) {
-                lastBad = i;
+            boolean good = !after.get(i).degraded() && after.get(i).status() >= 0;
+            run = good ? run + 1 : 0;
+            if (run == 10) {
+                int first = i - 9;
+                return first == 0 ? clear : after.get(first).startNanos();
             }
         }
-        int good = after.size() - lastBad - 1;
-        if (good < 10) {
-            return -1;
-        }
-        return lastBad < 0 ? clear : after.get(lastBad + 1).startNanos();
+        return -1;
     }
 
     /** Waits (up to 8 s) until the store shows the local subject charged with everything it admitted. */

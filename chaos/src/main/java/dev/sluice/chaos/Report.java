@@ -65,7 +65,7 @@ public record Report(ChaosRun.Settings settings, int proxies, List<Row> rows, Li
                 + " admitted by the failure mode, against its *bound* (open: all; closed: 0; local: the nodes' shares"
                 + " per outage); *errors* = no answer or an unintended 5xx; p50/p99/max latency (ms) during the fault;"
                 + " *detect* = fault → first degraded answer; *recover* = fault end (failover: kill) → Redis decides"
-                + " again for good; *reconciled* (local) = what Redis shows left after the outage ≤ limit − every"
+                + " again (the first of 10 store decisions in a row); *reconciled* (local) = what Redis shows left after the outage ≤ limit − every"
                 + " admission.\n\n");
         md.append("| scenario | mode | sent | admitted | degraded | by itself / bound | errors | p50 | p99 | max"
                 + " | detect | recover | reconciled | result |\n");

@@ -16,7 +16,7 @@ import java.util.List;
  *     200 or 429)
  * @param detectMs from the fault to the first degraded answer
  * @param recoverMs from the end of the fault (or, for a failover, from the kill) until the store
- *     decides again for good
+ *     decides again (the first of ten decisions in a row by the store)
  * @param limit the subject's limit (local: for the reconciliation check)
  * @param admittedTotal local: every admission of the subject over the run, store's and local
  * @param remainingAfter local: what the store says is left after reconciliation
