@@ -88,12 +88,18 @@ public final class InProcessStore implements RateLimitStore {
         StateKey monthKey = new StateKey(subject, "qm:" + monthId);
         synchronized (planLocks[Math.floorMod(subject.hashCode(), planLocks.length)]) {
             Entry bucket = states.getIfPresent(bucketKey);
-            long day = count(states.getIfPresent(dayKey));
-            long month = count(states.getIfPresent(monthKey));
+            Long day = count(states.getIfPresent(dayKey));
+            Long month = count(states.getIfPresent(monthKey));
             PlanQuota.Result r = PlanQuota.decide(
                     limit, bucket == null ? null : bucket.state(), day, month, quotas, cost, clockMicros.getAsLong());
             if (r.bucketWrite() != null) {
                 states.put(bucketKey, new Entry(r.bucketWrite(), r.bucketTtlMs()));
+            }
+            if (r.daySeeded() && !r.countersWritten()) {
+                states.put(dayKey, new Entry(Long.toString(r.dayUsed()), Math.max(1, quotas.dayTtlMs())));
+            }
+            if (r.monthSeeded() && !r.countersWritten()) {
+                states.put(monthKey, new Entry(Long.toString(r.monthUsed()), Math.max(1, quotas.monthTtlMs())));
             }
             if (r.countersWritten()) {
                 if (quotas.daily() > 0) {
@@ -107,8 +113,8 @@ public final class InProcessStore implements RateLimitStore {
         }
     }
 
-    private static long count(Entry e) {
-        return e == null ? 0 : Long.parseLong(e.state());
+    private static Long count(Entry e) {
+        return e == null ? null : Long.valueOf(e.state());
     }
 
     @Override

@@ -33,8 +33,11 @@ class PlanScriptDifferentialIT {
     private static RedisClient client;
     private static StatefulRedisConnection<String, String> connection;
 
-    /** A clock step, a cost (0: look), and whether a new day (1) or a new month (2) begins first. */
-    record Step(long dtMicros, long cost, int rollover) {}
+    /**
+     * A clock step, a cost (0: look), whether a new day (1) or a new month (2) begins first, and
+     * the ledger's usage for the day (the month's is 3 times it): what a missing counter starts from.
+     */
+    record Step(long dtMicros, long cost, int rollover, long seed) {}
 
     record Plan(Limit limit, long daily, long monthly) {}
 
@@ -64,8 +67,8 @@ class PlanScriptDifferentialIT {
         int dayNo = 0;
         int monthNo = 0;
         String bucket = null;
-        long day = 0;
-        long month = 0;
+        Long day = null;
+        Long month = null;
         long now = 1_700_000_000_000_000L;
         Limit limit = plan.limit();
         for (Step step : steps) {
@@ -74,16 +77,18 @@ class PlanScriptDifferentialIT {
             if (step.rollover() == 2) {
                 monthNo++;
                 dayNo++;
-                month = 0;
-                day = 0;
+                month = null;
+                day = null;
             } else if (step.rollover() == 1) {
                 dayNo++;
-                day = 0;
+                day = null;
             }
             String dayKey = tag + ":qd:" + dayNo;
             String monthKey = tag + ":qm:" + monthNo;
             long cost = Math.min(step.cost(), limit.burst());
-            PlanQuota.Quotas quotas = new PlanQuota.Quotas(plan.daily(), 86_400_000, plan.monthly(), 2_678_400_000L);
+            // a missing counter starts from the ledger's seed (some steps have one)
+            PlanQuota.Quotas quotas = new PlanQuota.Quotas(
+                    plan.daily(), 86_400_000, plan.monthly(), 2_678_400_000L, step.seed(), step.seed() * 3);
             PlanQuota.Result expected = PlanQuota.decide(limit, bucket, day, month, quotas, cost, now);
             @SuppressWarnings("unchecked")
             List<Long> r = (List<Long>) (List<?>) redis.evalsha(
@@ -99,7 +104,9 @@ class PlanScriptDifferentialIT {
                     Long.toString(plan.daily()),
                     "86400000",
                     Long.toString(plan.monthly()),
-                    "2678400000");
+                    "2678400000",
+                    Long.toString(step.seed()),
+                    Long.toString(step.seed() * 3));
             String where = String.format("step %d of %s at %d, cost %d", STEPS.get(), plan, now, cost);
             Decision actual = new Decision(r.get(0) == 1L, limit.burst(), r.get(1), r.get(2), r.get(3), r.get(4));
             assertThat(actual).as(where).isEqualTo(expected.bucket());
@@ -111,24 +118,24 @@ class PlanScriptDifferentialIT {
             if (expected.bucketWrite() != null) {
                 bucket = expected.bucketWrite();
             }
-            day = expected.dayUsed();
-            month = expected.monthUsed();
+            if (plan.daily() > 0 && (day != null || expected.daySeeded() || expected.countersWritten())) {
+                day = expected.dayUsed();
+            }
+            if (plan.monthly() > 0 && (month != null || expected.monthSeeded() || expected.countersWritten())) {
+                month = expected.monthUsed();
+            }
             // the bucket's state as Redis holds it (the twin has no expiry: an expired state decides
             // as a fresh one; compare only while it lives)
             String stored = redis.get(bucketKey);
             if (stored != null) {
                 assertThat(stored).as(where + ": bucket state").isEqualTo(bucket);
             }
-            assertThat(parse(redis.get(dayKey))).as(where + ": day counter").isEqualTo(plan.daily() > 0 ? day : 0);
-            assertThat(parse(redis.get(monthKey)))
+            assertThat(redis.get(dayKey)).as(where + ": day counter").isEqualTo(day == null ? null : day.toString());
+            assertThat(redis.get(monthKey))
                     .as(where + ": month counter")
-                    .isEqualTo(plan.monthly() > 0 ? month : 0);
+                    .isEqualTo(month == null ? null : month.toString());
             redis.persist(bucketKey);
         }
-    }
-
-    private static long parse(String v) {
-        return v == null ? 0 : Long.parseLong(v);
     }
 
     @Provide
@@ -161,6 +168,9 @@ class PlanScriptDifferentialIT {
                 net.jqwik.api.Tuple.of(16, Arbitraries.just(0)),
                 net.jqwik.api.Tuple.of(2, Arbitraries.just(1)),
                 net.jqwik.api.Tuple.of(1, Arbitraries.just(2)));
-        return Combinators.combine(dts, costs, rollovers).as(Step::new);
+        Arbitrary<Long> seeds = Arbitraries.frequencyOf(
+                net.jqwik.api.Tuple.of(3, Arbitraries.just(0L)),
+                net.jqwik.api.Tuple.of(1, Arbitraries.longs().between(1, 30)));
+        return Combinators.combine(dts, costs, rollovers, seeds).as(Step::new);
     }
 }

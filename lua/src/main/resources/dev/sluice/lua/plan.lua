@@ -8,13 +8,17 @@
 -- ARGV[1..5]  burst, limit, period (µs), cost (>= 0; 0 looks), now: as every script (prelude.lua)
 -- ARGV[7]  the daily quota, 0 for none      ARGV[8]   ms until the day ends (the counter's TTL)
 -- ARGV[9]  the monthly quota, 0 for none    ARGV[10]  ms until the month ends
+-- ARGV[11] the day's usage recorded in the durable ledger, ARGV[12] the month's: a counter that is
+--          missing (a new day, or Redis lost it) starts from it, so a flushed or restarted Redis
+--          does not hand out a fresh day or month
 --
 -- Returns {allowed, remaining, reset_ms, retry_after_ms, now_us, day_used, month_used, violated}:
 --   the first five as the token bucket's; day_used / month_used the counters after the decision;
 --   violated: 0 none, 3 the monthly quota, 2 the daily quota, 1 the rate (the first that fails, in
 --   that order; a quota's retry is the end of its day or month).
 -- A quota counts admitted units (each request once, its cost), whatever its burst: the bucket
--- smooths, the quotas count. Nothing is written unless everything passes.
+-- smooths, the quotas count. Nothing is taken unless everything passes (a missing counter is
+-- restored from its seed all the same).
 
 -- (prelude.lua, prepended at load: idiv, cdiv, burst, limit, period, cost, need, now, extra, answer)
 
@@ -35,8 +39,24 @@ if full_at and full_at > now then
     debt = fill
   end
 end
-local day = tonumber(redis.call('GET', KEYS[2])) or 0
-local month = tonumber(redis.call('GET', KEYS[3])) or 0
+local day_seed = tonumber(ARGV[11]) or 0
+local month_seed = tonumber(ARGV[12]) or 0
+local day = tonumber(redis.call('GET', KEYS[2]))
+local month = tonumber(redis.call('GET', KEYS[3]))
+if not day then
+  day = 0
+  if day_quota > 0 and day_seed > 0 then
+    day = day_seed
+    redis.call('SET', KEYS[2], string.format('%d', day), 'PX', day_ttl)
+  end
+end
+if not month then
+  month = 0
+  if month_quota > 0 and month_seed > 0 then
+    month = month_seed
+    redis.call('SET', KEYS[3], string.format('%d', month), 'PX', month_ttl)
+  end
+end
 
 local violated = 0
 local retry = 0

@@ -132,7 +132,9 @@ public final class RedisScriptStore implements RateLimitStore {
             Long.toString(quotas.daily()),
             Long.toString(Math.max(1, quotas.dayTtlMs())),
             Long.toString(quotas.monthly()),
-            Long.toString(Math.max(1, quotas.monthTtlMs()))
+            Long.toString(Math.max(1, quotas.monthTtlMs())),
+            Long.toString(quotas.daySeed()),
+            Long.toString(quotas.monthSeed())
         };
         CompletionStage<List<Long>> call = commands.<List<Long>>evalsha(
                         script.sha1(), ScriptOutputType.MULTI, keyArray, args)
@@ -147,7 +149,9 @@ public final class RedisScriptStore implements RateLimitStore {
                         PlanQuota.Violation.of(r.get(7)),
                         null,
                         -1,
-                        r.get(0) == 1L && cost > 0));
+                        r.get(0) == 1L && cost > 0,
+                        false,
+                        false));
     }
 
     @Override
