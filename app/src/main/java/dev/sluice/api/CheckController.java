@@ -137,7 +137,14 @@ public class CheckController {
                     "must be at most the burst of the key's plan ("
                             + resolved.plan().rateBurst() + "), was " + r.cost());
         }
-        return limiter.checkPlan(planChecks.get().of(resolved, r.cost(), now)).thenApply(Responses::multi);
+        dev.sluice.plans.PlanChecks plans = planChecks.get();
+        dev.sluice.limiter.PlanCheck check = plans.of(resolved, r.cost(), now);
+        return limiter.checkPlan(check).thenApply(verdicts -> {
+            if (verdicts.stream().allMatch(v -> v.decision().allowed() && !v.unavailable())) {
+                plans.admitted(check); // the durable ledger, written behind (degraded admissions too)
+            }
+            return Responses.multi(verdicts);
+        });
     }
 
     /** Turns parsed checks into checks of configured policies; every mistake of every check is reported. */

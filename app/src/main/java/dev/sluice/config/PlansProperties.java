@@ -16,6 +16,28 @@ public class PlansProperties {
     /** What checks by API key do while Redis fails: open, closed or local (default). */
     private FailureMode onStoreFailure = FailureMode.LOCAL;
 
+    /** How often admitted usage is written to the ledger (and the ledger's totals re-read). Default 1s. */
+    private Duration ledgerFlush = Duration.ofSeconds(1);
+
+    /** The most (account, period) entries buffered while the database cannot be written. Default 1,000,000. */
+    private int ledgerBuffer = 1_000_000;
+
+    public Duration getLedgerFlush() {
+        return ledgerFlush;
+    }
+
+    public void setLedgerFlush(Duration ledgerFlush) {
+        this.ledgerFlush = ledgerFlush;
+    }
+
+    public int getLedgerBuffer() {
+        return ledgerBuffer;
+    }
+
+    public void setLedgerBuffer(int ledgerBuffer) {
+        this.ledgerBuffer = ledgerBuffer;
+    }
+
     public FailureMode getOnStoreFailure() {
         return onStoreFailure;
     }

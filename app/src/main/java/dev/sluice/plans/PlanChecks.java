@@ -33,11 +33,18 @@ public class PlanChecks {
     private static final Limit HEADER_ONLY = new Limit(Algorithm.FIXED_WINDOW, 1, 1, 1000);
 
     private final FailureMode mode;
+    private final UsageLedger ledger;
     private final Cache<Plan, Policy> rates =
             Caffeine.newBuilder().maximumSize(10_000).build();
 
-    public PlanChecks(PlansProperties properties) {
+    public PlanChecks(PlansProperties properties, UsageLedger ledger) {
         this.mode = properties.getOnStoreFailure();
+        this.ledger = ledger;
+    }
+
+    /** Records what an admitted plan check used in the durable ledger (written behind). */
+    public void admitted(PlanCheck check) {
+        ledger.record(check.account(), "d:" + check.dayId(), "m:" + check.monthId(), check.cost());
     }
 
     public PlanCheck of(KeyDirectory.Resolution resolved, long cost, Instant now) {
@@ -63,13 +70,15 @@ public class PlanChecks {
                         "monthly",
                         p.monthlyQuota(),
                         Duration.between(monthStart, monthEnd).toSeconds());
+        String account = resolved.key().account();
         PlanQuota.Quotas quotas = new PlanQuota.Quotas(
                 p.dailyQuota() == null ? 0 : p.dailyQuota(),
                 Math.max(1, Duration.between(now, dayEnd).toMillis()),
                 p.monthlyQuota() == null ? 0 : p.monthlyQuota(),
-                Math.max(1, Duration.between(now, monthEnd).toMillis()));
-        return new PlanCheck(
-                rate, daily, monthly, resolved.key().account(), cost, day.toString(), month.toString(), quotas);
+                Math.max(1, Duration.between(now, monthEnd).toMillis()),
+                p.dailyQuota() == null ? 0 : ledger.seed(account, "d:" + day),
+                p.monthlyQuota() == null ? 0 : ledger.seed(account, "m:" + month));
+        return new PlanCheck(rate, daily, monthly, account, cost, day.toString(), month.toString(), quotas);
     }
 
     private Policy quota(String name, long quota, long windowSeconds) {

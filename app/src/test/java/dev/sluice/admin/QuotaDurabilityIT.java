@@ -1,0 +1,165 @@
+package dev.sluice.admin;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.sluice.ServiceNode;
+import dev.sluice.plans.KeyDirectory;
+import dev.sluice.plans.UsageLedger;
+import dev.sluice.testkit.PostgresServer;
+import dev.sluice.testkit.RedisServers;
+import dev.sluice.testkit.RedisServersExtension;
+import java.net.URI;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.LocalDate;
+import java.time.ZoneOffset;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.UUID;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * Quotas survive Redis losing its counters (FLUSHALL on the cluster), because a missing counter
+ * starts from the durable ledger; usage admitted while PostgreSQL is down is buffered and written
+ * when it is back, with nothing lost.
+ */
+@ExtendWith(RedisServersExtension.class)
+class QuotaDurabilityIT {
+    private static final String TOKEN = "admin-" + UUID.randomUUID();
+    private static PostgresServer pg;
+    private static String url;
+    private static ServiceNode node;
+
+    @BeforeAll
+    static void start() throws SQLException {
+        pg = RedisServers.postgres();
+        String database = "quota_it_" + UUID.randomUUID().toString().replace("-", "");
+        try (Connection c = DriverManager.getConnection(pg.jdbcUrl(), pg.user(), pg.password());
+                Statement s = c.createStatement()) {
+            s.execute("CREATE DATABASE " + database);
+        }
+        url = "jdbc:postgresql://127.0.0.1:" + pg.port() + "/" + database;
+        Map<String, Object> p = new HashMap<>();
+        p.put("redis.uris", RedisServers.cluster().uris());
+        p.put("datasources.default.url", url);
+        p.put("datasources.default.username", pg.user());
+        p.put("datasources.default.password", pg.password());
+        p.put("datasources.default.connection-timeout", 1000);
+        p.put("limiter.admin.tokens", TOKEN);
+        node = ServiceNode.start(p);
+    }
+
+    @AfterAll
+    static void stop() {
+        if (node != null) {
+            node.close();
+        }
+    }
+
+    private static HttpResponse<String> admin(String path, String body) {
+        return ServiceNode.send(HttpRequest.newBuilder(URI.create(node.url() + path))
+                .header("Authorization", "Bearer " + TOKEN)
+                .header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(body))
+                .build());
+    }
+
+    private static int check(String apiKey) {
+        return ServiceNode.send(HttpRequest.newBuilder(URI.create(node.url() + "/v1/check"))
+                        .header("X-Api-Key", apiKey)
+                        .POST(HttpRequest.BodyPublishers.noBody())
+                        .build())
+                .statusCode();
+    }
+
+    private static String issue(String plan) {
+        Matcher m = Pattern.compile("\"key\":\"([^\"]*)\"")
+                .matcher(admin("/admin/keys", "{\"plan\":\"" + plan + "\"}").body());
+        assertThat(m.find()).isTrue();
+        String key = m.group(1);
+        KeyDirectory directory = node.context().getBean(KeyDirectory.class);
+        await().atMost(Duration.ofSeconds(5))
+                .until(() -> directory.resolve(key, Instant.now()).valid());
+        return key;
+    }
+
+    private static long ledger(String key) throws SQLException {
+        String account = key.substring(3, key.indexOf('.'));
+        try (Connection c = DriverManager.getConnection(url, pg.user(), pg.password());
+                PreparedStatement s = c.prepareStatement(
+                        "SELECT coalesce(sum(units), 0) FROM usage_ledger WHERE account = ? AND period = ?")) {
+            s.setString(1, account);
+            s.setString(2, "d:" + LocalDate.now(ZoneOffset.UTC));
+            try (ResultSet r = s.executeQuery()) {
+                r.next();
+                return r.getLong(1);
+            }
+        }
+    }
+
+    private static int admittedOf(String key, int attempts) {
+        int admitted = 0;
+        for (int i = 0; i < attempts; i++) {
+            int status = check(key);
+            if (status == 200) {
+                admitted++;
+            } else {
+                assertThat(status).isEqualTo(429);
+            }
+        }
+        return admitted;
+    }
+
+    @Test
+    void aFlushedRedisDoesNotHandOutAFreshDay() throws SQLException {
+        admin("/admin/plans", "{\"name\":\"durable\",\"limit\":600,\"period\":\"1m\",\"dailyQuota\":20}");
+        String key = issue("durable");
+        assertThat(admittedOf(key, 8)).isEqualTo(8);
+        await().atMost(Duration.ofSeconds(10)).until(() -> ledger(key) == 8);
+        RedisServers.cluster().flushAll();
+        // the day's counter is gone from Redis; it starts again from the ledger's 8
+        assertThat(admittedOf(key, 15)).as("20 - 8 left after the flush").isEqualTo(12);
+
+        // flushed again at once, before the ledger was written: this node's unwritten usage counts too
+        String other = issue("durable");
+        assertThat(admittedOf(other, 5)).isEqualTo(5);
+        RedisServers.cluster().flushAll();
+        assertThat(admittedOf(other, 20)).isEqualTo(15);
+        await().atMost(Duration.ofSeconds(10)).until(() -> ledger(other) == 20);
+    }
+
+    @Test
+    void usageAdmittedWhilePostgresIsDownIsWrittenWhenItIsBack() throws SQLException {
+        admin("/admin/plans", "{\"name\":\"buffered\",\"limit\":600,\"period\":\"1m\",\"dailyQuota\":1000}");
+        String key = issue("buffered");
+        UsageLedger ledger = node.context().getBean(UsageLedger.class);
+        pg.stop();
+        long pending;
+        try {
+            assertThat(admittedOf(key, 30)).as("checks need no database").isEqualTo(30);
+            pending = ledger.pendingUnits();
+            assertThat(pending).as("buffered while the database is down").isGreaterThanOrEqualTo(30);
+        } finally {
+            pg.restart();
+        }
+        await().atMost(Duration.ofSeconds(20)).until(() -> ledger.pendingUnits() == 0);
+        assertThat(ledger(key)).as("every admitted unit, written once").isEqualTo(30);
+        System.out.printf(
+                "QuotaDurabilityIT: %d unit(s) buffered while PostgreSQL was down, all %d written after%n",
+                pending, ledger(key));
+    }
+}
