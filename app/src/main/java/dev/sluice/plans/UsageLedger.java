@@ -237,6 +237,18 @@ public class UsageLedger {
 
     /** Re-reads the database's totals of the periods in use here (after the writes, so they include them). */
     private void refreshTotals() {
+        // periods long over are no longer asked for (zones are at most 14 h from UTC)
+        String oldestDay =
+                "d:" + java.time.LocalDate.now(java.time.ZoneOffset.UTC).minusDays(2);
+        String oldestMonth =
+                "m:" + java.time.YearMonth.now(java.time.ZoneOffset.UTC).minusMonths(2);
+        durable.keySet().removeIf(p -> p.period().compareTo(p.period().startsWith("d:") ? oldestDay : oldestMonth) < 0);
+        swap.writeLock().lock(); // no recorder in between: a tally is never dropped while being added to
+        try {
+            unwritten.entrySet().removeIf(e -> e.getValue().sum() == 0 && !durable.containsKey(e.getKey()));
+        } finally {
+            swap.writeLock().unlock();
+        }
         if (durable.isEmpty()) {
             return;
         }
