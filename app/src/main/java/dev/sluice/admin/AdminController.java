@@ -8,6 +8,8 @@ import dev.sluice.core.Limit;
 import dev.sluice.plans.ApiKey;
 import dev.sluice.plans.ApiKeyRepository;
 import dev.sluice.plans.ApiKeys;
+import dev.sluice.plans.KeyOverride;
+import dev.sluice.plans.KeyOverrideRepository;
 import dev.sluice.plans.Plan;
 import dev.sluice.plans.PlanRepository;
 import io.micronaut.context.annotation.Requires;
@@ -63,12 +65,122 @@ public class AdminController {
 
     private final PlanRepository plans;
     private final ApiKeyRepository keys;
+    private final KeyOverrideRepository overrides;
     private final JsonMapper json;
 
-    public AdminController(PlanRepository plans, ApiKeyRepository keys, JsonMapper json) {
+    public AdminController(
+            PlanRepository plans, ApiKeyRepository keys, KeyOverrideRepository overrides, JsonMapper json) {
         this.plans = plans;
         this.keys = keys;
+        this.overrides = overrides;
         this.json = json;
+    }
+
+    // --- overrides -----------------------------------------------------------------------------
+
+    /**
+     * Changes one key's limits, or blocks it, until a time: {@code {"for": "2h"}} or {@code
+     * {"until": "2026-12-01T00:00:00Z"}} (at most a year ahead), with any of {@code limit}, {@code
+     * burst}, {@code dailyQuota}, {@code monthlyQuota}, {@code blocked}, and a {@code reason}. The
+     * newest override in force wins; every node applies it within about a second.
+     */
+    @Post("/keys/{id}/overrides")
+    @Consumes(MediaType.ALL)
+    public MutableHttpResponse<?> createOverride(@PathVariable String id, @Nullable @Body byte[] body) {
+        return handle(() -> {
+            JsonNode o = object(body);
+            unknownFields(
+                    o, Set.of("for", "until", "limit", "burst", "dailyQuota", "monthlyQuota", "blocked", "reason"));
+            Instant now = now();
+            String forText = optionalString(o, "for");
+            String untilText = optionalString(o, "until");
+            if ((forText == null) == (untilText == null)) {
+                throw BadRequestException.of("until", "give either until (a time) or for (a duration), one of them");
+            }
+            Instant until;
+            if (forText != null) {
+                Duration d = Durations.parse(forText);
+                if (d == null || d.isNegative() || d.isZero()) {
+                    throw BadRequestException.of(
+                            "for", "must be a duration like 30m, 2h or 7d (was \"" + forText + "\")");
+                }
+                until = now.plus(d);
+            } else {
+                try {
+                    until = Instant.parse(untilText);
+                } catch (java.time.format.DateTimeParseException e) {
+                    throw BadRequestException.of(
+                            "until", "must be a time like 2026-12-01T00:00:00Z (was \"" + untilText + "\")");
+                }
+                if (!until.isAfter(now)) {
+                    throw BadRequestException.of("until", "must be in the future (was " + untilText + ")");
+                }
+            }
+            if (until.isAfter(now.plus(Duration.ofDays(366)))) {
+                throw BadRequestException.of("until", "must be at most a year ahead; change the plan instead");
+            }
+            Long limit = optionalPositive(o, "limit");
+            Long burst = optionalPositive(o, "burst");
+            Long daily = optionalPositive(o, "dailyQuota");
+            Long monthly = optionalPositive(o, "monthlyQuota");
+            JsonNode blockedNode = o.get("blocked");
+            if (blockedNode != null && !blockedNode.isNull() && !blockedNode.isBoolean()) {
+                throw BadRequestException.of("blocked", "must be true or false");
+            }
+            boolean blocked = blockedNode != null && blockedNode.isBoolean() && blockedNode.getBooleanValue();
+            if (!blocked && limit == null && burst == null && daily == null && monthly == null) {
+                throw BadRequestException.of(
+                        "body", "changes nothing: give limit, burst, dailyQuota, monthlyQuota or blocked");
+            }
+            ApiKey k = keys.findById(id).orElse(null);
+            if (k == null) {
+                return notFound("key", id);
+            }
+            KeyOverride saved = overrides.save(new KeyOverride(
+                    null, id, limit, burst, daily, monthly, blocked, until, optionalString(o, "reason"), now));
+            LOG.info("Override {} on key {} until {}{}", saved.id(), id, until, blocked ? " (blocked)" : "");
+            return HttpResponse.created(overrideJson(saved)).header("Location", "/admin/keys/" + id + "/overrides");
+        });
+    }
+
+    @Get("/keys/{id}/overrides")
+    public MutableHttpResponse<?> listOverrides(@PathVariable String id) {
+        return handle(() -> keys.existsById(id)
+                ? HttpResponse.ok(Map.of(
+                        "overrides",
+                        overrides.findByKeyIdOrderByCreatedAtDesc(id).stream()
+                                .map(AdminController::overrideJson)
+                                .toList()))
+                : notFound("key", id));
+    }
+
+    /** Ends an override at once (it is deleted). */
+    @Delete("/overrides/{oid}")
+    public MutableHttpResponse<?> deleteOverride(@PathVariable long oid) {
+        return handle(() -> {
+            if (!overrides.existsById(oid)) {
+                return notFound("override", Long.toString(oid));
+            }
+            overrides.deleteById(oid);
+            LOG.info("Override {} ended", oid);
+            return HttpResponse.noContent();
+        });
+    }
+
+    private static Map<String, Object> overrideJson(KeyOverride o) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("id", o.id());
+        m.put("key", o.keyId());
+        m.put("limit", o.rateLimit());
+        m.put("burst", o.rateBurst());
+        m.put("dailyQuota", o.dailyQuota());
+        m.put("monthlyQuota", o.monthlyQuota());
+        m.put("blocked", o.blocked());
+        m.put("until", o.until().toString());
+        m.put("inForce", o.inForce(Instant.now()));
+        m.put("reason", o.reason());
+        m.put("createdAt", o.createdAt().toString());
+        return m;
     }
 
     // --- plans ---------------------------------------------------------------------------------

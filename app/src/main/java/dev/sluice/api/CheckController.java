@@ -131,11 +131,19 @@ public class CheckController {
                     "the API key is not valid: unknown, revoked or expired",
                     List.of()));
         }
-        if (r.cost() > resolved.plan().rateBurst()) {
+        if (resolved.override() != null && resolved.override().blocked()) {
+            return CompletableFuture.completedFuture(Responses.problem(
+                    io.micronaut.http.HttpStatus.FORBIDDEN,
+                    "urn:sluice:problem:key-blocked",
+                    "API key blocked",
+                    "the API key is blocked until " + resolved.override().until(),
+                    List.of()));
+        }
+        long burst = dev.sluice.plans.PlanChecks.effective(resolved.plan(), resolved.override())
+                .rateBurst();
+        if (r.cost() > burst) {
             throw BadRequestException.of(
-                    "cost",
-                    "must be at most the burst of the key's plan ("
-                            + resolved.plan().rateBurst() + "), was " + r.cost());
+                    "cost", "must be at most the burst of the key's plan (" + burst + "), was " + r.cost());
         }
         dev.sluice.plans.PlanChecks plans = planChecks.get();
         dev.sluice.limiter.PlanCheck check = plans.of(resolved, r.cost(), now);

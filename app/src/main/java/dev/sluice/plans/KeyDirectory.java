@@ -8,6 +8,7 @@ import io.micronaut.context.annotation.Requires;
 import jakarta.annotation.PreDestroy;
 import java.time.Instant;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -34,25 +35,39 @@ public class KeyDirectory {
 
     private final PlanRepository plans;
     private final ApiKeyRepository keys;
+    private final KeyOverrideRepository overrides;
     private final ScheduledExecutorService poller;
-    private volatile Snapshot snapshot = new Snapshot(-1, Map.of(), Map.of());
+    private volatile Snapshot snapshot = new Snapshot(-1, Map.of(), Map.of(), Map.of());
     private volatile long lastGoodNanos = System.nanoTime();
     private volatile boolean failing;
 
-    private record Snapshot(long version, Map<String, ApiKey> keys, Map<String, Plan> plans) {}
+    private record Snapshot(
+            long version,
+            Map<String, ApiKey> keys,
+            Map<String, Plan> plans,
+            Map<String, List<KeyOverride>> overrides) {}
 
-    /** What a presented key resolves to: valid with its key and plan, or not ({@code key == null}). */
-    public record Resolution(ApiKey key, Plan plan) {
-        static final Resolution INVALID = new Resolution(null, null);
+    /**
+     * What a presented key resolves to: valid with its key, its plan and the override in force
+     * (or null), or not ({@code key == null}).
+     */
+    public record Resolution(ApiKey key, Plan plan, KeyOverride override) {
+        static final Resolution INVALID = new Resolution(null, null, null);
 
         public boolean valid() {
             return key != null;
         }
     }
 
-    public KeyDirectory(PlanRepository plans, ApiKeyRepository keys, PlansProperties properties, MeterRegistry meters) {
+    public KeyDirectory(
+            PlanRepository plans,
+            ApiKeyRepository keys,
+            KeyOverrideRepository overrides,
+            PlansProperties properties,
+            MeterRegistry meters) {
         this.plans = plans;
         this.keys = keys;
+        this.overrides = overrides;
         Gauge.builder("sluice.key.directory.keys", this, d -> d.snapshot.keys().size())
                 .description("API keys in this node's in-memory directory")
                 .register(meters);
@@ -96,7 +111,14 @@ public class KeyDirectory {
         boolean match = ApiKeys.same(ApiKeys.hash(secret), k == null ? DUMMY : k.secretHash());
         Plan plan = k == null ? null : s.plans().get(k.plan());
         if (k != null && match && plan != null && k.validAt(now)) {
-            return new Resolution(k, plan);
+            KeyOverride override = null;
+            for (KeyOverride o : s.overrides().getOrDefault(k.id(), List.of())) {
+                if (o.inForce(now)) {
+                    override = o; // newest first
+                    break;
+                }
+            }
+            return new Resolution(k, plan, override);
         }
         return Resolution.INVALID;
     }
@@ -109,7 +131,16 @@ public class KeyDirectory {
                 plans.findAll().forEach(x -> p.put(x.name(), x));
                 Map<String, ApiKey> k = new HashMap<>();
                 keys.findAll().forEach(x -> k.put(x.id(), x));
-                snapshot = new Snapshot(version, Map.copyOf(k), Map.copyOf(p));
+                Map<String, List<KeyOverride>> o = new HashMap<>();
+                for (KeyOverride x : overrides.findByUntilAfter(Instant.now())) {
+                    o.computeIfAbsent(x.keyId(), id -> new java.util.ArrayList<>())
+                            .add(x);
+                }
+                o.values()
+                        .forEach(list -> list.sort(java.util.Comparator.comparing(KeyOverride::createdAt)
+                                .thenComparing(KeyOverride::id)
+                                .reversed()));
+                snapshot = new Snapshot(version, Map.copyOf(k), Map.copyOf(p), Map.copyOf(o));
                 LOG.debug("Key directory reloaded: {} keys, {} plans (version {})", k.size(), p.size(), version);
             }
             lastGoodNanos = System.nanoTime();

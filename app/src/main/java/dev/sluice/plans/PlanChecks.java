@@ -48,7 +48,7 @@ public class PlanChecks {
     }
 
     public PlanCheck of(KeyDirectory.Resolution resolved, long cost, Instant now) {
-        Plan p = resolved.plan();
+        Plan p = effective(resolved.plan(), resolved.override());
         Policy rate =
                 rates.get(p, x -> Policy.of("rate", new Limit(x.rateBurst(), x.rateLimit(), x.ratePeriodMs()), mode));
         ZoneId zone = ZoneId.of(p.quotaZone());
@@ -79,6 +79,30 @@ public class PlanChecks {
                 p.dailyQuota() == null ? 0 : ledger.seed(account, "d:" + day),
                 p.monthlyQuota() == null ? 0 : ledger.seed(account, "m:" + month));
         return new PlanCheck(rate, daily, monthly, account, cost, day.toString(), month.toString(), quotas);
+    }
+
+    /** The plan as an override in force changes it for one key (what the override sets replaces the plan's). */
+    public static Plan effective(Plan plan, KeyOverride o) {
+        if (o == null) {
+            return plan;
+        }
+        long limit = o.rateLimit() != null ? o.rateLimit() : plan.rateLimit();
+        long burst = o.rateBurst() != null
+                ? o.rateBurst()
+                : o.rateLimit() != null
+                        ? Math.max(limit, plan.rateBurst() * limit / plan.rateLimit())
+                        : plan.rateBurst();
+        return new Plan(
+                plan.name(),
+                limit,
+                plan.ratePeriodMs(),
+                burst,
+                o.dailyQuota() != null ? o.dailyQuota() : plan.dailyQuota(),
+                o.monthlyQuota() != null ? o.monthlyQuota() : plan.monthlyQuota(),
+                plan.tier(),
+                plan.quotaZone(),
+                plan.createdAt(),
+                plan.updatedAt());
     }
 
     private Policy quota(String name, long quota, long windowSeconds) {

@@ -176,4 +176,55 @@ class PlanChecksIT {
                 .as("the old key, in its overlap, shares it")
                 .isEqualTo(429);
     }
+
+    @Test
+    void overridesRaiseAQuotaAndBlockAKeyUntilTheyEnd() {
+        admin("/admin/plans", "{\"name\":\"ovr\",\"limit\":100,\"period\":\"1m\",\"dailyQuota\":2}");
+        String key = issue("ovr");
+        String id = key.substring(3, key.indexOf('.'));
+        KeyDirectory directory = node.context().getBean(KeyDirectory.class);
+        assertThat(checkWithHeader(key).statusCode()).isEqualTo(200);
+        assertThat(checkWithHeader(key).statusCode()).isEqualTo(200);
+        assertThat(checkWithHeader(key).statusCode()).isEqualTo(429);
+
+        for (String bad : new String[] {
+            "{\"dailyQuota\":4}",
+            "{\"for\":\"1h\"}",
+            "{\"until\":\"2001-01-01T00:00:00Z\",\"blocked\":true}",
+            "{\"for\":\"soon\",\"blocked\":true}",
+            "{\"for\":\"1h\",\"blocked\":\"yes\"}"
+        }) {
+            HttpResponse<String> r = admin("/admin/keys/" + id + "/overrides", bad);
+            assertThat(r.statusCode()).as(bad + " → " + r.body()).isEqualTo(400);
+        }
+        HttpResponse<String> raised =
+                admin("/admin/keys/" + id + "/overrides", "{\"for\":\"1h\",\"dailyQuota\":4,\"reason\":\"launch\"}");
+        assertThat(raised.statusCode()).as(raised.body()).isEqualTo(201);
+        await().atMost(Duration.ofSeconds(5))
+                .until(() -> directory.resolve(key, Instant.now()).override() != null);
+        assertThat(checkWithHeader(key).statusCode()).isEqualTo(200);
+        HttpResponse<String> fourth = checkWithHeader(key);
+        assertThat(fourth.statusCode()).isEqualTo(200);
+        assertThat(fourth.headers().firstValue("RateLimit-Policy").orElseThrow())
+                .contains("\"daily\";q=4");
+        assertThat(checkWithHeader(key).statusCode()).isEqualTo(429);
+
+        HttpResponse<String> block = admin("/admin/keys/" + id + "/overrides", "{\"for\":\"10m\",\"blocked\":true}");
+        Matcher m = Pattern.compile("\"id\":(\\d+)").matcher(block.body());
+        assertThat(m.find()).isTrue();
+        await().atMost(Duration.ofSeconds(5))
+                .until(() -> directory.resolve(key, Instant.now()).override().blocked());
+        HttpResponse<String> blocked = checkWithHeader(key);
+        assertThat(blocked.statusCode()).isEqualTo(403);
+        assertThat(blocked.body()).contains("key-blocked");
+        ServiceNode.send(HttpRequest.newBuilder(URI.create(node.url() + "/admin/overrides/" + m.group(1)))
+                .header("Authorization", "Bearer " + TOKEN)
+                .DELETE()
+                .build());
+        await().atMost(Duration.ofSeconds(5))
+                .until(() -> !directory.resolve(key, Instant.now()).override().blocked());
+        assertThat(checkWithHeader(key).statusCode())
+                .as("the raised quota is in force again, and spent")
+                .isEqualTo(429);
+    }
 }
