@@ -14,6 +14,17 @@ public class AdminProperties {
     /** The admin bearer tokens; use long random strings (e.g. {@code openssl rand -base64 32}). */
     private List<String> tokens = new ArrayList<>();
 
+    /** Tokens the calling services present on {@code /v1/**}; none: {@code /v1/**} is open. */
+    private List<String> serviceTokens = new ArrayList<>();
+
+    public List<String> getServiceTokens() {
+        return serviceTokens;
+    }
+
+    public void setServiceTokens(List<String> serviceTokens) {
+        this.serviceTokens = serviceTokens;
+    }
+
     public List<String> getTokens() {
         return tokens;
     }

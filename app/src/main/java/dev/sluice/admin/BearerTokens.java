@@ -1,0 +1,60 @@
+package dev.sluice.admin;
+
+import dev.sluice.api.Responses;
+import dev.sluice.plans.ApiKeys;
+import io.micronaut.core.annotation.Nullable;
+import io.micronaut.http.HttpHeaders;
+import io.micronaut.http.HttpRequest;
+import io.micronaut.http.HttpResponse;
+import io.micronaut.http.HttpStatus;
+import java.util.List;
+
+/**
+ * A set of bearer tokens, kept as SHA-256 hashes: a presented token is hashed and compared with
+ * every known hash in constant time, all of them every time. Tokens are never logged.
+ */
+final class BearerTokens {
+    private final List<byte[]> hashes;
+    private final String realm;
+    private final String setting;
+
+    BearerTokens(List<String> tokens, String realm, String setting) {
+        this.hashes = tokens.stream()
+                .filter(t -> t != null && !t.isBlank())
+                .map(ApiKeys::hash)
+                .toList();
+        this.realm = realm;
+        this.setting = setting;
+    }
+
+    boolean isEmpty() {
+        return hashes.isEmpty();
+    }
+
+    /** {@code null} when the request carries one of the tokens; else the 401 problem to answer. */
+    @Nullable
+    HttpResponse<?> check(HttpRequest<?> request) {
+        String header = request.getHeaders().get(HttpHeaders.AUTHORIZATION);
+        String token = header != null && header.regionMatches(true, 0, "Bearer ", 0, 7)
+                ? header.substring(7).trim()
+                : null;
+        if (token == null || token.isEmpty()) {
+            return unauthorized(
+                    hashes.isEmpty()
+                            ? "closed: no token is configured (" + setting + ")"
+                            : "a token is required: Authorization: Bearer <token>");
+        }
+        byte[] presented = ApiKeys.hash(token);
+        boolean ok = false;
+        for (byte[] known : hashes) {
+            ok |= ApiKeys.same(presented, known);
+        }
+        return ok ? null : unauthorized("the token is not valid");
+    }
+
+    private HttpResponse<?> unauthorized(String detail) {
+        return Responses.problem(
+                        HttpStatus.UNAUTHORIZED, "urn:sluice:problem:unauthorized", "Unauthorized", detail, List.of())
+                .header(HttpHeaders.WWW_AUTHENTICATE, "Bearer realm=\"" + realm + "\"");
+    }
+}
