@@ -66,14 +66,101 @@ public class AdminController {
     private final PlanRepository plans;
     private final ApiKeyRepository keys;
     private final KeyOverrideRepository overrides;
+    private final dev.sluice.plans.UsageQueries usage;
     private final JsonMapper json;
 
     public AdminController(
-            PlanRepository plans, ApiKeyRepository keys, KeyOverrideRepository overrides, JsonMapper json) {
+            PlanRepository plans,
+            ApiKeyRepository keys,
+            KeyOverrideRepository overrides,
+            dev.sluice.plans.UsageQueries usage,
+            JsonMapper json) {
         this.plans = plans;
         this.keys = keys;
         this.overrides = overrides;
+        this.usage = usage;
         this.json = json;
+    }
+
+    // --- usage and violations ------------------------------------------------------------------
+
+    /**
+     * Admitted and denied checks per minute of a key ({@code ?key=}) or a plan ({@code ?plan=}),
+     * from {@code from} to {@code to} (ISO instants; default the last hour; at most 31 days).
+     */
+    @Get("/usage{?key,plan,from,to}")
+    public MutableHttpResponse<?> usage(
+            @Nullable String key, @Nullable String plan, @Nullable String from, @Nullable String to) {
+        return handle(() -> {
+            Instant[] range = range(from, to);
+            boolean byPlan = subject(key, plan);
+            List<Map<String, Object>> rows = usage.minutes(byPlan, byPlan ? plan : key, range[0], range[1]);
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put(byPlan ? "plan" : "key", byPlan ? plan : key);
+            m.put("from", range[0].toString());
+            m.put("to", range[1].toString());
+            m.put(
+                    "admitted",
+                    rows.stream().mapToLong(r -> (Long) r.get("admitted")).sum());
+            m.put("denied", rows.stream().mapToLong(r -> (Long) r.get("denied")).sum());
+            m.put("minutes", rows);
+            return HttpResponse.ok(m);
+        });
+    }
+
+    /** The violation log of a key or a plan, newest first ({@code limit} 1–1000, default 100). */
+    @Get("/violations{?key,plan,from,to,limit}")
+    public MutableHttpResponse<?> violations(
+            @Nullable String key,
+            @Nullable String plan,
+            @Nullable String from,
+            @Nullable String to,
+            @Nullable String limit) {
+        return handle(() -> {
+            Instant[] range = range(from, to);
+            boolean byPlan = subject(key, plan);
+            int n = 100;
+            if (limit != null) {
+                try {
+                    n = Integer.parseInt(limit);
+                } catch (NumberFormatException e) {
+                    n = -1;
+                }
+                if (n < 1 || n > 1000) {
+                    throw BadRequestException.of(
+                            "limit", "must be a whole number from 1 to 1000 (was \"" + limit + "\")");
+                }
+            }
+            return HttpResponse.ok(
+                    Map.of("violations", usage.violations(byPlan, byPlan ? plan : key, range[0], range[1], n)));
+        });
+    }
+
+    private static boolean subject(@Nullable String key, @Nullable String plan) {
+        if ((key == null) == (plan == null)) {
+            throw BadRequestException.of("key", "give either key (a key id) or plan, one of them");
+        }
+        return plan != null;
+    }
+
+    private static Instant[] range(@Nullable String from, @Nullable String to) {
+        Instant end = to == null ? Instant.now() : instant("to", to);
+        Instant start = from == null ? end.minus(Duration.ofHours(1)) : instant("from", from);
+        if (!start.isBefore(end)) {
+            throw BadRequestException.of("from", "must be before to");
+        }
+        if (Duration.between(start, end).compareTo(Duration.ofDays(31)) > 0) {
+            throw BadRequestException.of("from", "the range is at most 31 days");
+        }
+        return new Instant[] {start, end};
+    }
+
+    private static Instant instant(String field, String text) {
+        try {
+            return Instant.parse(text);
+        } catch (java.time.format.DateTimeParseException e) {
+            throw BadRequestException.of(field, "must be a time like 2026-11-22T10:00:00Z (was \"" + text + "\")");
+        }
     }
 
     // --- overrides -----------------------------------------------------------------------------

@@ -147,10 +147,24 @@ public class CheckController {
         }
         dev.sluice.plans.PlanChecks plans = planChecks.get();
         dev.sluice.limiter.PlanCheck check = plans.of(resolved, r.cost(), now);
+        String client = r.facts().remoteAddress() != null
+                ? r.facts().remoteAddress()
+                : r.facts().xForwardedFor();
         return limiter.checkPlan(check).thenApply(verdicts -> {
-            if (verdicts.stream().allMatch(v -> v.decision().allowed() && !v.unavailable())) {
-                plans.admitted(check); // the durable ledger, written behind (degraded admissions too)
-            }
+            dev.sluice.limiter.Verdict culprit = verdicts.stream()
+                    .filter(v -> !v.decision().allowed() || v.unavailable())
+                    .findFirst()
+                    .orElse(null);
+            plans.settled(
+                    check,
+                    resolved,
+                    culprit == null,
+                    culprit == null
+                            ? null
+                            : culprit.unavailable()
+                                    ? "unavailable"
+                                    : culprit.policy().name(),
+                    client);
             return Responses.multi(verdicts);
         });
     }

@@ -247,7 +247,17 @@ public final class CheckRequestParser {
                     invalid.add(new InvalidParam(
                             "key", "must not be sent with an API key (" + apiKeyField + "): the key names the caller"));
                 }
-                return new CheckRequest(prefix, null, null, cost, tier, RequestFacts.NONE, apiKey);
+                // the request facts name the caller in the violation log
+                RequestFacts seen = facts.isEmpty()
+                        ? RequestFacts.NONE
+                        : new RequestFacts(
+                                facts.get("remote-address"),
+                                facts.get("x-forwarded-for"),
+                                facts.get("forwarded"),
+                                null,
+                                facts.get("method"),
+                                facts.get("path"));
+                return new CheckRequest(prefix, null, null, cost, tier, seen, apiKey);
             }
             if (!policySeen) {
                 invalid.add(new InvalidParam(prefix + "policy", "is required (or an API key: apiKey or X-Api-Key)"));

@@ -38,6 +38,17 @@ public class PlansProperties {
         this.ledgerBuffer = ledgerBuffer;
     }
 
+    /** How long usage analytics and the violation log are kept. Default 30d. */
+    private Duration retention = Duration.ofDays(30);
+
+    public Duration getRetention() {
+        return retention;
+    }
+
+    public void setRetention(Duration retention) {
+        this.retention = retention;
+    }
+
     public FailureMode getOnStoreFailure() {
         return onStoreFailure;
     }

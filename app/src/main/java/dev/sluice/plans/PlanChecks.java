@@ -42,9 +42,18 @@ public class PlanChecks {
         this.ledger = ledger;
     }
 
-    /** Records what an admitted plan check used in the durable ledger (written behind). */
-    public void admitted(PlanCheck check) {
-        ledger.record(check.account(), "d:" + check.dayId(), "m:" + check.monthId(), check.cost());
+    /**
+     * Records how a check by API key ended, written behind: what an admitted check used (the
+     * durable ledger, degraded admissions too), the per-minute counts, and a denial in the
+     * violation log ({@code violated}: the policy that denied it; {@code client}: the caller's
+     * address when the service passed it).
+     */
+    public void settled(
+            PlanCheck check, KeyDirectory.Resolution resolved, boolean admitted, String violated, String client) {
+        if (admitted) {
+            ledger.record(check.account(), "d:" + check.dayId(), "m:" + check.monthId(), check.cost());
+        }
+        ledger.outcome(resolved.key().id(), check.account(), resolved.plan().name(), admitted, violated, client);
     }
 
     public PlanCheck of(KeyDirectory.Resolution resolved, long cost, Instant now) {

@@ -51,7 +51,23 @@ public class UsageLedger {
     /** An account's usage of one period: {@code d:<yyyy-mm-dd>} or {@code m:<yyyy-mm>}. */
     public record Period(String account, String period) {}
 
-    private record Batch(long seq, Map<Period, Long> units) {}
+    /** Checks of one key in one minute. */
+    private record Minute(String keyId, String plan, java.time.Instant minute) {}
+
+    /** One denial kept in full. */
+    private record Violation(
+            java.time.Instant at, String keyId, String account, String plan, String policy, String client) {}
+
+    private record Batch(long seq, Map<Period, Long> units, Map<Minute, long[]> minutes, List<Violation> violations) {}
+
+    /** Denials kept in full per key and minute; the rest are only counted. */
+    static final int VIOLATIONS_PER_KEY_MINUTE = 5;
+
+    private volatile ConcurrentHashMap<Minute, LongAdder[]> minutes = new ConcurrentHashMap<>();
+    private volatile java.util.concurrent.ConcurrentLinkedQueue<Violation> violations =
+            new java.util.concurrent.ConcurrentLinkedQueue<>();
+    private long flushes;
+    private final java.time.Duration retention;
 
     private final DataSource dataSource;
     private final String node;
@@ -82,6 +98,7 @@ public class UsageLedger {
         // contextual (transaction-bound) connection the injected proxy expects
         this.dataSource = resolver.resolve(dataSource);
         this.maxPending = Math.max(1, properties.getLedgerBuffer());
+        this.retention = properties.getRetention();
         byte[] id = new byte[6];
         new SecureRandom().nextBytes(id);
         this.node = Base64.getUrlEncoder().withoutPadding().encodeToString(id);
@@ -127,6 +144,27 @@ public class UsageLedger {
         }
     }
 
+    /**
+     * Counts a check by API key for the usage analytics ({@code usage_minutes}) and, when it was
+     * denied, keeps it in the violation log — at most {@value #VIOLATIONS_PER_KEY_MINUTE} per key
+     * and minute in full, so that a flood of denials cannot flood the log (all are counted).
+     */
+    public void outcome(String keyId, String account, String plan, boolean admitted, String policy, String client) {
+        java.time.Instant now = java.time.Instant.now();
+        java.time.Instant minute = now.truncatedTo(java.time.temporal.ChronoUnit.MINUTES);
+        swap.readLock().lock();
+        try {
+            LongAdder[] counts = minutes.computeIfAbsent(
+                    new Minute(keyId, plan, minute), k -> new LongAdder[] {new LongAdder(), new LongAdder()});
+            counts[admitted ? 0 : 1].increment();
+            if (!admitted && counts[1].sum() <= VIOLATIONS_PER_KEY_MINUTE) {
+                violations.add(new Violation(now, keyId, account, plan, policy, client));
+            }
+        } finally {
+            swap.readLock().unlock();
+        }
+    }
+
     /** What a missing counter of {@code period} starts from: the database's total plus what is not written yet. */
     public long seed(String account, String period) {
         Period p = new Period(account, period);
@@ -143,16 +181,25 @@ public class UsageLedger {
 
     synchronized void flush() {
         ConcurrentHashMap<Period, LongAdder> taken;
+        ConcurrentHashMap<Minute, LongAdder[]> takenMinutes;
+        java.util.concurrent.ConcurrentLinkedQueue<Violation> takenViolations;
         swap.writeLock().lock();
         try {
             taken = current;
             current = new ConcurrentHashMap<>();
+            takenMinutes = minutes;
+            minutes = new ConcurrentHashMap<>();
+            takenViolations = violations;
+            violations = new java.util.concurrent.ConcurrentLinkedQueue<>();
         } finally {
             swap.writeLock().unlock();
         }
-        if (!taken.isEmpty()) {
+        if (!taken.isEmpty() || !takenMinutes.isEmpty()) {
             Map<Period, Long> units = new HashMap<>();
             taken.forEach((p, n) -> units.put(p, n.sum()));
+            Map<Minute, long[]> counted = new HashMap<>();
+            takenMinutes.forEach((m, c) -> counted.put(m, new long[] {c[0].sum(), c[1].sum()}));
+            List<Violation> kept = new ArrayList<>(takenViolations);
             int buffered = pending.stream().mapToInt(b -> b.units().size()).sum();
             if (buffered + units.size() > maxPending) {
                 long lost = units.values().stream().mapToLong(Long::longValue).sum() / 2;
@@ -164,7 +211,7 @@ public class UsageLedger {
                         buffered,
                         lost);
             } else {
-                pending.addLast(new Batch(seq.incrementAndGet(), units));
+                pending.addLast(new Batch(seq.incrementAndGet(), units, counted, kept));
             }
         }
         while (!pending.isEmpty()) {
@@ -192,6 +239,28 @@ public class UsageLedger {
             }
         }
         refreshTotals();
+        if (++flushes % 3600 == 1) {
+            expire();
+        }
+    }
+
+    /** Drops analytics and violations older than {@code limiter.plans.retention} (the ledger keeps 400 days). */
+    private void expire() {
+        java.time.Instant cutoff = java.time.Instant.now().minus(retention);
+        try (Connection c = dataSource.getConnection();
+                PreparedStatement a = c.prepareStatement("DELETE FROM usage_minutes WHERE minute < ?");
+                PreparedStatement v = c.prepareStatement("DELETE FROM violations WHERE at < ?");
+                PreparedStatement l = c.prepareStatement("DELETE FROM usage_ledger WHERE recorded_at < ?")) {
+            a.setObject(1, java.sql.Timestamp.from(cutoff));
+            v.setObject(1, java.sql.Timestamp.from(cutoff));
+            l.setObject(1, java.sql.Timestamp.from(java.time.Instant.now().minus(java.time.Duration.ofDays(400))));
+            long dropped = a.executeUpdate() + v.executeUpdate() + l.executeUpdate();
+            if (dropped > 0) {
+                LOG.info("Retention: {} row(s) older than {} removed", dropped, retention);
+            }
+        } catch (SQLException | RuntimeException e) {
+            // tried again in an hour
+        }
     }
 
     /**
@@ -227,6 +296,42 @@ public class UsageLedger {
                     s.addBatch();
                 }
                 s.executeBatch();
+                try (PreparedStatement m = c.prepareStatement(
+                        "INSERT INTO usage_minutes (node, seq, key_id, plan, minute, admitted, denied)"
+                                + " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING")) {
+                    for (Map.Entry<Minute, long[]> e : b.minutes().entrySet()) {
+                        m.setString(1, node);
+                        m.setLong(2, b.seq());
+                        m.setString(3, e.getKey().keyId());
+                        m.setString(4, e.getKey().plan());
+                        m.setObject(5, java.sql.Timestamp.from(e.getKey().minute()));
+                        m.setLong(6, e.getValue()[0]);
+                        m.setLong(7, e.getValue()[1]);
+                        m.addBatch();
+                    }
+                    m.executeBatch();
+                }
+                // (node, seq, n) names each kept denial: a retried batch logs none twice
+                if (!b.violations().isEmpty()) {
+                    try (PreparedStatement v = c.prepareStatement(
+                            "INSERT INTO violations (at, key_id, account, plan, policy, client_address, node, seq, n)"
+                                    + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING")) {
+                        int n = 0;
+                        for (Violation x : b.violations()) {
+                            v.setObject(1, java.sql.Timestamp.from(x.at()));
+                            v.setString(2, x.keyId());
+                            v.setString(3, x.account());
+                            v.setString(4, x.plan());
+                            v.setString(5, x.policy());
+                            v.setString(6, x.client());
+                            v.setString(7, node);
+                            v.setLong(8, b.seq());
+                            v.setInt(9, n++);
+                            v.addBatch();
+                        }
+                        v.executeBatch();
+                    }
+                }
                 c.commit();
             } catch (SQLException e) {
                 c.rollback();

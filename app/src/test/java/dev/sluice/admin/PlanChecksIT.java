@@ -227,4 +227,51 @@ class PlanChecksIT {
                 .as("the raised quota is in force again, and spent")
                 .isEqualTo(429);
     }
+
+    private static HttpResponse<String> adminGet(String path) {
+        return ServiceNode.send(HttpRequest.newBuilder(URI.create(node.url() + path))
+                .header("Authorization", "Bearer " + TOKEN)
+                .GET()
+                .build());
+    }
+
+    @Test
+    void usageIsCountedPerMinuteAndAFloodOfDenialsKeepsOnlyASample() {
+        admin("/admin/plans", "{\"name\":\"watched\",\"limit\":100,\"period\":\"1m\",\"dailyQuota\":3}");
+        String key = issue("watched");
+        String id = key.substring(3, key.indexOf('.'));
+        String body = "{\"apiKey\":\"" + key + "\",\"request\":{\"remote-address\":\"203.0.113.9\"}}";
+        int admitted = 0;
+        int denied = 0;
+        for (int i = 0; i < 23; i++) {
+            int status = ServiceNode.post(node.url(), "/v1/check", body).statusCode();
+            if (status == 200) {
+                admitted++;
+            } else {
+                assertThat(status).isEqualTo(429);
+                denied++;
+            }
+        }
+        assertThat(admitted).isEqualTo(3);
+        assertThat(denied).isEqualTo(20);
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
+            HttpResponse<String> usage = adminGet("/admin/usage?key=" + id);
+            assertThat(usage.statusCode()).as(usage.body()).isEqualTo(200);
+            assertThat(usage.body()).contains("\"admitted\":3", "\"denied\":20");
+        });
+        HttpResponse<String> log = adminGet("/admin/violations?key=" + id);
+        assertThat(log.statusCode()).isEqualTo(200);
+        long kept = Pattern.compile("\"policy\":\"daily\"")
+                .matcher(log.body())
+                .results()
+                .count();
+        // at most 5 per key and minute in full (10 if the checks straddled a minute), all 20 counted
+        assertThat(kept).as("a sample of the 20 denials, in full").isBetween(1L, 10L);
+        assertThat(log.body()).contains("\"clientAddress\":\"203.0.113.9\"", "\"key\":\"" + id + "\"");
+        assertThat(adminGet("/admin/usage?plan=watched").body()).contains("\"admitted\":3");
+        assertThat(adminGet("/admin/usage").statusCode()).isEqualTo(400);
+        assertThat(adminGet("/admin/usage?key=" + id + "&from=yesterday").body())
+                .contains("\"name\":\"from\"");
+        assertThat(adminGet("/admin/violations?key=" + id + "&limit=0").body()).contains("\"name\":\"limit\"");
+    }
 }
