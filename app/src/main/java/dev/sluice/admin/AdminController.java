@@ -55,6 +55,8 @@ import org.slf4j.LoggerFactory;
  * configured ({@code datasources.default.*}).
  */
 @Controller("/admin")
+@io.swagger.v3.oas.annotations.tags.Tag(name = "admin", description = "Plans, API keys, overrides, usage, violations")
+@io.swagger.v3.oas.annotations.security.SecurityRequirement(name = "admin-token")
 @Requires(beans = DataSource.class)
 @ExecuteOn(TaskExecutors.BLOCKING)
 public class AdminController {
@@ -175,7 +177,7 @@ public class AdminController {
     @Consumes(MediaType.ALL)
     public MutableHttpResponse<?> createOverride(@PathVariable String id, @Nullable @Body byte[] body) {
         return handle(() -> {
-            JsonNode o = object(body);
+            JsonNode o = object(json, body);
             unknownFields(
                     o, Set.of("for", "until", "limit", "burst", "dailyQuota", "monthlyQuota", "blocked", "reason"));
             Instant now = now();
@@ -276,7 +278,7 @@ public class AdminController {
     @Consumes(MediaType.ALL)
     public MutableHttpResponse<?> createPlan(@Nullable @Body byte[] body) {
         return handle(() -> {
-            Plan plan = plan(object(body), null, null);
+            Plan plan = plan(object(json, body), null, null);
             if (plans.existsById(plan.name())) {
                 return conflict("plan '" + plan.name() + "' exists; PUT /admin/plans/" + plan.name() + " changes it");
             }
@@ -310,7 +312,7 @@ public class AdminController {
             if (old == null) {
                 return notFound("plan", name);
             }
-            Plan plan = plan(object(body), name, old.createdAt());
+            Plan plan = plan(object(json, body), name, old.createdAt());
             plans.update(plan);
             LOG.info("Plan {} changed", name);
             return HttpResponse.ok(planJson(plan));
@@ -340,7 +342,7 @@ public class AdminController {
     @Consumes(MediaType.ALL)
     public MutableHttpResponse<?> createKey(@Nullable @Body byte[] body) {
         return handle(() -> {
-            JsonNode o = object(body);
+            JsonNode o = object(json, body);
             unknownFields(o, Set.of("plan", "label"));
             String plan = requiredString(o, "plan");
             String label = optionalString(o, "label");
@@ -395,7 +397,7 @@ public class AdminController {
     @Consumes(MediaType.ALL)
     public MutableHttpResponse<?> rotateKey(@PathVariable String id, @Nullable @Body byte[] body) {
         return handle(() -> {
-            JsonNode o = body == null || body.length == 0 ? null : object(body);
+            JsonNode o = body == null || body.length == 0 ? null : object(json, body);
             Duration overlap = Duration.ofHours(24);
             if (o != null) {
                 unknownFields(o, Set.of("overlap"));
@@ -449,7 +451,7 @@ public class AdminController {
 
     // --- JSON in and out -----------------------------------------------------------------------
 
-    private JsonNode object(@Nullable byte[] body) {
+    static JsonNode object(JsonMapper json, @Nullable byte[] body) {
         if (body == null || body.length == 0) {
             throw BadRequestException.of("body", "is required: a JSON object");
         }
@@ -465,7 +467,7 @@ public class AdminController {
         return node;
     }
 
-    private static void unknownFields(JsonNode o, Set<String> known) {
+    static void unknownFields(JsonNode o, Set<String> known) {
         List<InvalidParam> bad = new ArrayList<>();
         for (Map.Entry<String, JsonNode> e : o.entries()) {
             if (!known.contains(e.getKey())) {
@@ -646,13 +648,13 @@ public class AdminController {
         return m;
     }
 
-    private static Instant now() {
+    static Instant now() {
         return Instant.now().truncatedTo(ChronoUnit.MICROS); // what timestamptz keeps
     }
 
     // --- errors --------------------------------------------------------------------------------
 
-    private static MutableHttpResponse<?> notFound(String what, String name) {
+    static MutableHttpResponse<?> notFound(String what, String name) {
         return Responses.problem(
                 HttpStatus.NOT_FOUND,
                 "urn:sluice:problem:not-found",
@@ -666,7 +668,7 @@ public class AdminController {
     }
 
     /** Runs an admin action: bad input → 400, the database unreachable → 503, a race on a constraint → 409. */
-    private static MutableHttpResponse<?> handle(Supplier<MutableHttpResponse<?>> action) {
+    static MutableHttpResponse<?> handle(Supplier<MutableHttpResponse<?>> action) {
         try {
             return action.get();
         } catch (BadRequestException e) {

@@ -32,6 +32,10 @@ import java.util.concurrent.CompletionStage;
  * The v1 decision API. Input is checked completely before the store is asked, so a bad request
  * consumes nothing and never reaches Redis. Every handler is non-blocking.
  */
+@io.swagger.v3.oas.annotations.tags.Tag(
+        name = "checks",
+        description = "Rate limit decisions: 200 admitted, 429 denied (Retry-After, RateLimit-Policy/RateLimit,"
+                + " X-RateLimit-*), 503 fail-closed, 4xx problem+json naming the field")
 @Controller("/v1")
 public class CheckController {
     private static final byte[] PONG = "{\"pong\":true}".getBytes(StandardCharsets.US_ASCII);

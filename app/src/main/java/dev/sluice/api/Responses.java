@@ -27,7 +27,8 @@ public final class Responses {
     public static final MediaType PROBLEM_JSON = MediaType.of("application/problem+json");
 
     static final String QUOTA_EXCEEDED = "https://iana.org/assignments/http-problem-types#quota-exceeded";
-    static final String REDUCED_CAPACITY = "https://iana.org/assignments/http-problem-types#temporary-reduced-capacity";
+    public static final String REDUCED_CAPACITY =
+            "https://iana.org/assignments/http-problem-types#temporary-reduced-capacity";
     static final String INVALID_REQUEST = "urn:sluice:problem:invalid-request";
     static final String UNKNOWN_POLICY = "urn:sluice:problem:unknown-policy";
     static final String UNKNOWN_LEASE = "urn:sluice:problem:unknown-lease";

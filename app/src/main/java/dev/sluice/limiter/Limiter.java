@@ -36,6 +36,9 @@ import org.slf4j.LoggerFactory;
  */
 @Singleton
 public class Limiter {
+    /** The name of a plan's rate policy; its subject is {@code (rate, account)}. */
+    public static final String PLAN_RATE = "rate";
+
     private static final Logger LOG = LoggerFactory.getLogger(Limiter.class);
 
     private final RateLimitStore store;
@@ -287,6 +290,21 @@ public class Limiter {
     public CompletionStage<Boolean> release(Subject subject, String token) {
         CompletionStage<Boolean> local = fallback.release(subject, token);
         return store.release(subject, token).thenCombine(local, (shared, here) -> shared || here);
+    }
+
+    /**
+     * Resets an account's plan state (the admin API): its rate bucket, and its counters of day
+     * {@code dayId} and month {@code monthId}; see {@link RateLimitStore#resetPlan}. The rate's
+     * local state (the failure mode's) is forgotten too.
+     */
+    public CompletionStage<long[]> resetPlan(
+            String account, String dayId, String monthId, boolean rate, boolean day, boolean month) {
+        Subject subject = new Subject(PLAN_RATE, account);
+        if (rate) {
+            fallback.reset(subject);
+            owed.remove(subject);
+        }
+        return store.resetPlan(subject, dayId, monthId, rate, day, month);
     }
 
     /** Restores the subject's full allowance in the store (and in the fallback). */

@@ -58,8 +58,12 @@ public class PlanChecks {
 
     public PlanCheck of(KeyDirectory.Resolution resolved, long cost, Instant now) {
         Plan p = effective(resolved.plan(), resolved.override());
-        Policy rate =
-                rates.get(p, x -> Policy.of("rate", new Limit(x.rateBurst(), x.rateLimit(), x.ratePeriodMs()), mode));
+        Policy rate = rates.get(
+                p,
+                x -> Policy.of(
+                        dev.sluice.limiter.Limiter.PLAN_RATE,
+                        new Limit(x.rateBurst(), x.rateLimit(), x.ratePeriodMs()),
+                        mode));
         ZoneId zone = ZoneId.of(p.quotaZone());
         LocalDate day = now.atZone(zone).toLocalDate();
         YearMonth month = YearMonth.from(day);

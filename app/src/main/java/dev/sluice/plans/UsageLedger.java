@@ -81,6 +81,7 @@ public class UsageLedger {
     private final ConcurrentHashMap<Period, Long> durable = new ConcurrentHashMap<>();
 
     private final AtomicLong pendingUnits = new AtomicLong();
+    private final AtomicLong adjustments = new AtomicLong();
     private final java.util.concurrent.locks.ReentrantReadWriteLock swap =
             new java.util.concurrent.locks.ReentrantReadWriteLock();
     private final Counter written;
@@ -172,6 +173,56 @@ public class UsageLedger {
         long total = durable.getOrDefault(p, 0L) + (mine == null ? 0 : mine.sum());
         durable.putIfAbsent(p, 0L); // read its total at the next flush
         return total;
+    }
+
+    /**
+     * What the ledger holds for {@code period} now: the database's total, read at once (throws when
+     * the database cannot be reached), plus what this node has not written yet.
+     */
+    public long total(String account, String period) throws SQLException {
+        LongAdder mine = unwritten.get(new Period(account, period));
+        try (Connection c = dataSource.getConnection();
+                PreparedStatement s = c.prepareStatement(
+                        "SELECT coalesce(sum(units), 0) FROM usage_ledger WHERE account = ? AND period = ?")) {
+            s.setString(1, account);
+            s.setString(2, period);
+            try (ResultSet r = s.executeQuery()) {
+                r.next();
+                return r.getLong(1) + (mine == null ? 0 : mine.sum());
+            }
+        }
+    }
+
+    /**
+     * Takes {@code units} off the ledger's total of each period at once, in one transaction (a reset
+     * of the account's quota): a negative row, so that a counter rebuilt from the ledger honours it.
+     */
+    public void takeOff(String account, Map<String, Long> unitsByPeriod) throws SQLException {
+        try (Connection c = dataSource.getConnection()) {
+            c.setAutoCommit(false);
+            try (PreparedStatement s = c.prepareStatement(
+                    "INSERT INTO usage_ledger (node, seq, account, period, units) VALUES (?, ?, ?, ?, ?)")) {
+                long n = adjustments.incrementAndGet();
+                for (Map.Entry<String, Long> e : unitsByPeriod.entrySet()) {
+                    if (e.getValue() <= 0) {
+                        continue;
+                    }
+                    s.setString(1, "reset:" + node);
+                    s.setLong(2, n);
+                    s.setString(3, account);
+                    s.setString(4, e.getKey());
+                    s.setLong(5, -e.getValue());
+                    s.addBatch();
+                }
+                s.executeBatch();
+                c.commit();
+            } catch (SQLException e) {
+                c.rollback();
+                throw e;
+            }
+        }
+        unitsByPeriod.forEach(
+                (period, units) -> durable.computeIfPresent(new Period(account, period), (p, t) -> t - units));
     }
 
     /** Admitted units recorded here and not yet in the database. */

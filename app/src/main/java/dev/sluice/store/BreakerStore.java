@@ -59,6 +59,12 @@ public final class BreakerStore implements RateLimitStore {
     }
 
     @Override
+    public CompletionStage<long[]> resetPlan(
+            Subject subject, String dayId, String monthId, boolean rate, boolean day, boolean month) {
+        return guard(() -> delegate.resetPlan(subject, dayId, monthId, rate, day, month));
+    }
+
+    @Override
     public CompletionStage<Void> reset(Subject subject) {
         return guard(() -> delegate.reset(subject));
     }

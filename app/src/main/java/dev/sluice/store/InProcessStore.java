@@ -113,6 +113,28 @@ public final class InProcessStore implements RateLimitStore {
         }
     }
 
+    /** The twin of {@code plan_reset.lua}, under the plan lock. */
+    @Override
+    public CompletionStage<long[]> resetPlan(
+            Subject subject, String dayId, String monthId, boolean rate, boolean day, boolean month) {
+        long[] held = {-1, -1};
+        synchronized (planLocks[Math.floorMod(subject.hashCode(), planLocks.length)]) {
+            if (rate) {
+                states.invalidate(new StateKey(subject, Algorithm.TOKEN_BUCKET.suffix()));
+            }
+            StateKey[] counters = {new StateKey(subject, "qd:" + dayId), new StateKey(subject, "qm:" + monthId)};
+            boolean[] wanted = {day, month};
+            for (int i = 0; i < 2; i++) {
+                Long before = wanted[i] ? count(states.getIfPresent(counters[i])) : null;
+                if (before != null) {
+                    held[i] = before;
+                    states.put(counters[i], new Entry("0", -1)); // keeps its expiry (KEEPTTL)
+                }
+            }
+        }
+        return CompletableFuture.completedFuture(held);
+    }
+
     private static Long count(Entry e) {
         return e == null ? null : Long.valueOf(e.state());
     }

@@ -50,6 +50,15 @@ public interface RateLimitStore {
             String monthId,
             dev.sluice.core.PlanQuota.Quotas quotas);
 
+    /**
+     * Resets a plan subject ({@code plan_reset.lua}): deletes its bucket ({@code rate}) and sets its
+     * counters of day {@code dayId} ({@code day}) and month {@code monthId} ({@code month}) to 0,
+     * keeping their expiry; a missing counter stays missing. Atomic. Completes with what the two
+     * counters held before, {@code -1} for one that was missing or not reset.
+     */
+    CompletionStage<long[]> resetPlan(
+            Subject subject, String dayId, String monthId, boolean rate, boolean day, boolean month);
+
     /** Forgets the subject's state, which restores its full allowance. */
     CompletionStage<Void> reset(Subject subject);
 

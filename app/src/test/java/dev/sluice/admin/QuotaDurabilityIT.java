@@ -162,4 +162,64 @@ class QuotaDurabilityIT {
                 "QuotaDurabilityIT: %d unit(s) buffered while PostgreSQL was down, all %d written after%n",
                 pending, ledger(key));
     }
+
+    @Test
+    void aResetGivesBackTheQuotaAndAFlushDoesNotUndoIt() throws SQLException {
+        admin("/admin/plans", "{\"name\":\"resettable\",\"limit\":600,\"period\":\"1m\",\"dailyQuota\":10}");
+        String key = issue("resettable");
+        String id = key.substring(3, key.indexOf('.'));
+        assertThat(admittedOf(key, 12)).isEqualTo(10);
+
+        // bad input names the field and resets nothing; an unknown key is 404
+        HttpResponse<String> bad = admin("/admin/keys/" + id + "/reset", "{\"daily\":\"yes\"}");
+        assertThat(bad.statusCode()).isEqualTo(400);
+        assertThat(bad.body()).contains("\"name\":\"daily\"");
+        assertThat(admin("/admin/keys/" + id + "/reset", "{\"rate\":false,\"daily\":false,\"monthly\":false}")
+                        .statusCode())
+                .isEqualTo(400);
+        assertThat(admin("/admin/keys/nosuchkey/reset", "").statusCode()).isEqualTo(404);
+        assertThat(check(key)).as("still spent").isEqualTo(429);
+
+        HttpResponse<String> reset = admin("/admin/keys/" + id + "/reset", "{\"rate\":false}");
+        assertThat(reset.statusCode()).as(reset.body()).isEqualTo(200);
+        assertThat(reset.body()).contains("\"usedBefore\":10");
+        assertThat(admittedOf(key, 3)).isEqualTo(3);
+        // every node wrote its usage; then Redis loses the day's counter: it is rebuilt from the
+        // ledger, which holds the reset (-10), so 3 are used, not 13
+        UsageLedger ledger = node.context().getBean(UsageLedger.class);
+        await().atMost(Duration.ofSeconds(10)).until(() -> ledger.pendingUnits() == 0 && ledger(key) == 3);
+        RedisServers.cluster().flushAll();
+        assertThat(admittedOf(key, 10))
+                .as("10 - 3 left after the reset and the flush")
+                .isEqualTo(7);
+
+        // a reset when Redis has no counter (flushed again) takes what the ledger holds
+        await().atMost(Duration.ofSeconds(10)).until(() -> ledger.pendingUnits() == 0 && ledger(key) == 10);
+        RedisServers.cluster().flushAll();
+        reset = admin("/admin/keys/" + id + "/reset", "");
+        assertThat(reset.statusCode()).as(reset.body()).isEqualTo(200);
+        assertThat(reset.body()).contains("\"usedBefore\":10");
+        assertThat(ledger(key)).isZero();
+        assertThat(admittedOf(key, 12)).isEqualTo(10);
+    }
+
+    @Test
+    void aPolicySubjectIsResetThroughTheAdminApiWithAToken() {
+        String path = "/admin/limits/demo/reset-" + UUID.randomUUID();
+        HttpResponse<String> anonymous = ServiceNode.send(
+                HttpRequest.newBuilder(URI.create(node.url() + path)).DELETE().build());
+        assertThat(anonymous.statusCode()).isEqualTo(401);
+        HttpResponse<String> done = ServiceNode.send(HttpRequest.newBuilder(URI.create(node.url() + path))
+                .header("Authorization", "Bearer " + TOKEN)
+                .DELETE()
+                .build());
+        assertThat(done.statusCode()).isEqualTo(204);
+        HttpResponse<String> unknown =
+                ServiceNode.send(HttpRequest.newBuilder(URI.create(node.url() + "/admin/limits/no-such-policy/x"))
+                        .header("Authorization", "Bearer " + TOKEN)
+                        .DELETE()
+                        .build());
+        assertThat(unknown.statusCode()).isEqualTo(404);
+        assertThat(unknown.body()).contains("\"name\":\"policy\"");
+    }
 }

@@ -301,4 +301,22 @@ class HttpContractIT {
         HttpResponse<String> r = ServiceNode.get(base, "/v1/ping");
         assertThat(r.statusCode()).isEqualTo(200);
     }
+
+    @Test
+    void theApiIsDescribedInOpenApi() {
+        HttpResponse<String> r = ServiceNode.get(base, "/swagger/sluice-0.1.yml");
+        assertThat(r.statusCode()).isEqualTo(200);
+        assertThat(r.body())
+                .startsWith("openapi: 3.")
+                .contains(
+                        "/v1/check:",
+                        "/v1/limits/{policy}/{key}:",
+                        "/admin/plans:",
+                        "/admin/keys/{id}/rotate:",
+                        "/admin/keys/{id}/overrides:",
+                        "/admin/keys/{id}/reset:",
+                        "/admin/usage:",
+                        "/admin/violations:",
+                        "admin-token:");
+    }
 }

@@ -233,4 +233,56 @@ public abstract class StoreContract {
         assertThat(nextDay.dayUsed()).isEqualTo(2);
         assertThat(nextDay.monthUsed()).isEqualTo(5);
     }
+
+    @Test
+    void aPlanResetZeroesTheCountersItNamesAndRefillsTheBucket() {
+        Subject s = fresh();
+        Limit rate = new Limit(5, 5, 60_000);
+        dev.sluice.core.PlanQuota.Quotas quotas = new dev.sluice.core.PlanQuota.Quotas(4, 60_000, 10, 600_000);
+        for (int i = 0; i < 4; i++) {
+            store().acquirePlan(s, rate, 1, "d1", "m1", quotas)
+                    .toCompletableFuture()
+                    .join();
+        }
+        // the day's counter only: the month and the bucket keep what they hold
+        long[] before = store().resetPlan(s, "d1", "m1", false, true, false)
+                .toCompletableFuture()
+                .join();
+        assertThat(before).containsExactly(4, -1);
+        dev.sluice.core.PlanQuota.Result r = store().acquirePlan(s, rate, 1, "d1", "m1", quotas)
+                .toCompletableFuture()
+                .join();
+        assertThat(r.bucket().allowed()).isTrue();
+        assertThat(r.dayUsed())
+                .as("the day starts again from 0, not from a seed")
+                .isEqualTo(1);
+        assertThat(r.monthUsed()).isEqualTo(5);
+        assertThat(r.bucket().remaining())
+                .as("4 + 1 taken, bucket not refilled")
+                .isZero();
+        // everything: a full bucket, both counters back to 0
+        before = store().resetPlan(s, "d1", "m1", true, true, true)
+                .toCompletableFuture()
+                .join();
+        assertThat(before).containsExactly(1, 5);
+        dev.sluice.core.PlanQuota.Quotas seeded = new dev.sluice.core.PlanQuota.Quotas(4, 60_000, 10, 600_000, 3, 3);
+        r = store().acquirePlan(s, rate, 1, "d1", "m1", seeded)
+                .toCompletableFuture()
+                .join();
+        assertThat(r.bucket().remaining()).isEqualTo(4);
+        assertThat(r.dayUsed())
+                .as("a reset counter exists (0): the ledger's seed does not apply")
+                .isEqualTo(1);
+        assertThat(r.monthUsed()).isEqualTo(1);
+        // a counter that was never there stays missing: the next check seeds it
+        before = store().resetPlan(s, "d9", "m9", false, true, true)
+                .toCompletableFuture()
+                .join();
+        assertThat(before).containsExactly(-1, -1);
+        r = store().acquirePlan(s, rate, 1, "d9", "m9", seeded)
+                .toCompletableFuture()
+                .join();
+        assertThat(r.dayUsed()).isEqualTo(4);
+        assertThat(r.monthUsed()).isEqualTo(4);
+    }
 }

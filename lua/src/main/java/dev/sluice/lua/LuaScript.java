@@ -35,6 +35,9 @@ public record LuaScript(String name, String source, String sha1) {
     /** A plan check: token bucket plus daily and monthly quotas, one atomic step. */
     public static final LuaScript PLAN = load("plan.lua");
 
+    /** Resets an account's plan bucket and quota counters (stands alone: no prelude). */
+    public static final LuaScript PLAN_RESET = loadAlone("plan_reset.lua");
+
     /** The membership script of the {@code local} failure mode (stands alone: no prelude). */
     public static final LuaScript MEMBERS = loadAlone("members.lua");
 

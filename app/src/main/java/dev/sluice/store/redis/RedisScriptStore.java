@@ -206,6 +206,24 @@ public final class RedisScriptStore implements RateLimitStore {
     }
 
     @Override
+    public CompletionStage<long[]> resetPlan(
+            Subject subject, String dayId, String monthId, boolean rate, boolean day, boolean month) {
+        LuaScript script = LuaScript.PLAN_RESET;
+        String[] keyArray = {
+            keys.key(subject, Algorithm.TOKEN_BUCKET.suffix()),
+            keys.key(subject, "qd:" + dayId),
+            keys.key(subject, "qm:" + monthId)
+        };
+        String[] args = {rate ? "1" : "0", day ? "1" : "0", month ? "1" : "0"};
+        CompletionStage<List<Long>> call = commands.<List<Long>>evalsha(
+                        script.sha1(), ScriptOutputType.MULTI, keyArray, args)
+                .exceptionallyCompose(error -> isNoScript(error)
+                        ? commands.<List<Long>>eval(script.source(), ScriptOutputType.MULTI, keyArray, args)
+                        : CompletableFuture.failedFuture(error));
+        return withinBudget(call).thenApply(r -> new long[] {r.get(0), r.get(1)});
+    }
+
+    @Override
     public CompletionStage<Void> reset(Subject subject) {
         // every kind of state the subject may have (its policy's algorithm may have changed); one slot
         return withinBudget(commands.del(keys.allKeys(subject)).thenApply(deleted -> null));
