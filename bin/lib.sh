@@ -42,6 +42,33 @@ build_jar() {
   fi
 }
 
+# Builds the test kit (its PostgresMain is the embedded database of bin/run --with-db and the
+# benchmarks) and sets TESTKIT_CP to its class path.
+build_testkit() {
+  local cp_file="$root/testkit/target/classpath.txt"
+  if [ ! -f "$cp_file" ] || [ -n "$(find "$root/testkit/src/main" "$root/testkit/pom.xml" "$root/pom.xml" -newer "$cp_file" -type f -print -quit)" ]; then
+    echo "building the embedded database launcher (testkit) ..." >&2
+    (cd "$root" && ./mvnw -B -q -DskipTests -pl testkit package dependency:build-classpath -Dmdep.outputFile=target/classpath.txt) >&2
+  fi
+  TESTKIT_CP="$root/testkit/target/classes:$(cat "$cp_file")"
+}
+
+# start_embedded_postgres DATA_DIR PORT LOG: a real PostgreSQL 16 (zonky binaries) in the background;
+# sets PG_PID and PG_URL (database sluice, user/password postgres) once it accepts connections.
+start_embedded_postgres() {
+  build_testkit
+  mkdir -p "$1"
+  "$JAVA" -cp "$TESTKIT_CP" dev.sluice.testkit.PostgresMain "$1/postgres" "$2" > "$3" 2>&1 &
+  PG_PID=$!
+  for _ in $(seq 1 600); do
+    grep -q '^ready ' "$3" 2> /dev/null && break
+    kill -0 "$PG_PID" 2> /dev/null || { cat "$3" >&2; echo "the embedded PostgreSQL did not start" >&2; return 1; }
+    sleep 0.1
+  done
+  grep -q '^ready ' "$3" || { cat "$3" >&2; echo "the embedded PostgreSQL did not start in 60 s" >&2; return 1; }
+  PG_URL="jdbc:postgresql://127.0.0.1:$2/sluice"
+}
+
 port_free() { ! (exec 3<> "/dev/tcp/127.0.0.1/$1") 2> /dev/null; }
 
 # A free loopback port.

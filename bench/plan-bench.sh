@@ -1,0 +1,137 @@
+#!/usr/bin/env bash
+# Benchmark of checks by API key (issue 5): POST /v1/check with X-Api-Key — the key resolved in
+# memory, then the plan's rate, daily quota and monthly quota in one plan.lua step on a 3-master
+# Redis Cluster — against the no-op POST /v1/ping driven by the same wrk script and headers, in one
+# run; and the statements PostgreSQL executed meanwhile (pg_stat_statements), to show that the
+# database is not on the request path.
+#
+#   bench/plan-bench.sh                          # 3 rounds of 15 s per endpoint, wrk -t2 -c32, 1,000 keys
+#   ROUNDS=5 DURATION=30s API_KEYS=5000 bench/plan-bench.sh
+#
+# Everything runs on 127.0.0.1 and stops when the script ends (also on failure or Ctrl-C).
+# Results go to stdout and to bench/results/plan-bench-<timestamp>.txt.
+set -eu
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/.." && pwd)
+source "$root/bin/lib.sh"
+
+DURATION=${DURATION:-15s}
+ROUNDS=${ROUNDS:-3}
+WARMUP=${WARMUP:-10s}
+CONNECTIONS=${CONNECTIONS:-32}
+THREADS=${THREADS:-2}
+API_KEYS=${API_KEYS:-1000}
+JVM_OPTS=${JVM_OPTS:-"-Xms256m -Xmx256m -XX:+UseParallelGC"}
+
+need_cmd redis-server redis-server
+need_cmd redis-cli redis-tools
+need_cmd wrk wrk
+need_cmd psql postgresql-client
+need_cmd curl curl
+use_java
+build_jar
+
+work=$(mktemp -d /tmp/sluice-plan-bench.XXXXXX)
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+}
+trap cleanup EXIT INT TERM
+
+start_bench_cluster
+pg_port=$(free_port)
+start_embedded_postgres "$work" "$pg_port" "$work/postgres.log"
+pids+=("$PG_PID")
+export PGPASSWORD=postgres
+sql() { psql -h 127.0.0.1 -p "$pg_port" -U postgres -d sluice -qAtX -c "$1"; }
+sql "CREATE EXTENSION IF NOT EXISTS pg_stat_statements" > /dev/null
+
+http_port=$(free_port)
+token="bench-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+printf 'limiter:\n  policies:\n    bench: {limit: 1000, period: 1h}\n' > "$work/policies.yml"
+REDIS_URIS="$uris" MICRONAUT_SERVER_PORT="$http_port" MICRONAUT_CONFIG_FILES="$work/policies.yml" \
+  DATASOURCES_DEFAULT_URL="$PG_URL" DATASOURCES_DEFAULT_USERNAME=postgres DATASOURCES_DEFAULT_PASSWORD=postgres \
+  LIMITER_ADMIN_TOKENS="$token" "$JAVA" $JVM_OPTS -jar "$JAR" > "$work/sluice.log" 2>&1 &
+pids+=($!)
+sluice_pid=$!
+base="http://127.0.0.1:$http_port"
+for _ in $(seq 1 600); do curl -fs "$base/v1/ping" > /dev/null && break; sleep 0.1; done
+curl -fs "$base/v1/ping" > /dev/null || { cat "$work/sluice.log"; echo "service did not start" >&2; exit 1; }
+
+# a plan whose rate and quotas admit every check of the run: what is measured is the work of
+# deciding and counting, not of denying
+admin() { curl -fsS -X POST "$base$1" -H "Authorization: Bearer $token" -H 'Content-Type: application/json' -d "$2"; }
+admin /admin/plans '{"name":"bench","limit":100000000,"period":"1h","dailyQuota":1000000000,"monthlyQuota":10000000000}' > /dev/null
+echo "issuing $API_KEYS API keys..." >&2
+: > "$work/keys.txt"
+for _ in $(seq 1 "$API_KEYS"); do
+  admin /admin/keys '{"plan":"bench"}' | sed -E 's/.*"key":"([^"]+)".*/\1/' >> "$work/keys.txt"
+done
+last=$(tail -1 "$work/keys.txt")
+for _ in $(seq 1 100); do
+  [ "$(curl -s -o /dev/null -w '%{http_code}' -X POST "$base/v1/check" -H "X-Api-Key: $last")" = 200 ] && break
+  sleep 0.1
+done
+export KEYS_FILE="$work/keys.txt"
+
+proc_ticks() { local t=0; for pid in "$@"; do t=$((t + $(awk '{print $14 + $15}' "/proc/$pid/stat"))); done; echo "$t"; }
+run_wrk() { # label duration: also records statements executed by PostgreSQL meanwhile
+  local label=$1 duration=$2
+  sql "SELECT pg_stat_statements_reset()" > /dev/null
+  local j0; j0=$(proc_ticks "$sluice_pid")
+  wrk -t"$THREADS" -c"$CONNECTIONS" -d"$duration" --latency -s "$here/apikey.lua" "$base" > "$work/wrk-$label.txt" 2>&1
+  echo $(( $(proc_ticks "$sluice_pid") - j0 )) > "$work/cpu-$label"
+  # every statement of every client but this script's own (pg_stat_statements' reset and reads)
+  sql "SELECT coalesce(sum(calls), 0) FROM pg_stat_statements WHERE query NOT ILIKE '%pg_stat_statements%'" > "$work/sql-$label"
+  sql "SELECT calls || '  ' || regexp_replace(left(query, 90), '\s+', ' ', 'g') FROM pg_stat_statements
+       WHERE query NOT ILIKE '%pg_stat_statements%' ORDER BY calls DESC LIMIT 6" > "$work/sqltop-$label"
+}
+rps() { awk '/^Requests\/sec/ {print $2}' "$1"; }
+requests() { awk '/requests in/ {print $1}' "$1"; }
+pct() { awk -v p="$2" '$1 == p {print $2}' "$1"; }
+non2xx() { awk '/Non-2xx/ {print $5}' "$1"; }
+
+echo "warming up ($WARMUP each)..." >&2
+PATH_UNDER_TEST=/v1/ping run_wrk warm-ping "$WARMUP"
+PATH_UNDER_TEST=/v1/check run_wrk warm-check "$WARMUP"
+echo "measuring ($ROUNDS rounds of $DURATION each)..." >&2
+for r in $(seq 1 "$ROUNDS"); do
+  PATH_UNDER_TEST=/v1/ping run_wrk "ping-$r" "$DURATION"
+  PATH_UNDER_TEST=/v1/check run_wrk "check-$r" "$DURATION"
+done
+rss_kb=$(awk '/VmRSS/ {print $2}' "/proc/$sluice_pid/status")
+sleep 2 # one more ledger flush
+ledger_total=$(sql "SELECT coalesce(sum(units), 0) FROM usage_ledger")
+counted=0
+for f in "$work"/wrk-check-*.txt "$work"/wrk-warm-check.txt; do counted=$((counted + $(requests "$f") - $(non2xx "$f" | sed 's/^$/0/'))); done
+
+mkdir -p "$here/results"
+out="$here/results/plan-bench-$(date -u +%Y%m%dT%H%M%SZ).txt"
+hz=$(getconf CLK_TCK)
+{
+  echo "Sluice checks by API key  $(date -u +%FT%TZ)  $(nproc) cores  wrk -t$THREADS -c$CONNECTIONS -d$DURATION  $API_KEYS keys"
+  echo "service: $JAR  JVM: $("$JAVA" -version 2>&1 | head -1)  $JVM_OPTS"
+  echo "store: 3-master Redis Cluster; database: PostgreSQL 16 (embedded binaries), pg_stat_statements"
+  echo "plan: rate 100,000,000/h, daily 1,000,000,000, monthly 10,000,000,000 (every check admitted and counted)"
+  echo
+  printf '%-6s %-26s %12s %9s %9s %8s %10s %14s %12s\n' round endpoint 'requests/s' p50 p99 ratio 'non-2xx' 'SQL statements' 'per request'
+  for r in $(seq 1 "$ROUNDS"); do
+    p="$work/wrk-ping-$r.txt"; c="$work/wrk-check-$r.txt"
+    ratio=$(awk -v a="$(rps "$c")" -v b="$(rps "$p")" 'BEGIN {printf "%.1f %%", 100 * a / b}')
+    for l in ping check; do
+      f="$work/wrk-$l-$r.txt"; n=$(cat "$work/sql-$l-$r")
+      per=$(awk -v s="$n" -v q="$(requests "$f")" 'BEGIN {printf "%.6f", s / q}')
+      name='POST /v1/ping (no-op)'; rt=''
+      [ "$l" = check ] && { name='POST /v1/check (API key)'; rt=$ratio; }
+      printf '%-6s %-26s %12s %9s %9s %8s %10s %14s %12s\n' "$r" "$name" "$(rps "$f")" "$(pct "$f" 50%)" "$(pct "$f" 99%)" "$rt" "$(non2xx "$f" | sed 's/^$/0/')" "$n" "$per"
+    done
+    echo "       CPU of the Sluice JVM per request: no-op $(awk -v t="$(cat "$work/cpu-ping-$r")" -v q="$(requests "$p")" -v hz="$hz" 'BEGIN {printf "%.0f", t * 1e6 / hz / q}') us, check $(awk -v t="$(cat "$work/cpu-check-$r")" -v q="$(requests "$c")" -v hz="$hz" 'BEGIN {printf "%.0f", t * 1e6 / hz / q}') us"
+  done
+  echo
+  echo "statements PostgreSQL ran during the last check round (all of them; calls, statement):"
+  sed 's/^/  /' "$work/sqltop-check-$ROUNDS"
+  echo
+  echo "admitted checks by API key (warm-up + rounds): $counted; units in the usage ledger afterwards: $ledger_total"
+  echo "service RSS after the run: $((rss_kb / 1024)) MiB"
+} | tee "$out"
