@@ -62,17 +62,22 @@ curl -fs "$base/v1/ping" > /dev/null || { cat "$work/sluice.log"; echo "service 
 # a plan whose rate and quotas admit every check of the run: what is measured is the work of
 # deciding and counting, not of denying
 admin() { curl -fsS -X POST "$base$1" -H "Authorization: Bearer $token" -H 'Content-Type: application/json' -d "$2"; }
-admin /admin/plans '{"name":"bench","limit":100000000,"period":"1h","dailyQuota":1000000000,"monthlyQuota":10000000000}' > /dev/null
+admin /admin/plans '{"name":"bench","limit":1000000,"period":"1m","dailyQuota":1000000000,"monthlyQuota":10000000000}' > /dev/null
 echo "issuing $API_KEYS API keys..." >&2
 : > "$work/keys.txt"
 for _ in $(seq 1 "$API_KEYS"); do
-  admin /admin/keys '{"plan":"bench"}' | sed -E 's/.*"key":"([^"]+)".*/\1/' >> "$work/keys.txt"
+  { admin /admin/keys '{"plan":"bench"}' | sed -E 's/.*"key":"([^"]+)".*/\1/'; echo; } >> "$work/keys.txt"
 done
 last=$(tail -1 "$work/keys.txt")
 for _ in $(seq 1 100); do
   [ "$(curl -s -o /dev/null -w '%{http_code}' -X POST "$base/v1/check" -H "X-Api-Key: $last")" = 200 ] && break
   sleep 0.1
 done
+sample=$(curl -s -w ' %{http_code}' -X POST "$base/v1/check" -H "X-Api-Key: $last")
+case "$sample" in
+  *' 200') ;;
+  *) cat "$work/sluice.log" | tail -20 >&2; echo "a check by API key was not admitted: $sample" >&2; exit 1 ;;
+esac
 export KEYS_FILE="$work/keys.txt"
 
 proc_ticks() { local t=0; for pid in "$@"; do t=$((t + $(awk '{print $14 + $15}' "/proc/$pid/stat"))); done; echo "$t"; }
@@ -84,13 +89,16 @@ run_wrk() { # label duration: also records statements executed by PostgreSQL mea
   echo $(( $(proc_ticks "$sluice_pid") - j0 )) > "$work/cpu-$label"
   # every statement of every client but this script's own (pg_stat_statements' reset and reads)
   sql "SELECT coalesce(sum(calls), 0) FROM pg_stat_statements WHERE query NOT ILIKE '%pg_stat_statements%'" > "$work/sql-$label"
+  # reads of keys, plans or overrides: what a check would need if the database were on its path
+  sql "SELECT coalesce(sum(calls), 0) FROM pg_stat_statements
+       WHERE query ~* 'from\s+\"?(api_keys|plans|overrides)'" > "$work/lookups-$label"
   sql "SELECT calls || '  ' || regexp_replace(left(query, 90), '\s+', ' ', 'g') FROM pg_stat_statements
        WHERE query NOT ILIKE '%pg_stat_statements%' ORDER BY calls DESC LIMIT 6" > "$work/sqltop-$label"
 }
 rps() { awk '/^Requests\/sec/ {print $2}' "$1"; }
 requests() { awk '/requests in/ {print $1}' "$1"; }
 pct() { awk -v p="$2" '$1 == p {print $2}' "$1"; }
-non2xx() { awk '/Non-2xx/ {print $5}' "$1"; }
+non2xx() { awk '/Non-2xx/ {n = $5} END {print n + 0}' "$1"; }
 
 echo "warming up ($WARMUP each)..." >&2
 PATH_UNDER_TEST=/v1/ping run_wrk warm-ping "$WARMUP"
@@ -102,9 +110,9 @@ for r in $(seq 1 "$ROUNDS"); do
 done
 rss_kb=$(awk '/VmRSS/ {print $2}' "/proc/$sluice_pid/status")
 sleep 2 # one more ledger flush
-ledger_total=$(sql "SELECT coalesce(sum(units), 0) FROM usage_ledger")
+ledger_total=$(sql "SELECT coalesce(sum(units), 0) FROM usage_ledger WHERE period LIKE 'd:%'")
 counted=0
-for f in "$work"/wrk-check-*.txt "$work"/wrk-warm-check.txt; do counted=$((counted + $(requests "$f") - $(non2xx "$f" | sed 's/^$/0/'))); done
+for f in "$work"/wrk-check-*.txt "$work"/wrk-warm-check.txt; do counted=$((counted + $(requests "$f") - $(non2xx "$f"))); done
 
 mkdir -p "$here/results"
 out="$here/results/plan-bench-$(date -u +%Y%m%dT%H%M%SZ).txt"
@@ -113,18 +121,22 @@ hz=$(getconf CLK_TCK)
   echo "Sluice checks by API key  $(date -u +%FT%TZ)  $(nproc) cores  wrk -t$THREADS -c$CONNECTIONS -d$DURATION  $API_KEYS keys"
   echo "service: $JAR  JVM: $("$JAVA" -version 2>&1 | head -1)  $JVM_OPTS"
   echo "store: 3-master Redis Cluster; database: PostgreSQL 16 (embedded binaries), pg_stat_statements"
-  echo "plan: rate 100,000,000/h, daily 1,000,000,000, monthly 10,000,000,000 (every check admitted and counted)"
+  echo "plan: rate 1,000,000/min, daily 1,000,000,000, monthly 10,000,000,000 (every check admitted and counted)"
   echo
-  printf '%-6s %-26s %12s %9s %9s %8s %10s %14s %12s\n' round endpoint 'requests/s' p50 p99 ratio 'non-2xx' 'SQL statements' 'per request'
+  echo "SQL: statements PostgreSQL executed during the round (pg_stat_statements calls; a batched row counts"
+  echo "once), of them reads of api_keys/plans/overrides (what a check would need if the database were on its path)"
+  printf '%-6s %-26s %11s %9s %9s %7s %8s %9s %9s %9s %9s\n' round endpoint 'requests/s' p50 p99 ratio 'non-2xx' 'SQL' 'SQL/s' 'SQL/req' 'lookups'
   for r in $(seq 1 "$ROUNDS"); do
     p="$work/wrk-ping-$r.txt"; c="$work/wrk-check-$r.txt"
     ratio=$(awk -v a="$(rps "$c")" -v b="$(rps "$p")" 'BEGIN {printf "%.1f %%", 100 * a / b}')
+    secs=${DURATION%s}
     for l in ping check; do
       f="$work/wrk-$l-$r.txt"; n=$(cat "$work/sql-$l-$r")
-      per=$(awk -v s="$n" -v q="$(requests "$f")" 'BEGIN {printf "%.6f", s / q}')
+      per=$(awk -v s="$n" -v q="$(requests "$f")" 'BEGIN {printf "%.5f", s / q}')
+      persec=$(awk -v s="$n" -v d="$secs" 'BEGIN {printf "%.0f", s / d}')
       name='POST /v1/ping (no-op)'; rt=''
       [ "$l" = check ] && { name='POST /v1/check (API key)'; rt=$ratio; }
-      printf '%-6s %-26s %12s %9s %9s %8s %10s %14s %12s\n' "$r" "$name" "$(rps "$f")" "$(pct "$f" 50%)" "$(pct "$f" 99%)" "$rt" "$(non2xx "$f" | sed 's/^$/0/')" "$n" "$per"
+      printf '%-6s %-26s %11s %9s %9s %7s %8s %9s %9s %9s %9s\n' "$r" "$name" "$(rps "$f")" "$(pct "$f" 50%)" "$(pct "$f" 99%)" "$rt" "$(non2xx "$f")" "$n" "$persec" "$per" "$(cat "$work/lookups-$l-$r")"
     done
     echo "       CPU of the Sluice JVM per request: no-op $(awk -v t="$(cat "$work/cpu-ping-$r")" -v q="$(requests "$p")" -v hz="$hz" 'BEGIN {printf "%.0f", t * 1e6 / hz / q}') us, check $(awk -v t="$(cat "$work/cpu-check-$r")" -v q="$(requests "$c")" -v hz="$hz" 'BEGIN {printf "%.0f", t * 1e6 / hz / q}') us"
   done
@@ -132,6 +144,6 @@ hz=$(getconf CLK_TCK)
   echo "statements PostgreSQL ran during the last check round (all of them; calls, statement):"
   sed 's/^/  /' "$work/sqltop-check-$ROUNDS"
   echo
-  echo "admitted checks by API key (warm-up + rounds): $counted; units in the usage ledger afterwards: $ledger_total"
+  echo "admitted checks by API key (warm-up + rounds): $counted; units of today in the durable usage ledger afterwards: $ledger_total"
   echo "service RSS after the run: $((rss_kb / 1024)) MiB"
 } | tee "$out"
