@@ -7,6 +7,7 @@
 #
 #   bench/plan-bench.sh                          # 3 rounds of 15 s per endpoint, wrk -t2 -c32, 1,000 keys
 #   ROUNDS=5 DURATION=30s API_KEYS=5000 bench/plan-bench.sh
+#   PROFILE=/tmp/check.jfr bench/plan-bench.sh  # + a Flight Recording of the last check round
 #
 # Everything runs on 127.0.0.1 and stops when the script ends (also on failure or Ctrl-C).
 # Results go to stdout and to bench/results/plan-bench-<timestamp>.txt.
@@ -81,12 +82,22 @@ esac
 export KEYS_FILE="$work/keys.txt"
 
 proc_ticks() { local t=0; for pid in "$@"; do t=$((t + $(awk '{print $14 + $15}' "/proc/$pid/stat"))); done; echo "$t"; }
+machine_busy() { awk '/^cpu / {print $2 + $3 + $4 + $7 + $8}' /proc/stat; }
+# PostgreSQL's processes (postmaster and backends): those whose command line names its data directory or port
+pg_ticks() {
+  local t=0 pid
+  for pid in $(pgrep -d ' ' -x postgres || true); do
+    [ -r "/proc/$pid/stat" ] && t=$((t + $(awk '{print $14 + $15}' "/proc/$pid/stat" 2> /dev/null || echo 0)))
+  done
+  echo "$t"
+}
 run_wrk() { # label duration: also records statements executed by PostgreSQL meanwhile
   local label=$1 duration=$2
   sql "SELECT pg_stat_statements_reset()" > /dev/null
-  local j0; j0=$(proc_ticks "$sluice_pid")
+  local j0 r0 p0 m0; j0=$(proc_ticks "$sluice_pid"); r0=$(proc_ticks "${redis_pids[@]}"); p0=$(pg_ticks); m0=$(machine_busy)
   wrk -t"$THREADS" -c"$CONNECTIONS" -d"$duration" --latency -s "$here/apikey.lua" "$base" > "$work/wrk-$label.txt" 2>&1
-  echo $(( $(proc_ticks "$sluice_pid") - j0 )) > "$work/cpu-$label"
+  local j=$(( $(proc_ticks "$sluice_pid") - j0 )) r=$(( $(proc_ticks "${redis_pids[@]}") - r0 )) p=$(( $(pg_ticks) - p0 )) m=$(( $(machine_busy) - m0 ))
+  echo "$j $r $p $((m - j - r - p))" > "$work/cpu-$label"
   # every statement of every client but this script's own (pg_stat_statements' reset and reads)
   sql "SELECT coalesce(sum(calls), 0) FROM pg_stat_statements WHERE query NOT ILIKE '%pg_stat_statements%'" > "$work/sql-$label"
   # reads of keys, plans or overrides: what a check would need if the database were on its path
@@ -106,7 +117,10 @@ PATH_UNDER_TEST=/v1/check run_wrk warm-check "$WARMUP"
 echo "measuring ($ROUNDS rounds of $DURATION each)..." >&2
 for r in $(seq 1 "$ROUNDS"); do
   PATH_UNDER_TEST=/v1/ping run_wrk "ping-$r" "$DURATION"
+  # PROFILE=<file.jfr>: a Flight Recording of the service during the last check round only
+  [ -n "${PROFILE:-}" ] && [ "$r" = "$ROUNDS" ] && "$JAVA_HOME/bin/jcmd" "$sluice_pid" JFR.start name=check settings=profile > /dev/null
   PATH_UNDER_TEST=/v1/check run_wrk "check-$r" "$DURATION"
+  [ -n "${PROFILE:-}" ] && [ "$r" = "$ROUNDS" ] && "$JAVA_HOME/bin/jcmd" "$sluice_pid" JFR.stop name=check filename="$PROFILE" > /dev/null
 done
 rss_kb=$(awk '/VmRSS/ {print $2}' "/proc/$sluice_pid/status")
 sleep 2 # one more ledger flush
@@ -138,7 +152,9 @@ hz=$(getconf CLK_TCK)
       [ "$l" = check ] && { name='POST /v1/check (API key)'; rt=$ratio; }
       printf '%-6s %-26s %11s %9s %9s %7s %8s %9s %9s %9s %9s\n' "$r" "$name" "$(rps "$f")" "$(pct "$f" 50%)" "$(pct "$f" 99%)" "$rt" "$(non2xx "$f")" "$n" "$persec" "$per" "$(cat "$work/lookups-$l-$r")"
     done
-    echo "       CPU of the Sluice JVM per request: no-op $(awk -v t="$(cat "$work/cpu-ping-$r")" -v q="$(requests "$p")" -v hz="$hz" 'BEGIN {printf "%.0f", t * 1e6 / hz / q}') us, check $(awk -v t="$(cat "$work/cpu-check-$r")" -v q="$(requests "$c")" -v hz="$hz" 'BEGIN {printf "%.0f", t * 1e6 / hz / q}') us"
+    for l in ping check; do
+      echo "       CPU us per request, $l: $(awk -v q="$(requests "$work/wrk-$l-$r.txt")" -v hz="$hz" '{printf "Sluice JVM %.0f, Redis %.0f, PostgreSQL %.0f, wrk+kernel+rest %.0f", $1 * 1e6 / hz / q, $2 * 1e6 / hz / q, $3 * 1e6 / hz / q, $4 * 1e6 / hz / q}' "$work/cpu-$l-$r")"
+    done
   done
   echo
   echo "statements PostgreSQL ran during the last check round (all of them; calls, statement):"

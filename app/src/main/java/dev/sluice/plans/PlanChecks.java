@@ -34,8 +34,6 @@ public class PlanChecks {
 
     private final FailureMode mode;
     private final UsageLedger ledger;
-    private final Cache<Plan, Policy> rates =
-            Caffeine.newBuilder().maximumSize(10_000).build();
 
     public PlanChecks(PlansProperties properties, UsageLedger ledger) {
         this.mode = properties.getOnStoreFailure();
@@ -51,47 +49,105 @@ public class PlanChecks {
     public void settled(
             PlanCheck check, KeyDirectory.Resolution resolved, boolean admitted, String violated, String client) {
         if (admitted) {
-            ledger.record(check.account(), "d:" + check.dayId(), "m:" + check.monthId(), check.cost());
+            ledger.record(check.account(), check.dayPeriod(), check.monthPeriod(), check.cost());
         }
         ledger.outcome(resolved.key().id(), check.account(), resolved.plan().name(), admitted, violated, client);
     }
 
     public PlanCheck of(KeyDirectory.Resolution resolved, long cost, Instant now) {
         Plan p = effective(resolved.plan(), resolved.override());
-        Policy rate = rates.get(
-                p,
-                x -> Policy.of(
-                        dev.sluice.limiter.Limiter.PLAN_RATE,
-                        new Limit(x.rateBurst(), x.rateLimit(), x.ratePeriodMs()),
-                        mode));
-        ZoneId zone = ZoneId.of(p.quotaZone());
-        LocalDate day = now.atZone(zone).toLocalDate();
-        YearMonth month = YearMonth.from(day);
-        Instant dayStart = day.atStartOfDay(zone).toInstant();
-        Instant dayEnd = day.plusDays(1).atStartOfDay(zone).toInstant();
-        Instant monthStart = month.atDay(1).atStartOfDay(zone).toInstant();
-        Instant monthEnd = month.plusMonths(1).atDay(1).atStartOfDay(zone).toInstant();
-        Policy daily = p.dailyQuota() == null
-                ? null
-                : quota(
-                        "daily",
-                        p.dailyQuota(),
-                        Duration.between(dayStart, dayEnd).toSeconds());
-        Policy monthly = p.monthlyQuota() == null
-                ? null
-                : quota(
-                        "monthly",
-                        p.monthlyQuota(),
-                        Duration.between(monthStart, monthEnd).toSeconds());
+        Periods t = periods(p.quotaZone(), now);
+        Policies policies =
+                this.policies.get(new PoliciesKey(p, t.dayWindowSeconds(), t.monthWindowSeconds()), this::policies);
         String account = resolved.key().account();
+        long nowMs = now.toEpochMilli();
         PlanQuota.Quotas quotas = new PlanQuota.Quotas(
                 p.dailyQuota() == null ? 0 : p.dailyQuota(),
-                Math.max(1, Duration.between(now, dayEnd).toMillis()),
+                Math.max(1, t.dayEndMs() - nowMs),
                 p.monthlyQuota() == null ? 0 : p.monthlyQuota(),
-                Math.max(1, Duration.between(now, monthEnd).toMillis()),
-                p.dailyQuota() == null ? 0 : ledger.seed(account, "d:" + day),
-                p.monthlyQuota() == null ? 0 : ledger.seed(account, "m:" + month));
-        return new PlanCheck(rate, daily, monthly, account, cost, day.toString(), month.toString(), quotas);
+                Math.max(1, t.monthEndMs() - nowMs),
+                p.dailyQuota() == null ? 0 : ledger.seed(account, t.dayPeriod()),
+                p.monthlyQuota() == null ? 0 : ledger.seed(account, t.monthPeriod()));
+        return new PlanCheck(
+                policies.rate(),
+                policies.daily(),
+                policies.monthly(),
+                account,
+                cost,
+                t.dayId(),
+                t.monthId(),
+                t.dayPeriod(),
+                t.monthPeriod(),
+                quotas);
+    }
+
+    /**
+     * The day and month of a zone that {@code now} falls in, computed once per zone and day (not per
+     * check): the ids and ledger periods are the same String instances all day, so maps keyed by
+     * them hash and compare cheaply.
+     */
+    record Periods(
+            String dayId,
+            String monthId,
+            String dayPeriod,
+            String monthPeriod,
+            long dayStartMs,
+            long dayEndMs,
+            long monthEndMs,
+            long dayWindowSeconds,
+            long monthWindowSeconds) {
+        static Periods of(ZoneId zone, Instant now) {
+            LocalDate day = now.atZone(zone).toLocalDate();
+            YearMonth month = YearMonth.from(day);
+            Instant dayStart = day.atStartOfDay(zone).toInstant();
+            Instant dayEnd = day.plusDays(1).atStartOfDay(zone).toInstant();
+            Instant monthStart = month.atDay(1).atStartOfDay(zone).toInstant();
+            Instant monthEnd = month.plusMonths(1).atDay(1).atStartOfDay(zone).toInstant();
+            return new Periods(
+                    day.toString(),
+                    month.toString(),
+                    "d:" + day,
+                    "m:" + month,
+                    dayStart.toEpochMilli(),
+                    dayEnd.toEpochMilli(),
+                    monthEnd.toEpochMilli(),
+                    Duration.between(dayStart, dayEnd).toSeconds(),
+                    Duration.between(monthStart, monthEnd).toSeconds());
+        }
+
+        boolean contains(long ms) {
+            return ms >= dayStartMs && ms < dayEndMs;
+        }
+    }
+
+    private final java.util.concurrent.ConcurrentHashMap<String, Periods> periods =
+            new java.util.concurrent.ConcurrentHashMap<>();
+
+    private Periods periods(String zone, Instant now) {
+        Periods t = periods.get(zone);
+        if (t == null || !t.contains(now.toEpochMilli())) {
+            t = Periods.of(ZoneId.of(zone), now);
+            periods.put(zone, t);
+        }
+        return t;
+    }
+
+    private record PoliciesKey(Plan plan, long dayWindowSeconds, long monthWindowSeconds) {}
+
+    private record Policies(Policy rate, Policy daily, Policy monthly) {}
+
+    private final Cache<PoliciesKey, Policies> policies =
+            Caffeine.newBuilder().maximumSize(10_000).build();
+
+    private Policies policies(PoliciesKey k) {
+        Plan x = k.plan();
+        return new Policies(
+                Policy.of(
+                        dev.sluice.limiter.Limiter.PLAN_RATE,
+                        new Limit(x.rateBurst(), x.rateLimit(), x.ratePeriodMs()),
+                        mode),
+                x.dailyQuota() == null ? null : quota("daily", x.dailyQuota(), k.dayWindowSeconds()),
+                x.monthlyQuota() == null ? null : quota("monthly", x.monthlyQuota(), k.monthWindowSeconds()));
     }
 
     /** The plan as an override in force changes it for one key (what the override sets replaces the plan's). */

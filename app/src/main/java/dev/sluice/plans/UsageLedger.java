@@ -137,7 +137,6 @@ public class UsageLedger {
                 Period p = new Period(account, period);
                 current.computeIfAbsent(p, k -> new LongAdder()).add(units);
                 unwritten.computeIfAbsent(p, k -> new LongAdder()).add(units);
-                durable.putIfAbsent(p, 0L);
             }
             pendingUnits.addAndGet(units);
         } finally {
@@ -170,9 +169,12 @@ public class UsageLedger {
     public long seed(String account, String period) {
         Period p = new Period(account, period);
         LongAdder mine = unwritten.get(p);
-        long total = durable.getOrDefault(p, 0L) + (mine == null ? 0 : mine.sum());
-        durable.putIfAbsent(p, 0L); // read its total at the next flush
-        return total;
+        Long written = durable.get(p);
+        if (written == null) {
+            durable.putIfAbsent(p, 0L); // read its total at the next flush
+            written = 0L;
+        }
+        return written + (mine == null ? 0 : mine.sum());
     }
 
     /**
@@ -183,7 +185,7 @@ public class UsageLedger {
         LongAdder mine = unwritten.get(new Period(account, period));
         try (Connection c = dataSource.getConnection();
                 PreparedStatement s = c.prepareStatement(
-                        "SELECT coalesce(sum(units), 0) FROM usage_ledger WHERE account = ? AND period = ?")) {
+                        "SELECT coalesce(sum(units), 0) FROM usage_totals WHERE account = ? AND period = ?")) {
             s.setString(1, account);
             s.setString(2, period);
             try (ResultSet r = s.executeQuery()) {
@@ -201,7 +203,8 @@ public class UsageLedger {
         try (Connection c = dataSource.getConnection()) {
             c.setAutoCommit(false);
             try (PreparedStatement s = c.prepareStatement(
-                    "INSERT INTO usage_ledger (node, seq, account, period, units) VALUES (?, ?, ?, ?, ?)")) {
+                    "WITH ins AS (INSERT INTO usage_ledger (node, seq, account, period, units) VALUES (?, ?, ?, ?, ?)"
+                            + " RETURNING account, period, units) " + ADD_TO_TOTALS)) {
                 long n = adjustments.incrementAndGet();
                 for (Map.Entry<String, Long> e : unitsByPeriod.entrySet()) {
                     if (e.getValue() <= 0) {
@@ -301,11 +304,18 @@ public class UsageLedger {
         try (Connection c = dataSource.getConnection();
                 PreparedStatement a = c.prepareStatement("DELETE FROM usage_minutes WHERE minute < ?");
                 PreparedStatement v = c.prepareStatement("DELETE FROM violations WHERE at < ?");
-                PreparedStatement l = c.prepareStatement("DELETE FROM usage_ledger WHERE recorded_at < ?")) {
+                PreparedStatement l = c.prepareStatement("DELETE FROM usage_ledger WHERE recorded_at < ?");
+                PreparedStatement t =
+                        c.prepareStatement("DELETE FROM usage_totals WHERE (period LIKE 'd:%' AND period < ?)"
+                                + " OR (period LIKE 'm:%' AND period < ?)")) {
             a.setObject(1, java.sql.Timestamp.from(cutoff));
             v.setObject(1, java.sql.Timestamp.from(cutoff));
             l.setObject(1, java.sql.Timestamp.from(java.time.Instant.now().minus(java.time.Duration.ofDays(400))));
-            long dropped = a.executeUpdate() + v.executeUpdate() + l.executeUpdate();
+            java.time.LocalDate old =
+                    java.time.LocalDate.now(java.time.ZoneOffset.UTC).minusDays(400);
+            t.setString(1, "d:" + old);
+            t.setString(2, "m:" + java.time.YearMonth.from(old));
+            long dropped = a.executeUpdate() + v.executeUpdate() + l.executeUpdate() + t.executeUpdate();
             if (dropped > 0) {
                 LOG.info("Retention: {} row(s) older than {} removed", dropped, retention);
             }
@@ -335,33 +345,38 @@ public class UsageLedger {
     private void write(Batch b) throws SQLException {
         try (Connection c = dataSource.getConnection()) {
             c.setAutoCommit(false);
-            try (PreparedStatement s = c.prepareStatement(
-                    "INSERT INTO usage_ledger (node, seq, account, period, units) VALUES (?, ?, ?, ?, ?)"
-                            + " ON CONFLICT DO NOTHING")) {
+            try {
+                // multi-row INSERTs, up to ROWS_PER_STATEMENT rows each: one statement per chunk, not per row
+                List<Object[]> units = new ArrayList<>(b.units().size());
                 for (Map.Entry<Period, Long> e : b.units().entrySet()) {
-                    s.setString(1, node);
-                    s.setLong(2, b.seq());
-                    s.setString(3, e.getKey().account());
-                    s.setString(4, e.getKey().period());
-                    s.setLong(5, e.getValue());
-                    s.addBatch();
+                    units.add(new Object[] {
+                        node, b.seq(), e.getKey().account(), e.getKey().period(), e.getValue()
+                    });
                 }
-                s.executeBatch();
-                try (PreparedStatement m = c.prepareStatement(
-                        "INSERT INTO usage_minutes (node, seq, key_id, plan, minute, admitted, denied)"
-                                + " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING")) {
-                    for (Map.Entry<Minute, long[]> e : b.minutes().entrySet()) {
-                        m.setString(1, node);
-                        m.setLong(2, b.seq());
-                        m.setString(3, e.getKey().keyId());
-                        m.setString(4, e.getKey().plan());
-                        m.setObject(5, java.sql.Timestamp.from(e.getKey().minute()));
-                        m.setLong(6, e.getValue()[0]);
-                        m.setLong(7, e.getValue()[1]);
-                        m.addBatch();
-                    }
-                    m.executeBatch();
+                insertRows(
+                        c,
+                        "WITH ins AS (INSERT INTO usage_ledger (node, seq, account, period, units) VALUES ",
+                        5,
+                        units,
+                        " ON CONFLICT DO NOTHING RETURNING account, period, units) " + ADD_TO_TOTALS);
+                List<Object[]> minuteRows = new ArrayList<>(b.minutes().size());
+                for (Map.Entry<Minute, long[]> e : b.minutes().entrySet()) {
+                    minuteRows.add(new Object[] {
+                        node,
+                        b.seq(),
+                        e.getKey().keyId(),
+                        e.getKey().plan(),
+                        java.sql.Timestamp.from(e.getKey().minute()),
+                        e.getValue()[0],
+                        e.getValue()[1]
+                    });
                 }
+                insertRows(
+                        c,
+                        "INSERT INTO usage_minutes (node, seq, key_id, plan, minute, admitted, denied) VALUES ",
+                        7,
+                        minuteRows,
+                        " ON CONFLICT DO NOTHING");
                 // (node, seq, n) names each kept denial: a retried batch logs none twice
                 if (!b.violations().isEmpty()) {
                     try (PreparedStatement v = c.prepareStatement(
@@ -391,6 +406,32 @@ public class UsageLedger {
         }
     }
 
+    static final int ROWS_PER_STATEMENT = 500;
+
+    /** Adds the rows a ledger INSERT really inserted ({@code ins}) to the running totals. */
+    private static final String ADD_TO_TOTALS = "INSERT INTO usage_totals (account, period, units)"
+            + " SELECT account, period, sum(units) FROM ins GROUP BY account, period"
+            + " ON CONFLICT (account, period) DO UPDATE SET units = usage_totals.units + excluded.units";
+
+    /** {@code head} + "(?, ...), (?, ...)" + {@code tail} for each chunk of {@code rows}. */
+    private static void insertRows(Connection c, String head, int columns, List<Object[]> rows, String tail)
+            throws SQLException {
+        String one = "(" + String.join(", ", java.util.Collections.nCopies(columns, "?")) + ")";
+        for (int from = 0; from < rows.size(); from += ROWS_PER_STATEMENT) {
+            List<Object[]> chunk = rows.subList(from, Math.min(rows.size(), from + ROWS_PER_STATEMENT));
+            String sql = head + String.join(", ", java.util.Collections.nCopies(chunk.size(), one)) + tail;
+            try (PreparedStatement s = c.prepareStatement(sql)) {
+                int i = 1;
+                for (Object[] row : chunk) {
+                    for (Object v : row) {
+                        s.setObject(i++, v);
+                    }
+                }
+                s.executeUpdate();
+            }
+        }
+    }
+
     /** Re-reads the database's totals of the periods in use here (after the writes, so they include them). */
     private void refreshTotals() {
         // periods long over are no longer asked for (zones are at most 14 h from UTC)
@@ -410,8 +451,8 @@ public class UsageLedger {
         }
         List<Period> wanted = new ArrayList<>(durable.keySet());
         try (Connection c = dataSource.getConnection();
-                PreparedStatement s = c.prepareStatement("SELECT account, period, sum(units) FROM usage_ledger"
-                        + " WHERE account = ANY (?) AND period = ANY (?) GROUP BY account, period")) {
+                PreparedStatement s = c.prepareStatement("SELECT account, period, units FROM usage_totals"
+                        + " WHERE account = ANY (?) AND period = ANY (?)")) {
             s.setArray(
                     1,
                     c.createArrayOf(

@@ -111,6 +111,20 @@ class QuotaDurabilityIT {
         }
     }
 
+    /** The running totals (V6) agree with the ledger they summarise, for every account and period. */
+    private static void assertTotalsMatchTheLedger() throws SQLException {
+        try (Connection c = DriverManager.getConnection(url, pg.user(), pg.password());
+                Statement s = c.createStatement();
+                ResultSet r = s.executeQuery("SELECT count(*) FROM (SELECT account, period, sum(units) AS units"
+                        + " FROM usage_ledger GROUP BY account, period) l FULL JOIN usage_totals t"
+                        + " USING (account, period) WHERE l.units IS DISTINCT FROM t.units")) {
+            r.next();
+            assertThat(r.getLong(1))
+                    .as("periods whose total differs from the ledger")
+                    .isZero();
+        }
+    }
+
     private static int admittedOf(String key, int attempts) {
         int admitted = 0;
         for (int i = 0; i < attempts; i++) {
@@ -158,6 +172,7 @@ class QuotaDurabilityIT {
         }
         await().atMost(Duration.ofSeconds(20)).until(() -> ledger.pendingUnits() == 0);
         assertThat(ledger(key)).as("every admitted unit, written once").isEqualTo(30);
+        assertTotalsMatchTheLedger();
         System.out.printf(
                 "QuotaDurabilityIT: %d unit(s) buffered while PostgreSQL was down, all %d written after%n",
                 pending, ledger(key));
@@ -201,6 +216,8 @@ class QuotaDurabilityIT {
         assertThat(reset.body()).contains("\"usedBefore\":10");
         assertThat(ledger(key)).isZero();
         assertThat(admittedOf(key, 12)).isEqualTo(10);
+        await().atMost(Duration.ofSeconds(10)).until(() -> ledger.pendingUnits() == 0);
+        assertTotalsMatchTheLedger();
     }
 
     @Test
