@@ -134,6 +134,14 @@ class PlanScriptDifferentialIT {
             assertThat(redis.get(monthKey))
                     .as(where + ": month counter")
                     .isEqualTo(month == null ? null : month.toString());
+            // every counter expires (at the end of its day or month), however it was made
+            for (String counter : new String[] {dayKey, monthKey}) {
+                if (redis.exists(counter) > 0) {
+                    assertThat(redis.pttl(counter))
+                            .as(where + ": " + counter + " expires")
+                            .isPositive();
+                }
+            }
             redis.persist(bucketKey);
         }
     }

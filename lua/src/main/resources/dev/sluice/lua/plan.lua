@@ -43,8 +43,12 @@ local day_seed = tonumber(ARGV[11]) or 0
 local month_seed = tonumber(ARGV[12]) or 0
 local day = tonumber(redis.call('GET', KEYS[2]))
 local month = tonumber(redis.call('GET', KEYS[3]))
+-- a counter that exists already has its expiry (the end of its day or month): only a new one needs it
+local day_new = false
+local month_new = false
 if not day then
   day = 0
+  day_new = true
   if day_quota > 0 and day_seed > 0 then
     day = day_seed
     redis.call('SET', KEYS[2], string.format('%d', day), 'PX', day_ttl)
@@ -52,6 +56,7 @@ if not day then
 end
 if not month then
   month = 0
+  month_new = true
   if month_quota > 0 and month_seed > 0 then
     month = month_seed
     redis.call('SET', KEYS[3], string.format('%d', month), 'PX', month_ttl)
@@ -76,11 +81,15 @@ if violated == 0 and cost > 0 then
   redis.call('SET', KEYS[1], string.format('%d', now + debt), 'PX', string.format('%d', cdiv(debt, 1000)))
   if day_quota > 0 then
     day = redis.call('INCRBY', KEYS[2], cost)
-    redis.call('PEXPIRE', KEYS[2], day_ttl)
+    if day_new then
+      redis.call('PEXPIRE', KEYS[2], day_ttl)
+    end
   end
   if month_quota > 0 then
     month = redis.call('INCRBY', KEYS[3], cost)
-    redis.call('PEXPIRE', KEYS[3], month_ttl)
+    if month_new then
+      redis.call('PEXPIRE', KEYS[3], month_ttl)
+    end
   end
 end
 
