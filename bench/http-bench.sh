@@ -34,13 +34,7 @@ need_cmd wrk wrk
 use_java
 build_jar
 
-work=$(mktemp -d /tmp/sluice-bench.XXXXXX)
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-}
-trap cleanup EXIT INT TERM
+bench_workdir bench
 
 # --- a 3-master Redis Cluster, no replicas ---------------------------------------------------
 start_bench_cluster

@@ -32,13 +32,7 @@ need_cmd curl curl
 use_java
 build_jar
 
-work=$(mktemp -d /tmp/sluice-plan-bench.XXXXXX)
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-}
-trap cleanup EXIT INT TERM
+bench_workdir plan-bench
 
 start_bench_cluster
 pg_port=$(free_port)

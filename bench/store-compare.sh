@@ -27,14 +27,7 @@ need_cmd wrk wrk
 use_java
 build_jar
 
-work=$(mktemp -d /tmp/sluice-store-compare.XXXXXX)
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT INT TERM
+bench_workdir store-compare
 
 start_bench_cluster
 printf 'limiter:\n  policies:\n    bench: {limit: 1000, period: 1h}\n' > "$work/policies.yml"

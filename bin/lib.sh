@@ -69,6 +69,19 @@ start_embedded_postgres() {
   PG_URL="jdbc:postgresql://127.0.0.1:$2/sluice"
 }
 
+# bench_workdir NAME: a fresh work directory in $work, and the pids array whose processes are all
+# stopped (and the directory removed) when the script ends, also on failure or Ctrl-C.
+bench_workdir() {
+  work=$(mktemp -d "/tmp/sluice-$1.XXXXXX")
+  pids=()
+  trap bench_cleanup EXIT INT TERM
+}
+bench_cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2> /dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2> /dev/null || true; done
+  rm -rf "$work"
+}
+
 port_free() { ! (exec 3<> "/dev/tcp/127.0.0.1/$1") 2> /dev/null; }
 
 # A free loopback port.

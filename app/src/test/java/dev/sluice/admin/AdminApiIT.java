@@ -16,7 +16,6 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.HashMap;
 import java.util.Map;
 import java.util.UUID;
 import java.util.regex.Matcher;
@@ -35,24 +34,15 @@ import org.junit.jupiter.api.extension.ExtendWith;
 class AdminApiIT {
     private static final String TOKEN = "admin-" + UUID.randomUUID();
     private static PostgresServer pg;
-    private static String database;
+    private static String url;
     private static ServiceNode node;
 
     @BeforeAll
     static void start() throws SQLException {
         pg = RedisServers.postgres();
-        database = "admin_it_" + UUID.randomUUID().toString().replace("-", "");
-        try (Connection c = DriverManager.getConnection(pg.jdbcUrl(), pg.user(), pg.password());
-                Statement s = c.createStatement()) {
-            s.execute("CREATE DATABASE " + database);
-        }
-        Map<String, Object> p = new HashMap<>();
-        p.put("redis.uris", RedisServers.cluster().uris());
-        p.put("datasources.default.url", url());
-        p.put("datasources.default.username", pg.user());
-        p.put("datasources.default.password", pg.password());
+        url = PlansDatabase.create("admin_it");
+        Map<String, Object> p = PlansDatabase.nodeProperties(url, TOKEN);
         p.put("datasources.default.connection-timeout", 1000);
-        p.put("limiter.admin.tokens", TOKEN);
         node = ServiceNode.start(p);
     }
 
@@ -64,7 +54,7 @@ class AdminApiIT {
     }
 
     private static String url() {
-        return "jdbc:postgresql://127.0.0.1:" + pg.port() + "/" + database;
+        return url;
     }
 
     private static HttpResponse<String> call(String method, String path, String body, String token) {

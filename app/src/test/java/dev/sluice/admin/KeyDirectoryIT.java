@@ -11,13 +11,9 @@ import dev.sluice.testkit.RedisServersExtension;
 import java.net.URI;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.SQLException;
-import java.sql.Statement;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.HashMap;
 import java.util.Map;
 import java.util.UUID;
 import java.util.regex.Matcher;
@@ -42,18 +38,8 @@ class KeyDirectoryIT {
     @BeforeAll
     static void start() throws SQLException {
         pg = RedisServers.postgres();
-        String database = "keys_it_" + UUID.randomUUID().toString().replace("-", "");
-        try (Connection c = DriverManager.getConnection(pg.jdbcUrl(), pg.user(), pg.password());
-                Statement s = c.createStatement()) {
-            s.execute("CREATE DATABASE " + database);
-        }
-        Map<String, Object> p = new HashMap<>();
-        p.put("redis.uris", RedisServers.cluster().uris());
-        p.put("datasources.default.url", "jdbc:postgresql://127.0.0.1:" + pg.port() + "/" + database);
-        p.put("datasources.default.username", pg.user());
-        p.put("datasources.default.password", pg.password());
+        Map<String, Object> p = PlansDatabase.nodeProperties(PlansDatabase.create("keys_it"), TOKEN);
         p.put("datasources.default.connection-timeout", 1000);
-        p.put("limiter.admin.tokens", TOKEN);
         a = ServiceNode.start(p);
         b = ServiceNode.start(p);
     }

@@ -11,15 +11,11 @@ import dev.sluice.testkit.RedisServersExtension;
 import java.net.URI;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.SQLException;
-import java.sql.Statement;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.ZonedDateTime;
-import java.util.HashMap;
 import java.util.Map;
 import java.util.UUID;
 import java.util.regex.Matcher;
@@ -44,17 +40,7 @@ class PlanChecksIT {
     @BeforeAll
     static void start() throws SQLException {
         pg = RedisServers.postgres();
-        String database = "plans_it_" + UUID.randomUUID().toString().replace("-", "");
-        try (Connection c = DriverManager.getConnection(pg.jdbcUrl(), pg.user(), pg.password());
-                Statement s = c.createStatement()) {
-            s.execute("CREATE DATABASE " + database);
-        }
-        Map<String, Object> p = new HashMap<>();
-        p.put("redis.uris", RedisServers.cluster().uris());
-        p.put("datasources.default.url", "jdbc:postgresql://127.0.0.1:" + pg.port() + "/" + database);
-        p.put("datasources.default.username", pg.user());
-        p.put("datasources.default.password", pg.password());
-        p.put("limiter.admin.tokens", TOKEN);
+        Map<String, Object> p = PlansDatabase.nodeProperties(PlansDatabase.create("plans_it"), TOKEN);
         node = ServiceNode.start(p);
     }
 

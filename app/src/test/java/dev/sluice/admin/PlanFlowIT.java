@@ -6,21 +6,15 @@ import static org.awaitility.Awaitility.await;
 import dev.sluice.ServiceNode;
 import dev.sluice.plans.KeyDirectory;
 import dev.sluice.testkit.Haproxy;
-import dev.sluice.testkit.PostgresServer;
-import dev.sluice.testkit.RedisServers;
 import dev.sluice.testkit.RedisServersExtension;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.net.URI;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.sql.Connection;
-import java.sql.DriverManager;
-import java.sql.Statement;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
@@ -42,21 +36,10 @@ class PlanFlowIT {
 
     @Test
     void createAPlanAndAKeySpendTheDailyQuotaUnderTheRateAndSeeTheDenials() throws Exception {
-        PostgresServer pg = RedisServers.postgres();
-        String database = "flow_it_" + UUID.randomUUID().toString().replace("-", "");
-        try (Connection c = DriverManager.getConnection(pg.jdbcUrl(), pg.user(), pg.password());
-                Statement s = c.createStatement()) {
-            s.execute("CREATE DATABASE " + database);
-        }
+        Map<String, Object> p = PlansDatabase.nodeProperties(PlansDatabase.create("flow_it"), TOKEN);
         List<ServiceNode> nodes = new ArrayList<>();
         try {
             for (int i = 0; i < 2; i++) {
-                Map<String, Object> p = new HashMap<>();
-                p.put("redis.uris", RedisServers.cluster().uris());
-                p.put("datasources.default.url", "jdbc:postgresql://127.0.0.1:" + pg.port() + "/" + database);
-                p.put("datasources.default.username", pg.user());
-                p.put("datasources.default.password", pg.password());
-                p.put("limiter.admin.tokens", TOKEN);
                 nodes.add(ServiceNode.start(p));
             }
             try (Haproxy lb =

@@ -22,7 +22,6 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.LocalDate;
 import java.time.ZoneOffset;
-import java.util.HashMap;
 import java.util.Map;
 import java.util.UUID;
 import java.util.regex.Matcher;
@@ -47,19 +46,9 @@ class QuotaDurabilityIT {
     @BeforeAll
     static void start() throws SQLException {
         pg = RedisServers.postgres();
-        String database = "quota_it_" + UUID.randomUUID().toString().replace("-", "");
-        try (Connection c = DriverManager.getConnection(pg.jdbcUrl(), pg.user(), pg.password());
-                Statement s = c.createStatement()) {
-            s.execute("CREATE DATABASE " + database);
-        }
-        url = "jdbc:postgresql://127.0.0.1:" + pg.port() + "/" + database;
-        Map<String, Object> p = new HashMap<>();
-        p.put("redis.uris", RedisServers.cluster().uris());
-        p.put("datasources.default.url", url);
-        p.put("datasources.default.username", pg.user());
-        p.put("datasources.default.password", pg.password());
+        url = PlansDatabase.create("quota_it");
+        Map<String, Object> p = PlansDatabase.nodeProperties(url, TOKEN);
         p.put("datasources.default.connection-timeout", 1000);
-        p.put("limiter.admin.tokens", TOKEN);
         node = ServiceNode.start(p);
     }
 

@@ -36,7 +36,14 @@ class CrossNodeIT {
     private static final Duration LOAD = Duration.ofSeconds(6);
 
     record Result(
-            int sent, int admitted, int denied, int other, double elapsedSeconds, double bound, List<Double> perNode) {}
+            int sent,
+            int admitted,
+            int degraded,
+            int denied,
+            int other,
+            double elapsedSeconds,
+            double bound,
+            List<Double> perNode) {}
 
     private Result run(Map<String, Object> storeProperties, String label) throws Exception {
         List<ServiceNode> nodes = new ArrayList<>();
@@ -51,7 +58,8 @@ class CrossNodeIT {
                     Haproxy.start(nodes.stream().map(ServiceNode::port).toList())) {
                 Result result = load(lb.url(), nodes);
                 System.out.printf(
-                        "CrossNodeIT [%s]: sent %d in %.2f s (%.0f/s, %.1fx the limit), admitted %d, denied %d, other %d;"
+                        "CrossNodeIT [%s]: sent %d in %.2f s (%.0f/s, %.1fx the limit), admitted %d (%d by the"
+                                + " failure mode after a budget overrun), denied %d, other %d;"
                                 + " bound burst + rate x elapsed = %.1f; admitted/bound = %.2f; decisions per node %s%n",
                         label,
                         result.sent(),
@@ -59,6 +67,7 @@ class CrossNodeIT {
                         result.sent() / result.elapsedSeconds(),
                         result.sent() / result.elapsedSeconds() / LIMIT,
                         result.admitted(),
+                        result.degraded(),
                         result.denied(),
                         result.other(),
                         result.bound(),
@@ -82,6 +91,7 @@ class CrossNodeIT {
         int total = (int) (RATE * LOAD.toMillis() / 1000);
         AtomicInteger next = new AtomicInteger();
         AtomicInteger admitted = new AtomicInteger();
+        AtomicInteger degraded = new AtomicInteger();
         AtomicInteger denied = new AtomicInteger();
         AtomicInteger other = new AtomicInteger();
         AtomicLong lastDone = new AtomicLong();
@@ -98,9 +108,14 @@ class CrossNodeIT {
                         TimeUnit.NANOSECONDS.sleep(wait);
                     }
                     try {
-                        HttpResponse<Void> r = http.send(request, HttpResponse.BodyHandlers.discarding());
+                        HttpResponse<String> r = http.send(request, HttpResponse.BodyHandlers.ofString());
                         switch (r.statusCode()) {
-                            case 200 -> admitted.incrementAndGet();
+                            case 200 -> {
+                                admitted.incrementAndGet();
+                                if (r.body().contains("\"degraded\":true")) {
+                                    degraded.incrementAndGet();
+                                }
+                            }
                             case 429 -> denied.incrementAndGet();
                             default -> other.incrementAndGet();
                         }
@@ -124,7 +139,7 @@ class CrossNodeIT {
                         .mapToDouble(c -> c.count())
                         .sum())
                 .toList();
-        return new Result(total, admitted.get(), denied.get(), other.get(), elapsed, bound, perNode);
+        return new Result(total, admitted.get(), degraded.get(), denied.get(), other.get(), elapsed, bound, perNode);
     }
 
     @Test
@@ -140,8 +155,12 @@ class CrossNodeIT {
         }
         // naive: each node has a bucket of its own, so the three together admit about 3x
         assertThat(naive.admitted()).isGreaterThan((int) (2.5 * naive.bound()));
-        // shared: the global bound holds, and the limiter is not merely denying everything
-        assertThat(shared.admitted()).isLessThanOrEqualTo((int) Math.floor(shared.bound()));
+        // shared: the global bound holds for what Redis decided, and the limiter is not merely denying
+        // everything. A check whose Redis call overran the 10 ms budget on this loaded machine is
+        // decided by the policy's failure mode (default open: admitted, "degraded":true); those are
+        // counted apart and must stay rare (one was seen in a CI run).
+        assertThat(shared.admitted() - shared.degraded()).isLessThanOrEqualTo((int) Math.floor(shared.bound()));
+        assertThat(shared.degraded()).as("admissions by the failure mode").isLessThanOrEqualTo(shared.sent() / 100);
         assertThat(shared.admitted()).isGreaterThan((int) (0.8 * shared.bound()));
     }
 }

@@ -1,0 +1,44 @@
+package dev.sluice.admin;
+
+import dev.sluice.testkit.PostgresServer;
+import dev.sluice.testkit.RedisServers;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.UUID;
+
+/**
+ * A fresh database of its own on the shared test PostgreSQL, and the properties of a service node
+ * that uses it with the Redis Cluster and an admin token: what every plans test starts from.
+ */
+final class PlansDatabase {
+    private PlansDatabase() {}
+
+    /** Creates database {@code <prefix>_<random>}; answers its JDBC URL. */
+    static String create(String prefix) {
+        PostgresServer pg = RedisServers.postgres();
+        String database = prefix + "_" + UUID.randomUUID().toString().replace("-", "");
+        try (Connection c = DriverManager.getConnection(pg.jdbcUrl(), pg.user(), pg.password());
+                Statement s = c.createStatement()) {
+            s.execute("CREATE DATABASE " + database);
+        } catch (SQLException e) {
+            throw new IllegalStateException(e);
+        }
+        return "jdbc:postgresql://127.0.0.1:" + pg.port() + "/" + database;
+    }
+
+    /** Node properties (mutable) for database {@code url}, the Redis Cluster and admin token {@code token}. */
+    static Map<String, Object> nodeProperties(String url, String token) {
+        PostgresServer pg = RedisServers.postgres();
+        Map<String, Object> p = new HashMap<>();
+        p.put("redis.uris", RedisServers.cluster().uris());
+        p.put("datasources.default.url", url);
+        p.put("datasources.default.username", pg.user());
+        p.put("datasources.default.password", pg.password());
+        p.put("limiter.admin.tokens", token);
+        return p;
+    }
+}
