@@ -10,6 +10,7 @@ import dev.sluice.limiter.Limiter;
 import dev.sluice.scope.ScopeException;
 import dev.sluice.scope.SubjectResolver;
 import io.micronaut.core.annotation.Nullable;
+import io.micronaut.http.HttpRequest;
 import io.micronaut.http.HttpResponse;
 import io.micronaut.http.HttpStatus;
 import io.micronaut.http.MediaType;
@@ -19,7 +20,6 @@ import io.micronaut.http.annotation.Consumes;
 import io.micronaut.http.annotation.Controller;
 import io.micronaut.http.annotation.Delete;
 import io.micronaut.http.annotation.Get;
-import io.micronaut.http.annotation.Header;
 import io.micronaut.http.annotation.PathVariable;
 import io.micronaut.http.annotation.Post;
 import java.nio.charset.StandardCharsets;
@@ -67,10 +67,16 @@ public class CheckController {
      */
     @Post("/check")
     @Consumes(MediaType.ALL)
-    public CompletionStage<MutableHttpResponse<byte[]>> check(
-            @Nullable @Body byte[] body, @Nullable @Header("X-Api-Key") String apiKeyHeader) {
+    @io.swagger.v3.oas.annotations.Parameter(
+            name = "X-Api-Key",
+            in = io.swagger.v3.oas.annotations.enums.ParameterIn.HEADER,
+            schema = @io.swagger.v3.oas.annotations.media.Schema(type = "string"),
+            description = "the caller's API key (or apiKey in the body): checks the key's plan, rate and quotas")
+    public CompletionStage<MutableHttpResponse<byte[]>> check(@Nullable @Body byte[] body, HttpRequest<?> request) {
         try {
-            CheckRequestParser.Parsed parsed = CheckRequestParser.parse(body, apiKeyHeader);
+            // the header read as it is: no conversion service on the request path
+            CheckRequestParser.Parsed parsed =
+                    CheckRequestParser.parse(body, request.getHeaders().get("X-Api-Key"));
             if (!parsed.multi() && parsed.checks().get(0).apiKey() != null) {
                 return checkByApiKey(parsed.checks().get(0));
             }
@@ -162,13 +168,13 @@ public class CheckController {
             plans.settled(
                     check,
                     resolved,
-                    culprit == null,
                     culprit == null
                             ? null
                             : culprit.unavailable()
                                     ? "unavailable"
                                     : culprit.policy().name(),
-                    client);
+                    client,
+                    now);
             return Responses.multi(verdicts);
         });
     }

@@ -35,13 +35,18 @@ public final class ApiKeys {
         return new Issued(B64.encodeToString(id), B64.encodeToString(secret));
     }
 
-    /** SHA-256 of the secret's UTF-8 bytes. */
-    public static byte[] hash(String secret) {
+    /** One digest per thread: looked up once, not on every check (digest() resets it). */
+    private static final ThreadLocal<MessageDigest> SHA_256 = ThreadLocal.withInitial(() -> {
         try {
-            return MessageDigest.getInstance("SHA-256").digest(secret.getBytes(StandardCharsets.UTF_8));
+            return MessageDigest.getInstance("SHA-256");
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
         }
+    });
+
+    /** SHA-256 of the secret's UTF-8 bytes. */
+    public static byte[] hash(String secret) {
+        return SHA_256.get().digest(secret.getBytes(StandardCharsets.UTF_8));
     }
 
     /** Constant-time equality of two hashes. */

@@ -43,15 +43,21 @@ public class PlanChecks {
     /**
      * Records how a check by API key ended, written behind: what an admitted check used (the
      * durable ledger, degraded admissions too), the per-minute counts, and a denial in the
-     * violation log ({@code violated}: the policy that denied it; {@code client}: the caller's
-     * address when the service passed it).
+     * violation log ({@code violated}: the policy that denied it, null when admitted; {@code
+     * client}: the caller's address when the service passed it).
      */
     public void settled(
-            PlanCheck check, KeyDirectory.Resolution resolved, boolean admitted, String violated, String client) {
-        if (admitted) {
-            ledger.record(check.account(), check.dayPeriod(), check.monthPeriod(), check.cost());
-        }
-        ledger.outcome(resolved.key().id(), check.account(), resolved.plan().name(), admitted, violated, client);
+            PlanCheck check, KeyDirectory.Resolution resolved, String violated, String client, Instant now) {
+        ledger.checked(
+                check.account(),
+                check.dayPeriod(),
+                check.monthPeriod(),
+                check.cost(),
+                resolved.key().id(),
+                resolved.plan().name(),
+                violated,
+                client,
+                now);
     }
 
     public PlanCheck of(KeyDirectory.Resolution resolved, long cost, Instant now) {

@@ -126,34 +126,33 @@ public class UsageLedger {
         var unused = flusher.scheduleWithFixedDelay(this::flush, every, every, TimeUnit.MILLISECONDS);
     }
 
-    /** Records {@code units} admitted for {@code account} in its current day and month. */
-    public void record(String account, String dayPeriod, String monthPeriod, long units) {
-        if (units <= 0) {
-            return;
-        }
+    /**
+     * Records how a check by API key ended, under one acquisition of the swap lock: the {@code
+     * units} it was admitted for (0 when denied) in the account's day and month ({@code dayPeriod},
+     * {@code monthPeriod}: the same String instances all day, as {@code PlanChecks} makes them),
+     * and, for the usage analytics ({@code usage_minutes}), the key's admitted or denied count of
+     * the minute; a denial is kept in the violation log — at most {@value #VIOLATIONS_PER_KEY_MINUTE}
+     * per key and minute in full, so that a flood of denials cannot flood the log (all are counted).
+     */
+    public void checked(
+            String account,
+            String dayPeriod,
+            String monthPeriod,
+            long units,
+            String keyId,
+            String plan,
+            String policy,
+            String client,
+            java.time.Instant now) {
+        boolean admitted = policy == null;
+        java.time.Instant minute = now.truncatedTo(java.time.temporal.ChronoUnit.MINUTES);
         swap.readLock().lock(); // many recorders at once; only the flush's swap excludes them
         try {
-            for (String period : new String[] {dayPeriod, monthPeriod}) {
-                Period p = new Period(account, period);
-                current.computeIfAbsent(p, k -> new LongAdder()).add(units);
-                unwritten.computeIfAbsent(p, k -> new LongAdder()).add(units);
+            if (admitted && units > 0) {
+                add(new Period(account, dayPeriod), units);
+                add(new Period(account, monthPeriod), units);
+                pendingUnits.addAndGet(units);
             }
-            pendingUnits.addAndGet(units);
-        } finally {
-            swap.readLock().unlock();
-        }
-    }
-
-    /**
-     * Counts a check by API key for the usage analytics ({@code usage_minutes}) and, when it was
-     * denied, keeps it in the violation log — at most {@value #VIOLATIONS_PER_KEY_MINUTE} per key
-     * and minute in full, so that a flood of denials cannot flood the log (all are counted).
-     */
-    public void outcome(String keyId, String account, String plan, boolean admitted, String policy, String client) {
-        java.time.Instant now = java.time.Instant.now();
-        java.time.Instant minute = now.truncatedTo(java.time.temporal.ChronoUnit.MINUTES);
-        swap.readLock().lock();
-        try {
             LongAdder[] counts = minutes.computeIfAbsent(
                     new Minute(keyId, plan, minute), k -> new LongAdder[] {new LongAdder(), new LongAdder()});
             counts[admitted ? 0 : 1].increment();
@@ -163,6 +162,11 @@ public class UsageLedger {
         } finally {
             swap.readLock().unlock();
         }
+    }
+
+    private void add(Period p, long units) {
+        current.computeIfAbsent(p, k -> new LongAdder()).add(units);
+        unwritten.computeIfAbsent(p, k -> new LongAdder()).add(units);
     }
 
     /** What a missing counter of {@code period} starts from: the database's total plus what is not written yet. */
