@@ -245,12 +245,18 @@ public class AdminController {
 
     /** Ends an override at once (it is deleted). */
     @Delete("/overrides/{oid}")
-    public MutableHttpResponse<?> deleteOverride(@PathVariable long oid) {
+    public MutableHttpResponse<?> deleteOverride(@PathVariable String oid) {
         return handle(() -> {
-            if (!overrides.existsById(oid)) {
-                return notFound("override", Long.toString(oid));
+            long id;
+            try {
+                id = Long.parseLong(oid);
+            } catch (NumberFormatException e) {
+                throw BadRequestException.of("oid", "must be an override id, a whole number (was \"" + oid + "\")");
             }
-            overrides.deleteById(oid);
+            if (!overrides.existsById(id)) {
+                return notFound("override", oid);
+            }
+            overrides.deleteById(id);
             LOG.info("Override {} ended", oid);
             return HttpResponse.noContent();
         });

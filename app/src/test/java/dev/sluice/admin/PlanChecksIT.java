@@ -203,10 +203,19 @@ class PlanChecksIT {
         HttpResponse<String> blocked = checkWithHeader(key);
         assertThat(blocked.statusCode()).isEqualTo(403);
         assertThat(blocked.body()).contains("key-blocked");
-        ServiceNode.send(HttpRequest.newBuilder(URI.create(node.url() + "/admin/overrides/" + m.group(1)))
-                .header("Authorization", "Bearer " + TOKEN)
-                .DELETE()
-                .build());
+        HttpResponse<String> notAnId =
+                ServiceNode.send(HttpRequest.newBuilder(URI.create(node.url() + "/admin/overrides/first"))
+                        .header("Authorization", "Bearer " + TOKEN)
+                        .DELETE()
+                        .build());
+        assertThat(notAnId.statusCode()).isEqualTo(400);
+        assertThat(notAnId.body()).contains("\"name\":\"oid\"");
+        assertThat(ServiceNode.send(HttpRequest.newBuilder(URI.create(node.url() + "/admin/overrides/" + m.group(1)))
+                                .header("Authorization", "Bearer " + TOKEN)
+                                .DELETE()
+                                .build())
+                        .statusCode())
+                .isEqualTo(204);
         await().atMost(Duration.ofSeconds(5))
                 .until(() -> !directory.resolve(key, Instant.now()).override().blocked());
         assertThat(checkWithHeader(key).statusCode())
