@@ -5,13 +5,10 @@ import static org.awaitility.Awaitility.await;
 
 import dev.sluice.ServiceNode;
 import dev.sluice.plans.KeyDirectory;
-import dev.sluice.testkit.PostgresServer;
-import dev.sluice.testkit.RedisServers;
 import dev.sluice.testkit.RedisServersExtension;
 import java.net.URI;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.sql.SQLException;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneOffset;
@@ -34,12 +31,10 @@ import org.junit.jupiter.api.extension.ExtendWith;
 @ExtendWith(RedisServersExtension.class)
 class PlanChecksIT {
     private static final String TOKEN = "admin-" + UUID.randomUUID();
-    private static PostgresServer pg;
     private static ServiceNode node;
 
     @BeforeAll
-    static void start() throws SQLException {
-        pg = RedisServers.postgres();
+    static void start() {
         Map<String, Object> p = PlansDatabase.nodeProperties(PlansDatabase.create("plans_it"), TOKEN);
         node = ServiceNode.start(p);
     }
