@@ -149,14 +149,13 @@ public class CheckController {
                     "the API key is blocked until " + resolved.override().until(),
                     List.of()));
         }
-        long burst = dev.sluice.plans.PlanChecks.effective(resolved.plan(), resolved.override())
-                .rateBurst();
+        dev.sluice.plans.PlanChecks plans = planChecks.get();
+        dev.sluice.limiter.PlanCheck check = plans.of(resolved, r.cost(), now);
+        long burst = check.rate().limit().burst(); // the effective plan's, as the check will use it
         if (r.cost() > burst) {
             throw BadRequestException.of(
                     "cost", "must be at most the burst of the key's plan (" + burst + "), was " + r.cost());
         }
-        dev.sluice.plans.PlanChecks plans = planChecks.get();
-        dev.sluice.limiter.PlanCheck check = plans.of(resolved, r.cost(), now);
         String client = r.facts().remoteAddress() != null
                 ? r.facts().remoteAddress()
                 : r.facts().xForwardedFor();

@@ -8,8 +8,6 @@ import dev.sluice.plans.KeyDirectory;
 import dev.sluice.testkit.PostgresServer;
 import dev.sluice.testkit.RedisServers;
 import dev.sluice.testkit.RedisServersExtension;
-import java.net.URI;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.sql.SQLException;
 import java.time.Duration;
@@ -55,11 +53,7 @@ class KeyDirectoryIT {
     }
 
     private static HttpResponse<String> admin(String path, String body) {
-        return ServiceNode.send(HttpRequest.newBuilder(URI.create(a.url() + path))
-                .header("Authorization", "Bearer " + TOKEN)
-                .header("Content-Type", "application/json")
-                .POST(HttpRequest.BodyPublishers.ofString(body))
-                .build());
+        return PlansDatabase.admin(a.url(), TOKEN, "POST", path, body);
     }
 
     private static String field(String json, String name) {

@@ -47,11 +47,7 @@ class PlanChecksIT {
     }
 
     private static HttpResponse<String> admin(String path, String body) {
-        return ServiceNode.send(HttpRequest.newBuilder(URI.create(node.url() + path))
-                .header("Authorization", "Bearer " + TOKEN)
-                .header("Content-Type", "application/json")
-                .POST(HttpRequest.BodyPublishers.ofString(body))
-                .build());
+        return PlansDatabase.admin(node.url(), TOKEN, "POST", path, body);
     }
 
     private static HttpResponse<String> checkWithHeader(String apiKey) {
@@ -198,17 +194,10 @@ class PlanChecksIT {
         HttpResponse<String> blocked = checkWithHeader(key);
         assertThat(blocked.statusCode()).isEqualTo(403);
         assertThat(blocked.body()).contains("key-blocked");
-        HttpResponse<String> notAnId =
-                ServiceNode.send(HttpRequest.newBuilder(URI.create(node.url() + "/admin/overrides/first"))
-                        .header("Authorization", "Bearer " + TOKEN)
-                        .DELETE()
-                        .build());
+        HttpResponse<String> notAnId = PlansDatabase.admin(node.url(), TOKEN, "DELETE", "/admin/overrides/first", null);
         assertThat(notAnId.statusCode()).isEqualTo(400);
         assertThat(notAnId.body()).contains("\"name\":\"oid\"");
-        assertThat(ServiceNode.send(HttpRequest.newBuilder(URI.create(node.url() + "/admin/overrides/" + m.group(1)))
-                                .header("Authorization", "Bearer " + TOKEN)
-                                .DELETE()
-                                .build())
+        assertThat(PlansDatabase.admin(node.url(), TOKEN, "DELETE", "/admin/overrides/" + m.group(1), null)
                         .statusCode())
                 .isEqualTo(204);
         await().atMost(Duration.ofSeconds(5))
@@ -219,10 +208,7 @@ class PlanChecksIT {
     }
 
     private static HttpResponse<String> adminGet(String path) {
-        return ServiceNode.send(HttpRequest.newBuilder(URI.create(node.url() + path))
-                .header("Authorization", "Bearer " + TOKEN)
-                .GET()
-                .build());
+        return PlansDatabase.admin(node.url(), TOKEN, "GET", path, null);
     }
 
     @Test

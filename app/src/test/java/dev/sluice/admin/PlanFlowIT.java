@@ -134,12 +134,6 @@ class PlanFlowIT {
     }
 
     private static HttpResponse<String> admin(String url, String method, String path, String body) {
-        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(url + path))
-                .header("Authorization", "Bearer " + TOKEN)
-                .header("Content-Type", "application/json");
-        b = body == null
-                ? b.method(method, HttpRequest.BodyPublishers.noBody())
-                : b.method(method, HttpRequest.BodyPublishers.ofString(body));
-        return ServiceNode.send(b.build());
+        return PlansDatabase.admin(url, TOKEN, method, path, body);
     }
 }

@@ -1,7 +1,11 @@
 package dev.sluice.admin;
 
+import dev.sluice.ServiceNode;
 import dev.sluice.testkit.PostgresServer;
 import dev.sluice.testkit.RedisServers;
+import java.net.URI;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.SQLException;
@@ -40,5 +44,16 @@ final class PlansDatabase {
         p.put("datasources.default.password", pg.password());
         p.put("limiter.admin.tokens", token);
         return p;
+    }
+
+    /** An admin API call with {@code token} to {@code base}; {@code body} null sends none. */
+    static HttpResponse<String> admin(String base, String token, String method, String path, String body) {
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base + path))
+                .header("Authorization", "Bearer " + token)
+                .header("Content-Type", "application/json");
+        return ServiceNode.send(b.method(
+                        method,
+                        body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body))
+                .build());
     }
 }

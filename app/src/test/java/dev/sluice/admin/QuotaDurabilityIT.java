@@ -60,11 +60,7 @@ class QuotaDurabilityIT {
     }
 
     private static HttpResponse<String> admin(String path, String body) {
-        return ServiceNode.send(HttpRequest.newBuilder(URI.create(node.url() + path))
-                .header("Authorization", "Bearer " + TOKEN)
-                .header("Content-Type", "application/json")
-                .POST(HttpRequest.BodyPublishers.ofString(body))
-                .build());
+        return PlansDatabase.admin(node.url(), TOKEN, "POST", path, body);
     }
 
     private static int check(String apiKey) {

@@ -20,7 +20,8 @@
 -- smooths, the quotas count. Nothing is taken unless everything passes (a missing counter is
 -- restored from its seed all the same).
 
--- (prelude.lua, prepended at load: idiv, cdiv, burst, limit, period, cost, need, now, extra, answer)
+-- (prelude.lua, prepended at load: idiv, cdiv, burst, limit, period, cost, need, now, extra,
+-- bucket_debt, answer)
 
 if cost < 0 then
   return redis.error_reply('plan checks are not refunded')
@@ -30,38 +31,26 @@ local day_ttl = tonumber(ARGV[8])
 local month_quota = tonumber(ARGV[9])
 local month_ttl = tonumber(ARGV[10])
 
-local fill = cdiv(burst * period, limit)
-local debt = 0
-local full_at = tonumber(redis.call('GET', KEYS[1]))
-if full_at and full_at > now then
-  debt = full_at - now
-  if debt > fill then
-    debt = fill
+local debt = bucket_debt(KEYS[1])
+
+-- A quota counter: what it holds; when missing (a new period, or Redis lost it), the ledger's seed,
+-- written at once with its expiry when the quota counts (so it is restored even if the check is
+-- denied). Also answers whether the counter is new: one that exists already has its expiry (the
+-- end of its day or month), so only a new one needs PEXPIRE after INCRBY.
+local function counter(key, quota, seed, ttl)
+  local held = tonumber(redis.call('GET', key))
+  if held then
+    return held, false
   end
-end
-local day_seed = tonumber(ARGV[11]) or 0
-local month_seed = tonumber(ARGV[12]) or 0
-local day = tonumber(redis.call('GET', KEYS[2]))
-local month = tonumber(redis.call('GET', KEYS[3]))
--- a counter that exists already has its expiry (the end of its day or month): only a new one needs it
-local day_new = false
-local month_new = false
-if not day then
-  day = 0
-  day_new = true
-  if day_quota > 0 and day_seed > 0 then
-    day = day_seed
-    redis.call('SET', KEYS[2], string.format('%d', day), 'PX', day_ttl)
+  if quota > 0 and seed > 0 then
+    redis.call('SET', key, string.format('%d', seed), 'PX', ttl)
+    return seed, true
   end
+  return 0, true
 end
-if not month then
-  month = 0
-  month_new = true
-  if month_quota > 0 and month_seed > 0 then
-    month = month_seed
-    redis.call('SET', KEYS[3], string.format('%d', month), 'PX', month_ttl)
-  end
-end
+
+local day, day_new = counter(KEYS[2], day_quota, tonumber(ARGV[11]) or 0, day_ttl)
+local month, month_new = counter(KEYS[3], month_quota, tonumber(ARGV[12]) or 0, month_ttl)
 
 local violated = 0
 local retry = 0

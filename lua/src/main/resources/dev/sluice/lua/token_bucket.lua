@@ -26,7 +26,8 @@
 -- All arithmetic stays on integers below 2^53 (the caller bounds burst * period by 2^52), so
 -- Lua's doubles are exact and the Java twin (dev.sluice.core.TokenBucket) gets the same numbers.
 
--- (prelude.lua, prepended at load: idiv, cdiv, burst, limit, period, cost, need, now, extra, answer)
+-- (prelude.lua, prepended at load: idiv, cdiv, burst, limit, period, cost, need, now, extra,
+-- bucket_debt, answer)
 
 if cost < 0 then
   -- refund: move F back by the time the units added; past F means full, so the state goes
@@ -42,15 +43,7 @@ if cost < 0 then
   return answer(1, 0, 0, 0)
 end
 
-local fill = cdiv(burst * period, limit)
-local debt = 0
-local full_at = tonumber(redis.call('GET', KEYS[1]))
-if full_at and full_at > now then
-  debt = full_at - now
-  if debt > fill then
-    debt = fill
-  end
-end
+local debt = bucket_debt(KEYS[1])
 
 local allowed = 0
 local retry = 0
