@@ -61,10 +61,17 @@ public class Limiter {
     private volatile boolean lastSweepFailed;
 
     /**
-     * A subject's shared limit, the local share it was decided with during the outage, and the
-     * units its local bucket was seeded with (already counted by the store, so never charged again).
+     * A subject's shared limit, the local share it was decided with during the outage, the units its
+     * local bucket was seeded with (already counted by the store, so never charged again), and the
+     * id its charge is made under: a retry after a time-out whose first attempt did run in the store
+     * is not counted twice ({@link RateLimitStore#charge}).
      */
-    private record Owed(Limit shared, Limit local, long seeded) {}
+    private record Owed(Limit shared, Limit local, long seeded, String chargeId) {}
+
+    /** This node's prefix of charge ids, and their sequence. */
+    private final String chargePrefix = Long.toString(new java.security.SecureRandom().nextLong() >>> 1, 36) + ".";
+
+    private final java.util.concurrent.atomic.AtomicLong charges = new java.util.concurrent.atomic.AtomicLong();
 
     /**
      * What the store last said was left for each subject of a {@code local} policy: the local mode
@@ -394,7 +401,11 @@ public class Limiter {
                             ? 0
                             : share.burst()
                                     - Math.min(share.burst(), Math.max(0, left) * share.burst() / limit.burst());
-                    if (owed.putIfAbsent(subject, new Owed(limit, share, seed)) == null && seed > 0) {
+                    if (owed.putIfAbsent(
+                                            subject,
+                                            new Owed(limit, share, seed, chargePrefix + charges.incrementAndGet()))
+                                    == null
+                            && seed > 0) {
                         seeded = fallback.acquire(subject, share, seed).thenApply(d -> null);
                     }
                 }
@@ -415,7 +426,8 @@ public class Limiter {
      * used (its share minus what is left now, so usage that has since refilled or left its window
      * is not charged), then forgets the local bucket. When the store has less left than that, it is
      * charged what it has: the subject ends the outage with nothing left, never with a fresh bucket.
-     * On failure the debt is kept for the next attempt.
+     * On failure the debt is kept for the next attempt, under the same charge id, so a charge that
+     * timed out here but ran in the store is not counted again.
      */
     private CompletionStage<Void> reconcile(Subject subject, Owed debt) {
         return fallback.acquire(subject, debt.local(), 0)
@@ -426,10 +438,11 @@ public class Limiter {
                         fallback.reset(subject);
                         return CompletableFuture.<Void>completedFuture(null);
                     }
-                    return store.acquire(subject, debt.shared(), used)
+                    // each step counted once even when a time-out has it retried after it did run
+                    return store.charge(subject, debt.shared(), used, debt.chargeId())
                             .thenCompose(d -> d.allowed() || d.remaining() <= 0
                                     ? CompletableFuture.completedFuture(d)
-                                    : store.acquire(subject, debt.shared(), d.remaining()))
+                                    : store.charge(subject, debt.shared(), d.remaining(), debt.chargeId() + ".rest"))
                             .thenAccept(d -> {
                                 fallback.reset(subject);
                                 // what is left after the charge: the seed of the next local episode

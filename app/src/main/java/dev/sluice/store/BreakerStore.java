@@ -33,6 +33,11 @@ public final class BreakerStore implements RateLimitStore {
     }
 
     @Override
+    public CompletionStage<Decision> charge(Subject subject, Limit limit, long units, String chargeId) {
+        return guard(() -> delegate.charge(subject, limit, units, chargeId));
+    }
+
+    @Override
     public CompletionStage<Decision> acquireAt(Subject subject, Limit limit, long cost, long nowMicros) {
         return guard(() -> delegate.acquireAt(subject, limit, cost, nowMicros));
     }

@@ -71,6 +71,22 @@ public final class InProcessStore implements RateLimitStore {
         return CompletableFuture.completedFuture(decision[0]);
     }
 
+    /** The twin of the scripts' charge marker (prelude.lua): marker and decision under the subject's lock. */
+    @Override
+    public CompletionStage<Decision> charge(Subject subject, Limit limit, long units, String chargeId) {
+        StateKey marker = new StateKey(subject, "once:" + chargeId);
+        synchronized (planLocks[Math.floorMod(subject.hashCode(), planLocks.length)]) {
+            boolean counted = states.getIfPresent(marker) != null;
+            Decision d = acquireAt(subject, limit, counted ? 0 : units, clockMicros.getAsLong())
+                    .toCompletableFuture()
+                    .join();
+            if (!counted && d.allowed()) {
+                states.put(marker, new Entry("1", CHARGE_MARKER_TTL_MS));
+            }
+            return CompletableFuture.completedFuture(d);
+        }
+    }
+
     private final Object[] planLocks = new Object[64];
 
     {

@@ -19,6 +19,18 @@ public interface RateLimitStore {
     CompletionStage<Decision> acquire(Subject subject, Limit limit, long cost);
 
     /**
+     * As {@link #acquire} with {@code units > 0}, counted at most once per {@code chargeId}: an
+     * attempt whose charge was already admitted (a retry after a time-out whose first attempt did
+     * run in the store) only looks, as a cost of 0. A denied charge marks nothing, so what is left
+     * may be charged under another id. The id is remembered for {@link #CHARGE_MARKER_TTL_MS}. For
+     * the reconciliation of usage decided in-process while the store was unreachable.
+     */
+    CompletionStage<Decision> charge(Subject subject, Limit limit, long units, String chargeId);
+
+    /** How long a store remembers a {@link #charge}'s id: ten minutes. */
+    long CHARGE_MARKER_TTL_MS = 600_000;
+
+    /**
      * As {@link #acquire}, at the explicit time {@code nowMicros} (epoch microseconds) instead of the
      * store's clock: for tests and the simulator, so that runs are deterministic.
      */

@@ -173,6 +173,48 @@ public abstract class StoreContract {
         }
     }
 
+    /**
+     * A charge (the reconciliation of local usage) retried under its id after it was admitted, as
+     * after a time-out whose first attempt did run, is not counted again; a denied charge marks
+     * nothing, so what is left can be charged under another id; ids are per subject.
+     */
+    @Test
+    void aChargeIsCountedOncePerIdAndADeniedOneMarksNothing() {
+        for (Limit limit : new Limit[] {
+            new Limit(10, 10, 3_600_000),
+            new Limit(Algorithm.GCRA, 10, 10, 3_600_000),
+            new Limit(Algorithm.FIXED_WINDOW, 10, 10, 3_600_000),
+            new Limit(Algorithm.SLIDING_WINDOW_COUNTER, 10, 10, 3_600_000),
+            new Limit(Algorithm.SLIDING_WINDOW_LOG, 10, 10, 3_600_000)
+        }) {
+            String name = limit.algorithm().value();
+            Subject s = fresh();
+            Decision first =
+                    store().charge(s, limit, 4, "c1").toCompletableFuture().join();
+            assertThat(first.allowed()).as(name).isTrue();
+            assertThat(first.remaining()).as(name).isEqualTo(6);
+            Decision retry =
+                    store().charge(s, limit, 4, "c1").toCompletableFuture().join();
+            assertThat(retry.allowed()).as(name + " retried").isTrue();
+            assertThat(retry.remaining())
+                    .as(name + " retried: not counted again")
+                    .isEqualTo(6);
+            Decision tooMuch =
+                    store().charge(s, limit, 7, "c2").toCompletableFuture().join();
+            assertThat(tooMuch.allowed()).as(name + " more than is left").isFalse();
+            Decision rest =
+                    store().charge(s, limit, 6, "c2").toCompletableFuture().join();
+            assertThat(rest.allowed())
+                    .as(name + " a denied charge marked nothing")
+                    .isTrue();
+            assertThat(rest.remaining()).as(name).isZero();
+            Subject other = fresh();
+            Decision elsewhere =
+                    store().charge(other, limit, 4, "c1").toCompletableFuture().join();
+            assertThat(elsewhere.remaining()).as(name + " ids are per subject").isEqualTo(6);
+        }
+    }
+
     /** Atomicity: many concurrent checks of one subject, with no refill, admit exactly the burst. */
     @Test
     void concurrentChecksOfOneSubjectAdmitExactlyTheBurst() throws Exception {

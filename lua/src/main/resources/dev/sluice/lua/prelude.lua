@@ -7,6 +7,13 @@
 -- algorithm's own argument (a refund's consumption time, a lease token), or nil; answer(...), the
 -- reply every script ends with.
 --
+-- A charge counted at most once (the reconciliation of usage decided in-process while the store was
+-- unreachable, retried after a time-out whose first attempt may have run): a script of one subject
+-- key is then given a second key, KEYS[2], the charge's marker (same hash tag), and its time to live
+-- in milliseconds as ARGV[7]. A marker already there means an earlier attempt of this charge was
+-- admitted: this attempt only looks (cost 0). An admitted charge sets its marker in the same step
+-- (in answer); a denied one sets none, so the caller may charge what is left under another id.
+--
 -- A negative cost is a refund: give back -cost units taken by an admitted check at time `extra`
 -- (the compensation of a multi-limit check another limit denied). Every script returns
 -- {allowed, remaining, reset_ms, retry_after_ms, now_us}; a refund returns {1, 0, 0, 0, now_us}.
@@ -29,6 +36,13 @@ local burst = tonumber(ARGV[1])
 local limit = tonumber(ARGV[2])
 local period = tonumber(ARGV[3])
 local cost = tonumber(ARGV[4])
+local once = nil
+if #KEYS == 2 and cost > 0 then
+  once = KEYS[2]
+  if redis.call('EXISTS', once) == 1 then
+    cost = 0
+  end
+end
 local need = cost
 local extra = ARGV[6]
 if cost == 0 then
@@ -61,6 +75,9 @@ end
 local function answer(allowed, remaining, reset, retry)
   if remaining < 0 then
     remaining = 0
+  end
+  if once and cost > 0 and allowed == 1 then
+    redis.call('SET', once, '1', 'PX', ARGV[7])
   end
   return {allowed, remaining, reset, retry, now}
 end

@@ -75,6 +75,23 @@ public final class RedisScriptStore implements RateLimitStore {
         return run(subject, limit, cost, Long.toString(nowMicros));
     }
 
+    /** The script with a second key, the charge's marker: see prelude.lua. */
+    @Override
+    public CompletionStage<Decision> charge(Subject subject, Limit limit, long units, String chargeId) {
+        String[] keyArray = {keys.key(subject, limit.algorithm().suffix()), keys.key(subject, "once:" + chargeId)};
+        String[] args = {
+            Long.toString(limit.burst()),
+            Long.toString(limit.limit()),
+            periodArg(limit),
+            costArg(units),
+            STORE_CLOCK,
+            "",
+            Long.toString(CHARGE_MARKER_TTL_MS)
+        };
+        return withinBudget(evalScript(script(limit.algorithm()), keyArray, args))
+                .thenApply(r -> new Decision(r.get(0) == 1L, limit.burst(), r.get(1), r.get(2), r.get(3), r.get(4)));
+    }
+
     private CompletionStage<Decision> run(Subject subject, Limit limit, long cost, String now) {
         String token = limit.algorithm() == Algorithm.CONCURRENCY && cost > 0 ? LeaseTokens.next() : null;
         String[] args = token == null
@@ -105,8 +122,11 @@ public final class RedisScriptStore implements RateLimitStore {
     }
 
     private CompletionStage<List<Long>> evalUnbudgeted(Subject subject, Algorithm algorithm, String[] args) {
-        LuaScript script = script(algorithm);
-        String[] keyArray = {keys.key(subject, algorithm.suffix())};
+        return evalScript(script(algorithm), new String[] {keys.key(subject, algorithm.suffix())}, args);
+    }
+
+    /** EVALSHA, and EVAL when the store does not have the script (NOSCRIPT: restarted, or a new master). */
+    private CompletionStage<List<Long>> evalScript(LuaScript script, String[] keyArray, String[] args) {
         return commands.<List<Long>>evalsha(script.sha1(), ScriptOutputType.MULTI, keyArray, args)
                 .exceptionallyCompose(error -> isNoScript(error)
                         ? commands.<List<Long>>eval(script.source(), ScriptOutputType.MULTI, keyArray, args)
@@ -116,7 +136,6 @@ public final class RedisScriptStore implements RateLimitStore {
     @Override
     public CompletionStage<PlanQuota.Result> acquirePlan(
             Subject subject, Limit limit, long cost, String dayId, String monthId, PlanQuota.Quotas quotas) {
-        LuaScript script = LuaScript.PLAN;
         String[] keyArray = {
             keys.key(subject, Algorithm.TOKEN_BUCKET.suffix()),
             keys.key(subject, "qd:" + dayId),
@@ -136,12 +155,7 @@ public final class RedisScriptStore implements RateLimitStore {
             Long.toString(quotas.daySeed()),
             Long.toString(quotas.monthSeed())
         };
-        CompletionStage<List<Long>> call = commands.<List<Long>>evalsha(
-                        script.sha1(), ScriptOutputType.MULTI, keyArray, args)
-                .exceptionallyCompose(error -> isNoScript(error)
-                        ? commands.<List<Long>>eval(script.source(), ScriptOutputType.MULTI, keyArray, args)
-                        : CompletableFuture.failedFuture(error));
-        return withinBudget(call)
+        return withinBudget(evalScript(LuaScript.PLAN, keyArray, args))
                 .thenApply(r -> new PlanQuota.Result(
                         new Decision(r.get(0) == 1L, limit.burst(), r.get(1), r.get(2), r.get(3), r.get(4)),
                         r.get(5),
@@ -208,19 +222,14 @@ public final class RedisScriptStore implements RateLimitStore {
     @Override
     public CompletionStage<long[]> resetPlan(
             Subject subject, String dayId, String monthId, boolean rate, boolean day, boolean month) {
-        LuaScript script = LuaScript.PLAN_RESET;
         String[] keyArray = {
             keys.key(subject, Algorithm.TOKEN_BUCKET.suffix()),
             keys.key(subject, "qd:" + dayId),
             keys.key(subject, "qm:" + monthId)
         };
         String[] args = {rate ? "1" : "0", day ? "1" : "0", month ? "1" : "0"};
-        CompletionStage<List<Long>> call = commands.<List<Long>>evalsha(
-                        script.sha1(), ScriptOutputType.MULTI, keyArray, args)
-                .exceptionallyCompose(error -> isNoScript(error)
-                        ? commands.<List<Long>>eval(script.source(), ScriptOutputType.MULTI, keyArray, args)
-                        : CompletableFuture.failedFuture(error));
-        return withinBudget(call).thenApply(r -> new long[] {r.get(0), r.get(1)});
+        return withinBudget(evalScript(LuaScript.PLAN_RESET, keyArray, args))
+                .thenApply(r -> new long[] {r.get(0), r.get(1)});
     }
 
     @Override
