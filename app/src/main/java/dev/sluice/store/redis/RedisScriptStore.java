@@ -245,23 +245,55 @@ public final class RedisScriptStore implements RateLimitStore {
      */
     @Override
     public CompletionStage<Void> warmUp() {
+        return warmUpRound(0);
+    }
+
+    /**
+     * One round of 32 looks on subjects spread over the hash slots. A look that fails (a command
+     * timed out while the cluster client was still connecting to its master) does not end the
+     * warm-up: rounds go on until ten have run and the last had no failure, at most 40.
+     */
+    private CompletableFuture<Void> warmUpRound(int round) {
         Algorithm[] algorithms = Algorithm.values();
-        CompletableFuture<Void> rounds = CompletableFuture.completedFuture(null);
-        for (int round = 0; round < 10; round++) {
-            int r = round;
-            rounds = rounds.thenCompose(x -> {
-                List<CompletableFuture<List<Long>>> looks = new ArrayList<>();
-                for (int i = 0; i < 32; i++) {
-                    Algorithm algorithm = algorithms[(r * 32 + i) % algorithms.length];
-                    Limit limit = new Limit(algorithm, 1, 1, 1000);
-                    String[] args = {"1", "1", periodArg(limit), "0", STORE_CLOCK};
-                    Subject subject = new Subject("sluice-warm-up", kind + "-" + (r * 32 + i));
-                    looks.add(evalUnbudgeted(subject, algorithm, args).toCompletableFuture());
+        List<CompletableFuture<Boolean>> looks = new ArrayList<>();
+        java.util.concurrent.atomic.AtomicReference<Throwable> lastError =
+                new java.util.concurrent.atomic.AtomicReference<>();
+        for (int i = 0; i < 32; i++) {
+            int n = (round % 10) * 32 + i;
+            Subject subject = new Subject("sluice-warm-up", kind + "-" + n);
+            CompletionStage<List<Long>> look;
+            if (n % (algorithms.length + 1) == algorithms.length) {
+                // plan.lua too (a look without quotas writes nothing): else the first check by API
+                // key on each master pays NOSCRIPT + EVAL, past the budget on a cold node
+                String[] keyArray = {
+                    keys.key(subject, Algorithm.TOKEN_BUCKET.suffix()),
+                    keys.key(subject, "qd:warm-up"),
+                    keys.key(subject, "qm:warm-up")
+                };
+                String[] args = {"1", "1", "1000", "0", STORE_CLOCK, "", "0", "1", "0", "1", "0", "0"};
+                look = evalScript(LuaScript.PLAN, keyArray, args);
+            } else {
+                Algorithm algorithm = algorithms[n % algorithms.length];
+                Limit limit = new Limit(algorithm, 1, 1, 1000);
+                look = evalUnbudgeted(subject, algorithm, new String[] {"1", "1", periodArg(limit), "0", STORE_CLOCK});
+            }
+            looks.add(look.toCompletableFuture().handle((r, e) -> {
+                if (e != null) {
+                    lastError.set(e);
                 }
-                return CompletableFuture.allOf(looks.toArray(CompletableFuture[]::new));
-            });
+                return e == null;
+            }));
         }
-        return rounds;
+        return CompletableFuture.allOf(looks.toArray(CompletableFuture[]::new)).thenCompose(x -> {
+            int failures = (int) looks.stream().filter(f -> !f.join()).count();
+            if (round >= 9 && failures == 0) {
+                return CompletableFuture.completedFuture(null);
+            }
+            if (round >= 39) {
+                return CompletableFuture.failedFuture(lastError.get());
+            }
+            return warmUpRound(round + 1);
+        });
     }
 
     @Override
