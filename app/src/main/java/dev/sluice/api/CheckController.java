@@ -127,12 +127,13 @@ public class CheckController {
      * expired keys get the same 401 by the same path; the plan's rate and quotas decide together.
      */
     private CompletionStage<MutableHttpResponse<byte[]>> checkByApiKey(CheckRequest r) {
-        if (!directory.isPresent()) {
+        dev.sluice.plans.KeyDirectory keys = keyDirectory();
+        if (keys == null) {
             throw BadRequestException.of(
                     "apiKey", "this service has no plans database (DATASOURCES_DEFAULT_URL): check by policy and key");
         }
         java.time.Instant now = java.time.Instant.now();
-        dev.sluice.plans.KeyDirectory.Resolution resolved = directory.get().resolve(r.apiKey(), now);
+        dev.sluice.plans.KeyDirectory.Resolution resolved = keys.resolve(r.apiKey(), now);
         if (!resolved.valid()) {
             return CompletableFuture.completedFuture(Responses.problem(
                     io.micronaut.http.HttpStatus.UNAUTHORIZED,
@@ -149,7 +150,7 @@ public class CheckController {
                     "the API key is blocked until " + resolved.override().until(),
                     List.of()));
         }
-        dev.sluice.plans.PlanChecks plans = planChecks.get();
+        dev.sluice.plans.PlanChecks plans = planChecks();
         dev.sluice.limiter.PlanCheck check = plans.of(resolved, r.cost(), now);
         long burst = check.rate().limit().burst(); // the effective plan's, as the check will use it
         if (r.cost() > burst) {
@@ -177,6 +178,31 @@ public class CheckController {
             return Responses.multi(verdicts);
         });
     }
+
+    /**
+     * The key directory, looked up in the context once (not per check: a bean lookup costs more
+     * than the rest of the key's resolution); null when the service has no plans database.
+     */
+    private dev.sluice.plans.KeyDirectory keyDirectory() {
+        dev.sluice.plans.KeyDirectory d = resolvedDirectory;
+        if (d == null && directory.isPresent()) {
+            d = directory.get();
+            resolvedDirectory = d;
+        }
+        return d;
+    }
+
+    private dev.sluice.plans.PlanChecks planChecks() {
+        dev.sluice.plans.PlanChecks p = resolvedPlanChecks;
+        if (p == null) {
+            p = planChecks.get();
+            resolvedPlanChecks = p;
+        }
+        return p;
+    }
+
+    private volatile dev.sluice.plans.KeyDirectory resolvedDirectory;
+    private volatile dev.sluice.plans.PlanChecks resolvedPlanChecks;
 
     /** Turns parsed checks into checks of configured policies; every mistake of every check is reported. */
     private List<Check> resolve(List<CheckRequest> requests) {

@@ -77,6 +77,23 @@ public class LimiterProperties {
             this.reconnectMaxDelay = reconnectMaxDelay;
         }
 
+        /**
+         * Whether the writes of commands to one Redis connection are flushed together: every flush
+         * asked for while the connection's event loop is busy becomes one socket write at the end
+         * of its turn (Netty's FlushConsolidationHandler), so that under load many checks share a
+         * write on this side and a read on Redis's. Default true; false flushes every command at
+         * once (docs/benchmarks.md compares both).
+         */
+        private boolean consolidateFlushes = true;
+
+        public boolean isConsolidateFlushes() {
+            return consolidateFlushes;
+        }
+
+        public void setConsolidateFlushes(boolean consolidateFlushes) {
+            this.consolidateFlushes = consolidateFlushes;
+        }
+
         /** How often the cluster client re-reads the topology even when nothing failed. Default 30s. */
         private Duration topologyRefreshPeriod = Duration.ofSeconds(30);
 

@@ -8,11 +8,14 @@ import io.lettuce.core.cluster.ClusterClientOptions;
 import io.lettuce.core.cluster.ClusterTopologyRefreshOptions;
 import io.lettuce.core.cluster.RedisClusterClient;
 import io.lettuce.core.resource.Delay;
+import io.lettuce.core.resource.NettyCustomizer;
 import io.micronaut.configuration.lettuce.ClientResourcesMutator;
 import io.micronaut.context.annotation.Factory;
 import io.micronaut.context.annotation.Requires;
 import io.micronaut.context.event.BeanCreatedEvent;
 import io.micronaut.context.event.BeanCreatedEventListener;
+import io.netty.channel.Channel;
+import io.netty.handler.flush.FlushConsolidationHandler;
 import jakarta.inject.Singleton;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
@@ -32,8 +35,31 @@ public class RedisClientTuning {
      */
     @Singleton
     ClientResourcesMutator reconnectDelay(LimiterProperties.Redis redis) {
-        return (builder, config) -> builder.reconnectDelay(
-                Delay.exponential(Duration.ofMillis(10), redis.getReconnectMaxDelay(), 2, TimeUnit.MILLISECONDS));
+        return (builder, config) -> {
+            builder.reconnectDelay(
+                    Delay.exponential(Duration.ofMillis(10), redis.getReconnectMaxDelay(), 2, TimeUnit.MILLISECONDS));
+            if (redis.isConsolidateFlushes()) {
+                builder.nettyCustomizer(new ConsolidatedFlushes());
+            }
+        };
+    }
+
+    /**
+     * Each check's command is written by the thread that decided it and flushed at once: under load
+     * that is a socket write per command here and a read per command in Redis. Netty's {@link
+     * FlushConsolidationHandler} (at the head of the pipeline, after Lettuce's encoder) turns the
+     * flushes asked for during one turn of the connection's event loop into one write at its end; a
+     * lone command is still written in the same turn, so an idle service adds no delay.
+     */
+    static final class ConsolidatedFlushes implements NettyCustomizer {
+        @Override
+        public void afterChannelInitialized(Channel channel) {
+            channel.pipeline()
+                    .addFirst(
+                            "sluice-flush-consolidation",
+                            new FlushConsolidationHandler(
+                                    FlushConsolidationHandler.DEFAULT_EXPLICIT_FLUSH_AFTER_FLUSHES, true));
+        }
     }
 
     @Singleton
