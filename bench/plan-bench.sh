@@ -75,6 +75,17 @@ case "$sample" in
 esac
 export KEYS_FILE="$work/keys.txt"
 
+# Redis's scripts run (EVALSHA/EVAL calls) and socket reads over all masters: scripts per read shows how many
+# checks share one read (Lettuce's flushes consolidated, limiter.redis.consolidate-flushes)
+redis_io() {
+  local c=0 rd=0 port
+  for port in "${cluster_ports[@]}"; do
+    read -r a b < <({ redis-cli -p "$port" info stats; redis-cli -p "$port" info commandstats; } | tr -d '\r' \
+      | awk -F'[:=,]' '/^cmdstat_(evalsha|eval):/ {c += $3} /^total_reads_processed:/ {r = $2} END {print c + 0, r + 0}')
+    c=$((c + a)); rd=$((rd + b))
+  done
+  echo "$c $rd"
+}
 proc_ticks() { local t=0; for pid in "$@"; do t=$((t + $(awk '{print $14 + $15}' "/proc/$pid/stat"))); done; echo "$t"; }
 machine_busy() { awk '/^cpu / {print $2 + $3 + $4 + $7 + $8}' /proc/stat; }
 # PostgreSQL's processes (postmaster and backends): those whose command line names its data directory or port
@@ -88,10 +99,11 @@ pg_ticks() {
 run_wrk() { # label duration: also records statements executed by PostgreSQL meanwhile
   local label=$1 duration=$2
   sql "SELECT pg_stat_statements_reset()" > /dev/null
-  local j0 r0 p0 m0; j0=$(proc_ticks "$sluice_pid"); r0=$(proc_ticks "${redis_pids[@]}"); p0=$(pg_ticks); m0=$(machine_busy)
+  local j0 r0 p0 m0 io0; j0=$(proc_ticks "$sluice_pid"); r0=$(proc_ticks "${redis_pids[@]}"); p0=$(pg_ticks); m0=$(machine_busy); io0=$(redis_io)
   wrk -t"$THREADS" -c"$CONNECTIONS" -d"$duration" --latency -s "$here/apikey.lua" "$base" > "$work/wrk-$label.txt" 2>&1
   local j=$(( $(proc_ticks "$sluice_pid") - j0 )) r=$(( $(proc_ticks "${redis_pids[@]}") - r0 )) p=$(( $(pg_ticks) - p0 )) m=$(( $(machine_busy) - m0 ))
   echo "$j $r $p $((m - j - r - p))" > "$work/cpu-$label"
+  echo "$io0 $(redis_io)" | awk '{c = $3 - $1; r = $4 - $2; printf "Redis: %d scripts run in %d socket reads (%.2f per read)", c, r, r ? c / r : 0}' > "$work/redisio-$label"
   # every statement of every client but this script's own (pg_stat_statements' reset and reads)
   sql "SELECT coalesce(sum(calls), 0) FROM pg_stat_statements WHERE query NOT ILIKE '%pg_stat_statements%'" > "$work/sql-$label"
   # reads of keys, plans or overrides: what a check would need if the database were on its path
@@ -112,7 +124,7 @@ echo "measuring ($ROUNDS rounds of $DURATION each)..." >&2
 for r in $(seq 1 "$ROUNDS"); do
   PATH_UNDER_TEST=/v1/ping run_wrk "ping-$r" "$DURATION"
   # PROFILE=<file.jfr>: a Flight Recording of the service during the last check round only
-  [ -n "${PROFILE:-}" ] && [ "$r" = "$ROUNDS" ] && "$JAVA_HOME/bin/jcmd" "$sluice_pid" JFR.start name=check settings=profile > /dev/null
+  [ -n "${PROFILE:-}" ] && [ "$r" = "$ROUNDS" ] && "$JAVA_HOME/bin/jcmd" "$sluice_pid" JFR.start name=check settings="${JFR_SETTINGS:-profile}" > /dev/null
   PATH_UNDER_TEST=/v1/check run_wrk "check-$r" "$DURATION"
   [ -n "${PROFILE:-}" ] && [ "$r" = "$ROUNDS" ] && "$JAVA_HOME/bin/jcmd" "$sluice_pid" JFR.stop name=check filename="$PROFILE" > /dev/null
 done
@@ -148,6 +160,7 @@ hz=$(getconf CLK_TCK)
     done
     for l in ping check; do
       echo "       CPU us per request, $l: $(awk -v q="$(requests "$work/wrk-$l-$r.txt")" -v hz="$hz" '{printf "Sluice JVM %.0f, Redis %.0f, PostgreSQL %.0f, wrk+kernel+rest %.0f", $1 * 1e6 / hz / q, $2 * 1e6 / hz / q, $3 * 1e6 / hz / q, $4 * 1e6 / hz / q}' "$work/cpu-$l-$r")"
+      [ "$l" = check ] && echo "       $(cat "$work/redisio-$l-$r")"
     done
   done
   echo

@@ -45,14 +45,29 @@ public final class KeyScheme {
 
     /** The key of {@code subject}'s state of the given kind ({@link #TOKEN_BUCKET}, ...). */
     public String key(Subject subject, String suffix) {
+        return base(subject) + suffix;
+    }
+
+    /** The keys of {@code subject}'s states of the given kinds, its key escaped once for all. */
+    public String[] keys(Subject subject, String... suffixes) {
+        String base = base(subject);
+        String[] keys = new String[suffixes.length];
+        for (int i = 0; i < suffixes.length; i++) {
+            keys[i] = base + suffixes[i];
+        }
+        return keys;
+    }
+
+    /** {@code <prefix>{<policy>:<escaped key>}:}, what every key of the subject starts with. */
+    private String base(Subject subject) {
         String key = subject.key();
-        StringBuilder sb = new StringBuilder(prefix.length() + subject.policy().length() + key.length() + 8)
+        StringBuilder sb = new StringBuilder(prefix.length() + subject.policy().length() + key.length() + 12)
                 .append(prefix)
                 .append('{')
                 .append(subject.policy())
                 .append(':');
         escape(key, sb);
-        return sb.append("}:").append(suffix).toString();
+        return sb.append("}:").toString();
     }
 
     /**
@@ -71,6 +86,10 @@ public final class KeyScheme {
     }
 
     static void escape(String key, StringBuilder out) {
+        if (!needsEscape(key)) {
+            out.append(key); // the usual key: copied whole, not a character at a time
+            return;
+        }
         for (int i = 0; i < key.length(); i++) {
             char c = key.charAt(i);
             switch (c) {
@@ -81,5 +100,15 @@ public final class KeyScheme {
                 default -> out.append(c);
             }
         }
+    }
+
+    private static boolean needsEscape(String key) {
+        for (int i = 0; i < key.length(); i++) {
+            char c = key.charAt(i);
+            if (c == '%' || c == ':' || c == '{' || c == '}') {
+                return true;
+            }
+        }
+        return false;
     }
 }
