@@ -68,7 +68,8 @@ public final class Responses {
         MutableHttpResponse<byte[]> response = respond(status, json);
         headers(response, verdict, status);
         response.getHeaders().add("RateLimit-Policy", policyItem(verdict));
-        response.getHeaders().add("RateLimit", item(verdict));
+        response.getHeaders()
+                .add("RateLimit", item(new StringBuilder(48), verdict).toString());
         return response;
     }
 
@@ -80,12 +81,16 @@ public final class Responses {
      * check's: the denied one that must wait longest, or, when all passed, the one with least left.
      */
     public static MutableHttpResponse<byte[]> multi(List<Verdict> verdicts) {
-        boolean unavailable = verdicts.stream().anyMatch(Verdict::unavailable);
-        boolean allowed = verdicts.stream().allMatch(v -> v.decision().allowed() && !v.unavailable());
+        boolean unavailable = false;
+        boolean allowed = true;
+        for (Verdict v : verdicts) {
+            unavailable |= v.unavailable();
+            allowed &= v.decision().allowed() && !v.unavailable();
+        }
         HttpStatus status =
                 unavailable ? HttpStatus.SERVICE_UNAVAILABLE : allowed ? HttpStatus.OK : HttpStatus.TOO_MANY_REQUESTS;
         Verdict strictest = strictest(verdicts);
-        StringBuilder json = new StringBuilder(200 + verdicts.size() * 200).append('{');
+        StringBuilder json = new StringBuilder(256 + verdicts.size() * 256).append('{');
         if (status != HttpStatus.OK) {
             List<Verdict> culprits = verdicts.stream()
                     .filter(v -> v.unavailable() || !v.decision().allowed())
@@ -104,11 +109,15 @@ public final class Responses {
         json.append("],\"degraded\":").append(degraded).append('}');
         MutableHttpResponse<byte[]> response = respond(status, json);
         headers(response, strictest, status);
-        StringBuilder policies = new StringBuilder();
-        StringBuilder items = new StringBuilder();
+        // sized for a plan's three policies, so that neither grows while it is written
+        StringBuilder policies = new StringBuilder(64 * verdicts.size());
+        StringBuilder items = new StringBuilder(48 * verdicts.size());
         for (Verdict v : verdicts) {
             policies.append(policies.isEmpty() ? "" : ", ").append(policyItem(v));
-            items.append(items.isEmpty() ? "" : ", ").append(item(v));
+            if (!items.isEmpty()) {
+                items.append(", ");
+            }
+            item(items, v);
         }
         response.getHeaders().add("RateLimit-Policy", policies.toString());
         response.getHeaders().add("RateLimit", items.toString());
@@ -244,9 +253,13 @@ public final class Responses {
     }
 
     /** The IETF {@code RateLimit} item of one check: its name, what remains, when it is whole again. */
-    private static String item(Verdict v) {
-        return "\"" + v.policy().name() + "\";r=" + remaining(v) + ";t="
-                + v.decision().resetSeconds();
+    private static StringBuilder item(StringBuilder out, Verdict v) {
+        return out.append('"')
+                .append(v.policy().name())
+                .append("\";r=")
+                .append(remaining(v))
+                .append(";t=")
+                .append(v.decision().resetSeconds());
     }
 
     /** Up to 10% of {@code seconds}, whole seconds, uniformly: spreads denied clients' retries. */
