@@ -71,11 +71,20 @@ public final class InProcessStore implements RateLimitStore {
         return CompletableFuture.completedFuture(decision[0]);
     }
 
+    /** Serialise the steps of a plan check, a plan reset or a charge of one subject (striped by subject). */
+    private final Object[] subjectLocks = new Object[64];
+
+    {
+        for (int i = 0; i < subjectLocks.length; i++) {
+            subjectLocks[i] = new Object();
+        }
+    }
+
     /** The twin of the scripts' charge marker (prelude.lua): marker and decision under the subject's lock. */
     @Override
     public CompletionStage<Decision> charge(Subject subject, Limit limit, long units, String chargeId) {
         StateKey marker = new StateKey(subject, "once:" + chargeId);
-        synchronized (planLocks[Math.floorMod(subject.hashCode(), planLocks.length)]) {
+        synchronized (subjectLocks[Math.floorMod(subject.hashCode(), subjectLocks.length)]) {
             boolean counted = states.getIfPresent(marker) != null;
             Decision d = acquireAt(subject, limit, counted ? 0 : units, clockMicros.getAsLong())
                     .toCompletableFuture()
@@ -87,14 +96,6 @@ public final class InProcessStore implements RateLimitStore {
         }
     }
 
-    private final Object[] planLocks = new Object[64];
-
-    {
-        for (int i = 0; i < planLocks.length; i++) {
-            planLocks[i] = new Object();
-        }
-    }
-
     /** The twin of {@code plan.lua}: the three states read, decided and written under one lock per subject. */
     @Override
     public CompletionStage<PlanQuota.Result> acquirePlan(
@@ -102,7 +103,7 @@ public final class InProcessStore implements RateLimitStore {
         StateKey bucketKey = new StateKey(subject, Algorithm.TOKEN_BUCKET.suffix());
         StateKey dayKey = new StateKey(subject, "qd:" + dayId);
         StateKey monthKey = new StateKey(subject, "qm:" + monthId);
-        synchronized (planLocks[Math.floorMod(subject.hashCode(), planLocks.length)]) {
+        synchronized (subjectLocks[Math.floorMod(subject.hashCode(), subjectLocks.length)]) {
             Entry bucket = states.getIfPresent(bucketKey);
             Long day = count(states.getIfPresent(dayKey));
             Long month = count(states.getIfPresent(monthKey));
@@ -134,7 +135,7 @@ public final class InProcessStore implements RateLimitStore {
     public CompletionStage<long[]> resetPlan(
             Subject subject, String dayId, String monthId, boolean rate, boolean day, boolean month) {
         long[] held = {-1, -1};
-        synchronized (planLocks[Math.floorMod(subject.hashCode(), planLocks.length)]) {
+        synchronized (subjectLocks[Math.floorMod(subject.hashCode(), subjectLocks.length)]) {
             if (rate) {
                 states.invalidate(new StateKey(subject, Algorithm.TOKEN_BUCKET.suffix()));
             }

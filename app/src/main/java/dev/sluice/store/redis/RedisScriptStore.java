@@ -84,15 +84,7 @@ public final class RedisScriptStore implements RateLimitStore {
     @Override
     public CompletionStage<Decision> charge(Subject subject, Limit limit, long units, String chargeId) {
         String[] keyArray = keys.keys(subject, limit.algorithm().suffix(), "once:" + chargeId);
-        String[] args = {
-            Long.toString(limit.burst()),
-            Long.toString(limit.limit()),
-            periodArg(limit),
-            costArg(units),
-            STORE_CLOCK,
-            "",
-            Long.toString(CHARGE_MARKER_TTL_MS)
-        };
+        String[] args = decisionArgs(limit, costArg(units), STORE_CLOCK, "", Long.toString(CHARGE_MARKER_TTL_MS));
         return withinBudget(evalScript(script(limit.algorithm()), keyArray, args))
                 .thenApply(r -> new Decision(r.get(0) == 1L, limit.burst(), r.get(1), r.get(2), r.get(3), r.get(4)));
     }
@@ -100,17 +92,8 @@ public final class RedisScriptStore implements RateLimitStore {
     private CompletionStage<Decision> run(Subject subject, Limit limit, long cost, String now) {
         String token = limit.algorithm() == Algorithm.CONCURRENCY && cost > 0 ? LeaseTokens.next() : null;
         String[] args = token == null
-                ? new String[] {
-                    Long.toString(limit.burst()), Long.toString(limit.limit()), periodArg(limit), costArg(cost), now
-                }
-                : new String[] {
-                    Long.toString(limit.burst()),
-                    Long.toString(limit.limit()),
-                    periodArg(limit),
-                    costArg(cost),
-                    now,
-                    token
-                };
+                ? decisionArgs(limit, costArg(cost), now)
+                : decisionArgs(limit, costArg(cost), now, token);
         return eval(subject, limit.algorithm(), args)
                 .thenApply(r -> new Decision(
                         r.get(0) == 1L,
@@ -120,6 +103,22 @@ public final class RedisScriptStore implements RateLimitStore {
                         r.get(3),
                         r.get(4),
                         r.get(0) == 1L ? token : null));
+    }
+
+    /**
+     * The arguments every decision script takes (prelude.lua): burst, limit, period, cost, now, then
+     * the script's own ({@code extra}: a refund's consumption time, a lease token, a charge's
+     * marker time to live).
+     */
+    private static String[] decisionArgs(Limit limit, String cost, String now, String... extra) {
+        String[] args = new String[5 + extra.length];
+        args[0] = Long.toString(limit.burst());
+        args[1] = Long.toString(limit.limit());
+        args[2] = periodArg(limit);
+        args[3] = cost;
+        args[4] = now;
+        System.arraycopy(extra, 0, args, 5, extra.length);
+        return args;
     }
 
     private CompletionStage<List<Long>> eval(Subject subject, Algorithm algorithm, String[] args) {
@@ -209,15 +208,8 @@ public final class RedisScriptStore implements RateLimitStore {
         if (extra == null) {
             return CompletableFuture.completedFuture(null);
         }
-        String[] args = {
-            Long.toString(limit.burst()),
-            Long.toString(limit.limit()),
-            periodArg(limit),
-            Long.toString(-units),
-            STORE_CLOCK,
-            extra
-        };
-        return eval(subject, limit.algorithm(), args).thenApply(r -> null);
+        return eval(subject, limit.algorithm(), decisionArgs(limit, Long.toString(-units), STORE_CLOCK, extra))
+                .thenApply(r -> null);
     }
 
     @Override
