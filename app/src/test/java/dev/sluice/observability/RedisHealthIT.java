@@ -50,4 +50,30 @@ class RedisHealthIT {
                     .contains("sluice_store_latency_seconds_bucket{result=\"ok\",store=\"in-process\"");
         }
     }
+
+    /**
+     * Lettuce's own per-command latency timers are off by default (sluice_store_latency times each
+     * decision already) and come back with limiter.redis.command-latency-metrics.
+     */
+    @Test
+    void lettuceCommandLatencyOnlyWhenAskedFor() throws Exception {
+        try (RedisNode redis =
+                RedisNode.start(FreePorts.any(), Files.createTempDirectory("sluice-latency-"), List.of())) {
+            for (boolean asked : new boolean[] {false, true}) {
+                try (ServiceNode node = ServiceNode.start(Map.of(
+                        "redis.uri", redis.uri(), "limiter.redis.command-latency-metrics", Boolean.toString(asked)))) {
+                    assertThat(ServiceNode.post(node.url(), "/v1/check", "{\"policy\":\"demo\",\"key\":\"l\"}")
+                                    .statusCode())
+                            .isEqualTo(200);
+                    String metrics = ServiceNode.get(node.url(), "/prometheus").body();
+                    assertThat(metrics).contains("sluice_store_latency_seconds_bucket{result=\"ok\",store=\"redis\"");
+                    if (asked) {
+                        assertThat(metrics).contains("lettuce_command_completion_seconds");
+                    } else {
+                        assertThat(metrics).doesNotContain("lettuce_command");
+                    }
+                }
+            }
+        }
+    }
 }

@@ -7,10 +7,16 @@ import io.lettuce.core.TimeoutOptions;
 import io.lettuce.core.cluster.ClusterClientOptions;
 import io.lettuce.core.cluster.ClusterTopologyRefreshOptions;
 import io.lettuce.core.cluster.RedisClusterClient;
+import io.lettuce.core.metrics.CommandLatencyRecorder;
+import io.lettuce.core.metrics.MicrometerCommandLatencyRecorder;
+import io.lettuce.core.metrics.MicrometerOptions;
 import io.lettuce.core.resource.Delay;
 import io.lettuce.core.resource.NettyCustomizer;
+import io.micrometer.core.instrument.MeterRegistry;
 import io.micronaut.configuration.lettuce.ClientResourcesMutator;
+import io.micronaut.configuration.lettuce.MetricsClientResourceMutator;
 import io.micronaut.context.annotation.Factory;
+import io.micronaut.context.annotation.Replaces;
 import io.micronaut.context.annotation.Requires;
 import io.micronaut.context.event.BeanCreatedEvent;
 import io.micronaut.context.event.BeanCreatedEventListener;
@@ -42,6 +48,24 @@ public class RedisClientTuning {
                 builder.nettyCustomizer(new ConsolidatedFlushes());
             }
         };
+    }
+
+    /**
+     * Replaces micronaut-redis's mutator that always installs Lettuce's Micrometer command latency
+     * recorder (two histogram timers per command): off unless {@code
+     * limiter.redis.command-latency-metrics} is true, since {@code sluice.store.latency} times every
+     * store decision already.
+     */
+    @Singleton
+    @Replaces(MetricsClientResourceMutator.class)
+    @Requires(beans = MeterRegistry.class)
+    ClientResourcesMutator commandLatency(LimiterProperties.Redis redis, MeterRegistry meters) {
+        return (builder, config) -> builder.commandLatencyRecorder(
+                redis.isCommandLatencyMetrics()
+                        ? new MicrometerCommandLatencyRecorder(
+                                meters,
+                                MicrometerOptions.builder().histogram(true).build())
+                        : CommandLatencyRecorder.disabled());
     }
 
     /**
