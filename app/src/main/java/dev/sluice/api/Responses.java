@@ -11,6 +11,7 @@ import io.micronaut.http.HttpStatus;
 import io.micronaut.http.MediaType;
 import io.micronaut.http.MutableHttpHeaders;
 import io.micronaut.http.MutableHttpResponse;
+import io.netty.util.AsciiString;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -67,9 +68,9 @@ public final class Responses {
         json.append('}');
         MutableHttpResponse<byte[]> response = respond(status, json);
         headers(response, verdict, status);
-        response.getHeaders().add("RateLimit-Policy", policyItem(verdict));
-        response.getHeaders()
-                .add("RateLimit", item(new StringBuilder(48), verdict).toString());
+        MutableHttpHeaders h = response.getHeaders();
+        h.add(RATELIMIT_POLICY, ascii(policyItem(verdict)));
+        h.add(RATELIMIT, ascii(item(new StringBuilder(48), verdict).toString()));
         return response;
     }
 
@@ -119,8 +120,9 @@ public final class Responses {
             }
             item(items, v);
         }
-        response.getHeaders().add("RateLimit-Policy", policies.toString());
-        response.getHeaders().add("RateLimit", items.toString());
+        MutableHttpHeaders h = response.getHeaders();
+        h.add(RATELIMIT_POLICY, ascii(policies.toString()));
+        h.add(RATELIMIT, ascii(items.toString()));
         return response;
     }
 
@@ -224,20 +226,44 @@ public final class Responses {
                 .body(body);
     }
 
+    /*
+     * Header names and values as Netty AsciiStrings (bytes already): the HTTP encoder copies those
+     * into the response buffer whole, where it writes any other CharSequence one byte at a time
+     * into the direct buffer (measured ~4 % of a check's CPU for the rate limit headers).
+     */
+    private static final AsciiString RATELIMIT_POLICY = AsciiString.cached("RateLimit-Policy");
+    private static final AsciiString RATELIMIT = AsciiString.cached("RateLimit");
+    private static final AsciiString RATELIMIT_LIMIT = AsciiString.cached("RateLimit-Limit");
+    private static final AsciiString RATELIMIT_REMAINING = AsciiString.cached("RateLimit-Remaining");
+    private static final AsciiString RATELIMIT_RESET = AsciiString.cached("RateLimit-Reset");
+    private static final AsciiString X_RATELIMIT_LIMIT = AsciiString.cached("X-RateLimit-Limit");
+    private static final AsciiString X_RATELIMIT_REMAINING = AsciiString.cached("X-RateLimit-Remaining");
+    private static final AsciiString X_RATELIMIT_RESET = AsciiString.cached("X-RateLimit-Reset");
+    private static final AsciiString RETRY_AFTER = AsciiString.cached("Retry-After");
+
+    /** A header value of ASCII text (policy names are [a-z0-9._-], the rest numbers and fixed words). */
+    private static AsciiString ascii(String value) {
+        return new AsciiString(value.getBytes(StandardCharsets.ISO_8859_1), false);
+    }
+
+    private static AsciiString ascii(long value) {
+        return ascii(Long.toString(value));
+    }
+
     private static void headers(MutableHttpResponse<byte[]> response, Verdict verdict, HttpStatus status) {
         Decision d = verdict.decision();
         MutableHttpHeaders h = response.getHeaders();
-        String limit = Long.toString(d.limit());
-        String remaining = Long.toString(remaining(verdict));
-        h.add("RateLimit-Limit", limit);
-        h.add("RateLimit-Remaining", remaining);
-        h.add("RateLimit-Reset", Long.toString(d.resetSeconds()));
-        h.add("X-RateLimit-Limit", limit);
-        h.add("X-RateLimit-Remaining", remaining);
-        h.add("X-RateLimit-Reset", Long.toString(Math.ceilDiv(d.nowMs() + d.resetMs(), 1000L)));
+        AsciiString limit = ascii(d.limit());
+        AsciiString remaining = ascii(remaining(verdict));
+        h.add(RATELIMIT_LIMIT, limit);
+        h.add(RATELIMIT_REMAINING, remaining);
+        h.add(RATELIMIT_RESET, ascii(d.resetSeconds()));
+        h.add(X_RATELIMIT_LIMIT, limit);
+        h.add(X_RATELIMIT_REMAINING, remaining);
+        h.add(X_RATELIMIT_RESET, ascii(Math.ceilDiv(d.nowMs() + d.resetMs(), 1000L)));
         if (status != HttpStatus.OK) {
             long retryAfter = d.retryAfterSeconds();
-            h.add("Retry-After", Long.toString(retryAfter + jitter(retryAfter)));
+            h.add(RETRY_AFTER, ascii(retryAfter + jitter(retryAfter)));
         }
     }
 
