@@ -151,7 +151,8 @@ public class CheckController {
                     List.of()));
         }
         dev.sluice.plans.PlanChecks plans = planChecks();
-        dev.sluice.limiter.PlanCheck check = plans.of(resolved, r.cost(), now);
+        dev.sluice.plans.PlanChecks.Planned planned = plans.of(resolved, r.cost(), now);
+        dev.sluice.limiter.PlanCheck check = planned.check();
         long burst = check.rate().limit().burst(); // the effective plan's, as the check will use it
         if (r.cost() > burst) {
             throw BadRequestException.of(
@@ -166,7 +167,7 @@ public class CheckController {
                     .findFirst()
                     .orElse(null);
             plans.settled(
-                    check,
+                    planned,
                     resolved,
                     culprit == null
                             ? null

@@ -6,8 +6,7 @@ import dev.sluice.core.PlanQuota;
 /**
  * A check by API key: the plan's {@code rate} policy (token bucket) and its {@code daily} and
  * {@code monthly} quota policies (null when the plan has none; their limits are only for headers),
- * for the key's {@code account}, in day {@code dayId} and month {@code monthId} of the plan's zone
- * ({@code dayPeriod} / {@code monthPeriod}: the same as the usage ledger names them).
+ * for the key's {@code account}, in day {@code dayId} and month {@code monthId} of the plan's zone.
  */
 public record PlanCheck(
         Policy rate,
@@ -17,6 +16,4 @@ public record PlanCheck(
         long cost,
         String dayId,
         String monthId,
-        String dayPeriod,
-        String monthPeriod,
         PlanQuota.Quotas quotas) {}

@@ -47,12 +47,11 @@ public class PlanChecks {
      * client}: the caller's address when the service passed it).
      */
     public void settled(
-            PlanCheck check, KeyDirectory.Resolution resolved, String violated, String client, Instant now) {
+            Planned planned, KeyDirectory.Resolution resolved, String violated, String client, Instant now) {
         ledger.checked(
-                check.account(),
-                check.dayPeriod(),
-                check.monthPeriod(),
-                check.cost(),
+                planned.day(),
+                planned.month(),
+                planned.check().cost(),
                 resolved.key().id(),
                 resolved.plan().name(),
                 violated,
@@ -60,31 +59,32 @@ public class PlanChecks {
                 now);
     }
 
-    public PlanCheck of(KeyDirectory.Resolution resolved, long cost, Instant now) {
+    /**
+     * A check by API key ready to run: the {@link PlanCheck}, and the usage ledger's tallies of its
+     * day and month, looked up once for both the quota counters' seeds and the recording of what it
+     * used ({@link #settled}).
+     */
+    public record Planned(PlanCheck check, UsageLedger.Tally day, UsageLedger.Tally month) {}
+
+    public Planned of(KeyDirectory.Resolution resolved, long cost, Instant now) {
         Plan p = effective(resolved.plan(), resolved.override());
         Periods t = periods(p.quotaZone(), now);
         Policies policies =
                 this.policies.get(new PoliciesKey(p, t.dayWindowSeconds(), t.monthWindowSeconds()), this::policies);
         String account = resolved.key().account();
         long nowMs = now.toEpochMilli();
+        UsageLedger.Tally day = ledger.tally(account, t.dayPeriod());
+        UsageLedger.Tally month = ledger.tally(account, t.monthPeriod());
         PlanQuota.Quotas quotas = new PlanQuota.Quotas(
                 p.dailyQuota() == null ? 0 : p.dailyQuota(),
                 Math.max(1, t.dayEndMs() - nowMs),
                 p.monthlyQuota() == null ? 0 : p.monthlyQuota(),
                 Math.max(1, t.monthEndMs() - nowMs),
-                p.dailyQuota() == null ? 0 : ledger.seed(account, t.dayPeriod()),
-                p.monthlyQuota() == null ? 0 : ledger.seed(account, t.monthPeriod()));
-        return new PlanCheck(
-                policies.rate(),
-                policies.daily(),
-                policies.monthly(),
-                account,
-                cost,
-                t.dayId(),
-                t.monthId(),
-                t.dayPeriod(),
-                t.monthPeriod(),
-                quotas);
+                p.dailyQuota() == null ? 0 : ledger.seed(day),
+                p.monthlyQuota() == null ? 0 : ledger.seed(month));
+        PlanCheck check = new PlanCheck(
+                policies.rate(), policies.daily(), policies.monthly(), account, cost, t.dayId(), t.monthId(), quotas);
+        return new Planned(check, day, month);
     }
 
     /**

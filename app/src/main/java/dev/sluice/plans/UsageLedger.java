@@ -51,6 +51,31 @@ public class UsageLedger {
     /** An account's usage of one period: {@code d:<yyyy-mm-dd>} or {@code m:<yyyy-mm>}. */
     public record Period(String account, String period) {}
 
+    /**
+     * This node's record of one {@link Period}, found once per check ({@link #tally}) and then added
+     * to without any further lookup. Counts only grow: {@code recorded} is every admitted unit
+     * recorded here, {@code taken} what the flush has put into batches so far, {@code settled} what
+     * of that has been written (or dropped when the buffer was full), {@code durable} the database's
+     * total for the period (all nodes) as last read, plus what this node wrote since. So the flush
+     * needs no lock against recorders: a unit added while it reads goes into the next batch.
+     */
+    public static final class Tally {
+        private final Period period;
+        private final LongAdder recorded = new LongAdder();
+        private long taken; // the flush thread's only
+        private volatile long settled;
+        private final AtomicLong durable = new AtomicLong();
+
+        Tally(Period period) {
+            this.period = period;
+        }
+
+        /** Recorded here and not yet written: batches waiting, and units not yet in a batch. */
+        long unwritten() {
+            return recorded.sum() - settled;
+        }
+    }
+
     /** Checks of one key in one minute. */
     private record Minute(String keyId, String plan, java.time.Instant minute) {}
 
@@ -58,7 +83,7 @@ public class UsageLedger {
     private record Violation(
             java.time.Instant at, String keyId, String account, String plan, String policy, String client) {}
 
-    private record Batch(long seq, Map<Period, Long> units, Map<Minute, long[]> minutes, List<Violation> violations) {}
+    private record Batch(long seq, Map<Tally, Long> units, Map<Minute, long[]> minutes, List<Violation> violations) {}
 
     /** Denials kept in full per key and minute; the rest are only counted. */
     static final int VIOLATIONS_PER_KEY_MINUTE = 5;
@@ -73,14 +98,10 @@ public class UsageLedger {
     private final String node;
     private final AtomicLong seq = new AtomicLong();
     private final int maxPending;
-    private volatile ConcurrentHashMap<Period, LongAdder> current = new ConcurrentHashMap<>();
     private final Deque<Batch> pending = new ArrayDeque<>();
-    /** Usage not yet in the database, by period: recorded and not yet written. */
-    private final ConcurrentHashMap<Period, LongAdder> unwritten = new ConcurrentHashMap<>();
-    /** What the database holds for the periods in use here (all nodes), as last read. */
-    private final ConcurrentHashMap<Period, Long> durable = new ConcurrentHashMap<>();
+    /** The periods in use here: their usage recorded here and their totals in the database. */
+    private final ConcurrentHashMap<Period, Tally> tallies = new ConcurrentHashMap<>();
 
-    private final AtomicLong pendingUnits = new AtomicLong();
     private final AtomicLong adjustments = new AtomicLong();
     private final java.util.concurrent.locks.ReentrantReadWriteLock swap =
             new java.util.concurrent.locks.ReentrantReadWriteLock();
@@ -103,7 +124,7 @@ public class UsageLedger {
         byte[] id = new byte[6];
         new SecureRandom().nextBytes(id);
         this.node = Base64.getUrlEncoder().withoutPadding().encodeToString(id);
-        Gauge.builder("sluice.ledger.pending.units", pendingUnits, AtomicLong::get)
+        Gauge.builder("sluice.ledger.pending.units", this, UsageLedger::pendingUnits)
                 .description("Admitted units not yet written to the usage ledger (waiting for the database)")
                 .register(meters);
         this.written = Counter.builder("sluice.ledger.batches")
@@ -127,17 +148,15 @@ public class UsageLedger {
     }
 
     /**
-     * Records how a check by API key ended, under one acquisition of the swap lock: the {@code
-     * units} it was admitted for (0 when denied) in the account's day and month ({@code dayPeriod},
-     * {@code monthPeriod}: the same String instances all day, as {@code PlanChecks} makes them),
-     * and, for the usage analytics ({@code usage_minutes}), the key's admitted or denied count of
+     * Records how a check by API key ended: the {@code units} it was admitted for (0 when denied) in
+     * the account's day and month (the tallies {@link #tally} gave for the check), and, under the
+     * swap lock, for the usage analytics ({@code usage_minutes}), the key's admitted or denied count of
      * the minute; a denial is kept in the violation log — at most {@value #VIOLATIONS_PER_KEY_MINUTE}
      * per key and minute in full, so that a flood of denials cannot flood the log (all are counted).
      */
     public void checked(
-            String account,
-            String dayPeriod,
-            String monthPeriod,
+            Tally day,
+            Tally month,
             long units,
             String keyId,
             String plan,
@@ -146,13 +165,13 @@ public class UsageLedger {
             java.time.Instant now) {
         boolean admitted = policy == null;
         java.time.Instant minute = now.truncatedTo(java.time.temporal.ChronoUnit.MINUTES);
+        if (admitted && units > 0) {
+            day.recorded.add(units);
+            month.recorded.add(units);
+        }
+        String account = day.period.account();
         swap.readLock().lock(); // many recorders at once; only the flush's swap excludes them
         try {
-            if (admitted && units > 0) {
-                add(new Period(account, dayPeriod), units);
-                add(new Period(account, monthPeriod), units);
-                pendingUnits.addAndGet(units);
-            }
             LongAdder[] counts = minutes.computeIfAbsent(
                     new Minute(keyId, plan, minute), k -> new LongAdder[] {new LongAdder(), new LongAdder()});
             counts[admitted ? 0 : 1].increment();
@@ -164,21 +183,20 @@ public class UsageLedger {
         }
     }
 
-    private void add(Period p, long units) {
-        current.computeIfAbsent(p, k -> new LongAdder()).add(units);
-        unwritten.computeIfAbsent(p, k -> new LongAdder()).add(units);
+    /**
+     * The tally of an account's {@code period}, made on first use (its database total is then read
+     * at the next flush): one lookup per period and check, which {@link #seed} and {@link #checked}
+     * then use.
+     */
+    public Tally tally(String account, String period) {
+        Period p = new Period(account, period);
+        Tally t = tallies.get(p);
+        return t != null ? t : tallies.computeIfAbsent(p, Tally::new);
     }
 
-    /** What a missing counter of {@code period} starts from: the database's total plus what is not written yet. */
-    public long seed(String account, String period) {
-        Period p = new Period(account, period);
-        LongAdder mine = unwritten.get(p);
-        Long written = durable.get(p);
-        if (written == null) {
-            durable.putIfAbsent(p, 0L); // read its total at the next flush
-            written = 0L;
-        }
-        return written + (mine == null ? 0 : mine.sum());
+    /** What a missing counter of the tally's period starts from: the database's total plus what is not written yet. */
+    public long seed(Tally t) {
+        return t.durable.get() + t.unwritten();
     }
 
     /**
@@ -186,7 +204,8 @@ public class UsageLedger {
      * the database cannot be reached), plus what this node has not written yet.
      */
     public long total(String account, String period) throws SQLException {
-        LongAdder mine = unwritten.get(new Period(account, period));
+        Tally t = tallies.get(new Period(account, period));
+        long mine = t == null ? 0 : t.unwritten();
         try (Connection c = dataSource.getConnection();
                 PreparedStatement s = c.prepareStatement(
                         "SELECT coalesce(sum(units), 0) FROM usage_totals WHERE account = ? AND period = ?")) {
@@ -194,7 +213,7 @@ public class UsageLedger {
             s.setString(2, period);
             try (ResultSet r = s.executeQuery()) {
                 r.next();
-                return r.getLong(1) + (mine == null ? 0 : mine.sum());
+                return r.getLong(1) + mine;
             }
         }
     }
@@ -228,23 +247,40 @@ public class UsageLedger {
                 throw e;
             }
         }
-        unitsByPeriod.forEach(
-                (period, units) -> durable.computeIfPresent(new Period(account, period), (p, t) -> t - units));
+        unitsByPeriod.forEach((period, units) -> {
+            Tally t = tallies.get(new Period(account, period));
+            if (t != null) {
+                t.durable.addAndGet(-units);
+            }
+        });
     }
 
     /** Admitted units recorded here and not yet in the database. */
     public long pendingUnits() {
-        return pendingUnits.get();
+        long n = 0;
+        for (Tally t : tallies.values()) {
+            if (t.period.period().startsWith("d:")) { // each unit once: the day and the month both carry it
+                n += t.unwritten();
+            }
+        }
+        return n;
     }
 
     synchronized void flush() {
-        ConcurrentHashMap<Period, LongAdder> taken;
+        // what was recorded since the last flush: no lock, counts only grow (a unit added meanwhile
+        // is taken by the next flush)
+        Map<Tally, Long> units = new HashMap<>();
+        for (Tally t : tallies.values()) {
+            long r = t.recorded.sum();
+            if (r != t.taken) {
+                units.put(t, r - t.taken);
+                t.taken = r;
+            }
+        }
         ConcurrentHashMap<Minute, LongAdder[]> takenMinutes;
         java.util.concurrent.ConcurrentLinkedQueue<Violation> takenViolations;
         swap.writeLock().lock();
         try {
-            taken = current;
-            current = new ConcurrentHashMap<>();
             takenMinutes = minutes;
             minutes = new ConcurrentHashMap<>();
             takenViolations = violations;
@@ -252,9 +288,7 @@ public class UsageLedger {
         } finally {
             swap.writeLock().unlock();
         }
-        if (!taken.isEmpty() || !takenMinutes.isEmpty()) {
-            Map<Period, Long> units = new HashMap<>();
-            taken.forEach((p, n) -> units.put(p, n.sum()));
+        if (!units.isEmpty() || !takenMinutes.isEmpty()) {
             Map<Minute, long[]> counted = new HashMap<>();
             takenMinutes.forEach((m, c) -> counted.put(m, new long[] {c[0].sum(), c[1].sum()}));
             List<Violation> kept = new ArrayList<>(takenViolations);
@@ -284,7 +318,7 @@ public class UsageLedger {
                             "Usage ledger: the database cannot be written ({}); usage is buffered ({} unit(s)) and"
                                     + " written when it answers",
                             e.toString(),
-                            pendingUnits.get());
+                            pendingUnits());
                 }
                 return;
             }
@@ -333,17 +367,11 @@ public class UsageLedger {
      * total at once (the next re-read confirms it), so {@link #seed} never dips. The pending count
      * loses each unit once (day and month both carry it).
      */
-    private void forget(Period p, long n, boolean wasWritten) {
+    private void forget(Tally t, long n, boolean wasWritten) {
         if (wasWritten) {
-            durable.merge(p, n, Long::sum);
+            t.durable.addAndGet(n);
         }
-        LongAdder mine = unwritten.get(p);
-        if (mine != null) {
-            mine.add(-n);
-        }
-        if (p.period().startsWith("d:")) {
-            pendingUnits.addAndGet(-n);
-        }
+        t.settled += n; // the flush thread's alone (flush is synchronized)
     }
 
     private void write(Batch b) throws SQLException {
@@ -352,10 +380,9 @@ public class UsageLedger {
             try {
                 // multi-row INSERTs, up to ROWS_PER_STATEMENT rows each: one statement per chunk, not per row
                 List<Object[]> units = new ArrayList<>(b.units().size());
-                for (Map.Entry<Period, Long> e : b.units().entrySet()) {
-                    units.add(new Object[] {
-                        node, b.seq(), e.getKey().account(), e.getKey().period(), e.getValue()
-                    });
+                for (Map.Entry<Tally, Long> e : b.units().entrySet()) {
+                    Period p = e.getKey().period;
+                    units.add(new Object[] {node, b.seq(), p.account(), p.period(), e.getValue()});
                 }
                 insertRows(
                         c,
@@ -443,17 +470,16 @@ public class UsageLedger {
                 "d:" + java.time.LocalDate.now(java.time.ZoneOffset.UTC).minusDays(2);
         String oldestMonth =
                 "m:" + java.time.YearMonth.now(java.time.ZoneOffset.UTC).minusMonths(2);
-        durable.keySet().removeIf(p -> p.period().compareTo(p.period().startsWith("d:") ? oldestDay : oldestMonth) < 0);
-        swap.writeLock().lock(); // no recorder in between: a tally is never dropped while being added to
-        try {
-            unwritten.entrySet().removeIf(e -> e.getValue().sum() == 0 && !durable.containsKey(e.getKey()));
-        } finally {
-            swap.writeLock().unlock();
-        }
-        if (durable.isEmpty()) {
+        // a tally of a period two days or months over, all of it written, is dropped (no check records
+        // to a period that long over: a check's tally is that of the day it was decided in)
+        tallies.values()
+                .removeIf(t ->
+                        t.period.period().compareTo(t.period.period().startsWith("d:") ? oldestDay : oldestMonth) < 0
+                                && t.unwritten() == 0);
+        if (tallies.isEmpty()) {
             return;
         }
-        List<Period> wanted = new ArrayList<>(durable.keySet());
+        List<Period> wanted = new ArrayList<>(tallies.keySet());
         try (Connection c = dataSource.getConnection();
                 PreparedStatement s = c.prepareStatement("SELECT account, period, units FROM usage_totals"
                         + " WHERE account = ANY (?) AND period = ANY (?)")) {
@@ -474,7 +500,10 @@ public class UsageLedger {
                 }
             }
             for (Period p : wanted) {
-                durable.put(p, totals.getOrDefault(p, 0L));
+                Tally t = tallies.get(p);
+                if (t != null) {
+                    t.durable.set(totals.getOrDefault(p, 0L));
+                }
             }
         } catch (SQLException | RuntimeException e) {
             // the last totals stay; the next flush tries again

@@ -141,6 +141,57 @@ class QuotaDurabilityIT {
         await().atMost(Duration.ofSeconds(10)).until(() -> ledger(other) == 20);
     }
 
+    /**
+     * Beyond the buffer's bound ({@code ledger-buffer} entries) usage is dropped — counted in {@code
+     * sluice_ledger_dropped_units_total}, no longer pending — and what was buffered is still written
+     * once the database is back.
+     */
+    @Test
+    void usageBeyondTheBufferIsCountedAsDroppedAndTheRestIsWritten() throws SQLException {
+        admin("/admin/plans", "{\"name\":\"bounded\",\"limit\":600,\"period\":\"1m\",\"dailyQuota\":1000}");
+        String key = issue("bounded");
+        Map<String, Object> p = PlansDatabase.nodeProperties(url, TOKEN);
+        p.put("datasources.default.connection-timeout", 1000);
+        p.put("limiter.plans.ledger-buffer", 2); // one batch of one account: its day and its month
+        try (ServiceNode small = ServiceNode.start(p)) {
+            KeyDirectory directory = small.context().getBean(KeyDirectory.class);
+            await().atMost(Duration.ofSeconds(5))
+                    .until(() -> directory.resolve(key, Instant.now()).valid());
+            UsageLedger ledger = small.context().getBean(UsageLedger.class);
+            io.micrometer.core.instrument.MeterRegistry meters =
+                    small.context().getBean(io.micrometer.core.instrument.MeterRegistry.class);
+            java.util.function.Supplier<Integer> checkOnSmall =
+                    () -> ServiceNode.send(HttpRequest.newBuilder(URI.create(small.url() + "/v1/check"))
+                                    .header("X-Api-Key", key)
+                                    .POST(HttpRequest.BodyPublishers.noBody())
+                                    .build())
+                            .statusCode();
+            pg.stop();
+            try {
+                assertThat(checkOnSmall.get()).isEqualTo(200);
+                // its batch is made and fails to be written: it waits in the buffer, which is then full
+                await().atMost(Duration.ofSeconds(10))
+                        .until(() -> meters.counter("sluice.ledger.batches", "result", "failed")
+                                        .count()
+                                >= 1);
+                assertThat(checkOnSmall.get()).isEqualTo(200);
+                await().atMost(Duration.ofSeconds(10))
+                        .until(() ->
+                                meters.counter("sluice.ledger.dropped.units").count() == 1);
+                assertThat(ledger.pendingUnits())
+                        .as("the dropped unit is no longer pending")
+                        .isEqualTo(1);
+            } finally {
+                pg.restart();
+            }
+            await().atMost(Duration.ofSeconds(20)).until(() -> ledger.pendingUnits() == 0);
+            assertThat(ledger(key))
+                    .as("the buffered unit written, the dropped one not")
+                    .isEqualTo(1);
+            assertTotalsMatchTheLedger();
+        }
+    }
+
     @Test
     void usageAdmittedWhilePostgresIsDownIsWrittenWhenItIsBack() throws SQLException {
         admin("/admin/plans", "{\"name\":\"buffered\",\"limit\":600,\"period\":\"1m\",\"dailyQuota\":1000}");
