@@ -8,6 +8,11 @@
 #   bench/plan-bench.sh                          # 3 rounds of 15 s per endpoint, wrk -t2 -c32, 1,000 keys
 #   ROUNDS=5 DURATION=30s API_KEYS=5000 bench/plan-bench.sh
 #   PROFILE=/tmp/check.jfr bench/plan-bench.sh  # + a Flight Recording of the last check round
+#   COMPARE_OPTS="-Dlimiter.redis.share-event-loops=false" bench/plan-bench.sh
+#       # + a second service node "B" started with these extra JVM options (same cluster, database
+#       # and keys); each round then measures ping and check on A, then on B, so that the two
+#       # settings meet the same moments of a noisy host (paired rounds; one node runs at a time)
+#   COMPARE_JAR=/tmp/before.jar bench/plan-bench.sh   # node B runs another build (e.g. the commit before)
 #
 # Everything runs on 127.0.0.1 and stops when the script ends (also on failure or Ctrl-C).
 # Results go to stdout and to bench/results/plan-bench-<timestamp>.txt.
@@ -45,14 +50,28 @@ sql "CREATE EXTENSION IF NOT EXISTS pg_stat_statements" > /dev/null
 http_port=$(free_port)
 token="bench-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 printf 'limiter:\n  policies:\n    bench: {limit: 1000, period: 1h}\n' > "$work/policies.yml"
-REDIS_URIS="$uris" MICRONAUT_SERVER_PORT="$http_port" MICRONAUT_CONFIG_FILES="$work/policies.yml" \
-  DATASOURCES_DEFAULT_URL="$PG_URL" DATASOURCES_DEFAULT_USERNAME=postgres DATASOURCES_DEFAULT_PASSWORD=postgres \
-  LIMITER_ADMIN_TOKENS="$token" "$JAVA" $JVM_OPTS -jar "$JAR" > "$work/sluice.log" 2>&1 &
-pids+=($!)
-sluice_pid=$!
+start_node() { # port log extra-jvm-options: sets node_pid
+  REDIS_URIS="$uris" MICRONAUT_SERVER_PORT="$1" MICRONAUT_CONFIG_FILES="$work/policies.yml" \
+    DATASOURCES_DEFAULT_URL="$PG_URL" DATASOURCES_DEFAULT_USERNAME=postgres DATASOURCES_DEFAULT_PASSWORD=postgres \
+    LIMITER_ADMIN_TOKENS="$token" "$JAVA" $JVM_OPTS $3 -jar "${4:-$JAR}" > "$2" 2>&1 &
+  node_pid=$!
+  pids+=("$node_pid")
+  for _ in $(seq 1 600); do curl -fs "http://127.0.0.1:$1/v1/ping" > /dev/null && break; sleep 0.1; done
+  curl -fs "http://127.0.0.1:$1/v1/ping" > /dev/null || { cat "$2"; echo "service did not start" >&2; exit 1; }
+}
+start_node "$http_port" "$work/sluice.log" ""
+sluice_pid=$node_pid
 base="http://127.0.0.1:$http_port"
-for _ in $(seq 1 600); do curl -fs "$base/v1/ping" > /dev/null && break; sleep 0.1; done
-curl -fs "$base/v1/ping" > /dev/null || { cat "$work/sluice.log"; echo "service did not start" >&2; exit 1; }
+variants=(A)
+if [ -n "${COMPARE_OPTS:-}${COMPARE_JAR:-}" ]; then
+  port_B=$(free_port)
+  start_node "$port_B" "$work/sluice-b.log" "${COMPARE_OPTS:-}" "${COMPARE_JAR:-$JAR}"
+  pid_B=$node_pid
+  base_B="http://127.0.0.1:$port_B"
+  variants=(A B)
+fi
+pid_A=$sluice_pid
+base_A=$base
 
 # a plan whose rate and quotas admit every check of the run: what is measured is the work of
 # deciding and counting, not of denying
@@ -64,15 +83,18 @@ for _ in $(seq 1 "$API_KEYS"); do
   { admin /admin/keys '{"plan":"bench"}' | sed -E 's/.*"key":"([^"]+)".*/\1/'; echo; } >> "$work/keys.txt"
 done
 last=$(tail -1 "$work/keys.txt")
-for _ in $(seq 1 100); do
-  [ "$(curl -s -o /dev/null -w '%{http_code}' -X POST "$base/v1/check" -H "X-Api-Key: $last")" = 200 ] && break
-  sleep 0.1
+for v in "${variants[@]}"; do
+  b="base_$v"
+  for _ in $(seq 1 100); do
+    [ "$(curl -s -o /dev/null -w '%{http_code}' -X POST "${!b}/v1/check" -H "X-Api-Key: $last")" = 200 ] && break
+    sleep 0.1
+  done
+  sample=$(curl -s -w ' %{http_code}' -X POST "${!b}/v1/check" -H "X-Api-Key: $last")
+  case "$sample" in
+    *' 200') ;;
+    *) tail -20 "$work"/sluice*.log >&2; echo "a check by API key was not admitted by node $v: $sample" >&2; exit 1 ;;
+  esac
 done
-sample=$(curl -s -w ' %{http_code}' -X POST "$base/v1/check" -H "X-Api-Key: $last")
-case "$sample" in
-  *' 200') ;;
-  *) cat "$work/sluice.log" | tail -20 >&2; echo "a check by API key was not admitted: $sample" >&2; exit 1 ;;
-esac
 export KEYS_FILE="$work/keys.txt"
 
 # Redis's scripts run (EVALSHA/EVAL calls) and socket reads over all masters: scripts per read shows how many
@@ -96,12 +118,12 @@ pg_ticks() {
   done
   echo "$t"
 }
-run_wrk() { # label duration: also records statements executed by PostgreSQL meanwhile
-  local label=$1 duration=$2
+run_wrk() { # label duration [node A|B]: also records statements executed by PostgreSQL meanwhile
+  local label=$1 duration=$2 b="base_${3:-A}" n="pid_${3:-A}"
   sql "SELECT pg_stat_statements_reset()" > /dev/null
-  local j0 r0 p0 m0 io0; j0=$(proc_ticks "$sluice_pid"); r0=$(proc_ticks "${redis_pids[@]}"); p0=$(pg_ticks); m0=$(machine_busy); io0=$(redis_io)
-  wrk -t"$THREADS" -c"$CONNECTIONS" -d"$duration" --latency -s "$here/apikey.lua" "$base" > "$work/wrk-$label.txt" 2>&1
-  local j=$(( $(proc_ticks "$sluice_pid") - j0 )) r=$(( $(proc_ticks "${redis_pids[@]}") - r0 )) p=$(( $(pg_ticks) - p0 )) m=$(( $(machine_busy) - m0 ))
+  local j0 r0 p0 m0 io0; j0=$(proc_ticks "${!n}"); r0=$(proc_ticks "${redis_pids[@]}"); p0=$(pg_ticks); m0=$(machine_busy); io0=$(redis_io)
+  wrk -t"$THREADS" -c"$CONNECTIONS" -d"$duration" --latency -s "$here/apikey.lua" "${!b}" > "$work/wrk-$label.txt" 2>&1
+  local j=$(( $(proc_ticks "${!n}") - j0 )) r=$(( $(proc_ticks "${redis_pids[@]}") - r0 )) p=$(( $(pg_ticks) - p0 )) m=$(( $(machine_busy) - m0 ))
   echo "$j $r $p $((m - j - r - p))" > "$work/cpu-$label"
   echo "$io0 $(redis_io)" | awk '{c = $3 - $1; r = $4 - $2; printf "Redis: %d scripts run in %d socket reads (%.2f per read)", c, r, r ? c / r : 0}' > "$work/redisio-$label"
   # every statement of every client but this script's own (pg_stat_statements' reset and reads)
@@ -117,22 +139,29 @@ requests() { awk '/requests in/ {print $1}' "$1"; }
 pct() { awk -v p="$2" '$1 == p {print $2}' "$1"; }
 non2xx() { awk '/Non-2xx/ {n = $5} END {print n + 0}' "$1"; }
 
+# labels: ping-<round>, check-<round> for node A (as without COMPARE_OPTS); ping-B<round>, check-B<round> for B
+suffix() { [ "$1" = A ] && echo "$2" || echo "$1$2"; }
 echo "warming up ($WARMUP each)..." >&2
-PATH_UNDER_TEST=/v1/ping run_wrk warm-ping "$WARMUP"
-PATH_UNDER_TEST=/v1/check run_wrk warm-check "$WARMUP"
+for v in "${variants[@]}"; do
+  PATH_UNDER_TEST=/v1/ping run_wrk "warm-ping$(suffix "$v" '')" "$WARMUP" "$v"
+  PATH_UNDER_TEST=/v1/check run_wrk "warm-check$(suffix "$v" '')" "$WARMUP" "$v"
+done
 echo "measuring ($ROUNDS rounds of $DURATION each)..." >&2
 for r in $(seq 1 "$ROUNDS"); do
-  PATH_UNDER_TEST=/v1/ping run_wrk "ping-$r" "$DURATION"
-  # PROFILE=<file.jfr>: a Flight Recording of the service during the last check round only
-  [ -n "${PROFILE:-}" ] && [ "$r" = "$ROUNDS" ] && "$JAVA_HOME/bin/jcmd" "$sluice_pid" JFR.start name=check settings="${JFR_SETTINGS:-profile}" > /dev/null
-  PATH_UNDER_TEST=/v1/check run_wrk "check-$r" "$DURATION"
-  [ -n "${PROFILE:-}" ] && [ "$r" = "$ROUNDS" ] && "$JAVA_HOME/bin/jcmd" "$sluice_pid" JFR.stop name=check filename="$PROFILE" > /dev/null
+  for v in "${variants[@]}"; do
+    n="pid_$v"
+    PATH_UNDER_TEST=/v1/ping run_wrk "ping-$(suffix "$v" "$r")" "$DURATION" "$v"
+    # PROFILE=<file.jfr>: a Flight Recording of the service (node A) during the last check round only
+    [ -n "${PROFILE:-}" ] && [ "$r" = "$ROUNDS" ] && [ "$v" = A ] && "$JAVA_HOME/bin/jcmd" "${!n}" JFR.start name=check settings="${JFR_SETTINGS:-profile}" > /dev/null
+    PATH_UNDER_TEST=/v1/check run_wrk "check-$(suffix "$v" "$r")" "$DURATION" "$v"
+    [ -n "${PROFILE:-}" ] && [ "$r" = "$ROUNDS" ] && [ "$v" = A ] && "$JAVA_HOME/bin/jcmd" "${!n}" JFR.stop name=check filename="$PROFILE" > /dev/null
+  done
 done
 rss_kb=$(awk '/VmRSS/ {print $2}' "/proc/$sluice_pid/status")
 sleep 2 # one more ledger flush
 ledger_total=$(sql "SELECT coalesce(sum(units), 0) FROM usage_ledger WHERE period LIKE 'd:%'")
 counted=0
-for f in "$work"/wrk-check-*.txt "$work"/wrk-warm-check.txt; do counted=$((counted + $(requests "$f") - $(non2xx "$f"))); done
+for f in "$work"/wrk-check-*.txt "$work"/wrk-warm-check*.txt; do counted=$((counted + $(requests "$f") - $(non2xx "$f"))); done
 
 mkdir -p "$here/results"
 out="$here/results/plan-bench-$(date -u +%Y%m%dT%H%M%SZ).txt"
@@ -142,11 +171,12 @@ hz=$(getconf CLK_TCK)
   echo "service: $JAR  JVM: $("$JAVA" -version 2>&1 | head -1)  $JVM_OPTS"
   echo "store: 3-master Redis Cluster; database: PostgreSQL 16 (embedded binaries), pg_stat_statements"
   echo "plan: rate 1,000,000/min, daily 1,000,000,000, monthly 10,000,000,000 (every check admitted and counted)"
+  [ "${#variants[@]}" = 2 ] && echo "compared: node A as above, node B with ${COMPARE_JAR:-the same jar} ${COMPARE_OPTS:-} (rounds B<n>; one node measured at a time)"
   echo
   echo "SQL: statements PostgreSQL executed during the round (pg_stat_statements calls; a batched row counts"
   echo "once), of them reads of api_keys/plans/overrides (what a check would need if the database were on its path)"
   printf '%-6s %-26s %11s %9s %9s %7s %8s %9s %9s %9s %9s\n' round endpoint 'requests/s' p50 p99 ratio 'non-2xx' 'SQL' 'SQL/s' 'SQL/req' 'lookups'
-  for r in $(seq 1 "$ROUNDS"); do
+  for r in $(for v in "${variants[@]}"; do for i in $(seq 1 "$ROUNDS"); do suffix "$v" "$i"; done; done); do
     p="$work/wrk-ping-$r.txt"; c="$work/wrk-check-$r.txt"
     ratio=$(awk -v a="$(rps "$c")" -v b="$(rps "$p")" 'BEGIN {printf "%.1f %%", 100 * a / b}')
     secs=${DURATION%s}
@@ -163,6 +193,15 @@ hz=$(getconf CLK_TCK)
       [ "$l" = check ] && echo "       $(cat "$work/redisio-$l-$r")"
     done
   done
+  if [ "${#variants[@]}" = 2 ]; then
+    echo
+    for v in "${variants[@]}"; do
+      for i in $(seq 1 "$ROUNDS"); do
+        r=$(suffix "$v" "$i")
+        awk -v a="$(rps "$work/wrk-check-$r.txt")" -v b="$(rps "$work/wrk-ping-$r.txt")" 'BEGIN {printf "%.1f\n", 100 * a / b}'
+      done | sort -n | awk -v v="$v" '{x[NR] = $1; s += $1} END {printf "node %s: check / no-op %s %% (mean %.1f %%)\n", v, x[1] "-" x[NR], s / NR}'
+    done
+  fi
   echo
   echo "statements PostgreSQL ran during the last check round (all of them; calls, statement):"
   sed 's/^/  /' "$work/sqltop-check-$ROUNDS"
