@@ -112,7 +112,9 @@ public class KeyDirectory {
         Plan plan = k == null ? null : s.plans().get(k.plan());
         if (k != null && match && plan != null && k.validAt(now)) {
             KeyOverride override = null;
-            for (KeyOverride o : s.overrides().getOrDefault(k.id(), List.of())) {
+            List<KeyOverride> forKey =
+                    s.overrides().isEmpty() ? null : s.overrides().get(k.id());
+            for (KeyOverride o : forKey == null ? List.<KeyOverride>of() : forKey) {
                 if (o.inForce(now)) {
                     override = o; // newest first
                     break;
@@ -140,7 +142,10 @@ public class KeyDirectory {
                         .forEach(list -> list.sort(java.util.Comparator.comparing(KeyOverride::createdAt)
                                 .thenComparing(KeyOverride::id)
                                 .reversed()));
-                snapshot = new Snapshot(version, Map.copyOf(k), Map.copyOf(p), Map.copyOf(o));
+                // HashMaps, never changed once published (the field is volatile): a lookup compares
+                // hashes before keys, where Map.copyOf's open addressing compared the presented id
+                // with every key it probed (~2.5 % of a check's samples)
+                snapshot = new Snapshot(version, k, p, o);
                 LOG.debug("Key directory reloaded: {} keys, {} plans (version {})", k.size(), p.size(), version);
             }
             lastGoodNanos = System.nanoTime();
