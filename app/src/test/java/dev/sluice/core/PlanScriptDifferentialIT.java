@@ -24,8 +24,9 @@ import net.jqwik.api.lifecycle.BeforeContainer;
 /**
  * {@code plan.lua} and its twin {@link PlanQuota}, step for step on a real Redis: random plans
  * (bucket, daily and monthly quotas, some absent), random sequences of checks and looks, clock
- * steps and day / month roll-overs (a new counter key, as a new calendar day or month makes);
- * every decision, counter, violation and the bucket's state must be equal.
+ * steps and day / month roll-overs (a new day field, or a new month hash, as a new calendar day or
+ * month makes); every decision, counter, violation and the bucket's state must be equal, and the
+ * quota hash must expire.
  */
 class PlanScriptDifferentialIT {
     private static final AtomicLong STEPS = new AtomicLong();
@@ -83,8 +84,9 @@ class PlanScriptDifferentialIT {
                 dayNo++;
                 day = null;
             }
-            String dayKey = tag + ":qd:" + dayNo;
-            String monthKey = tag + ":qm:" + monthNo;
+            // the month's hash: field "m" the month's counter, a field per day the day's
+            String quotaKey = tag + ":q:" + monthNo;
+            String dayField = "d" + dayNo;
             long cost = Math.min(step.cost(), limit.burst());
             // a missing counter starts from the ledger's seed (some steps have one)
             PlanQuota.Quotas quotas = new PlanQuota.Quotas(
@@ -94,7 +96,7 @@ class PlanScriptDifferentialIT {
             List<Long> r = (List<Long>) (List<?>) redis.evalsha(
                     LuaScript.PLAN.sha1(),
                     ScriptOutputType.MULTI,
-                    new String[] {bucketKey, dayKey, monthKey},
+                    new String[] {bucketKey, quotaKey},
                     Long.toString(limit.burst()),
                     Long.toString(limit.limit()),
                     Long.toString(limit.periodMicros()),
@@ -106,7 +108,8 @@ class PlanScriptDifferentialIT {
                     Long.toString(plan.monthly()),
                     "2678400000",
                     Long.toString(step.seed()),
-                    Long.toString(step.seed() * 3));
+                    Long.toString(step.seed() * 3),
+                    dayField);
             String where = String.format("step %d of %s at %d, cost %d", STEPS.get(), plan, now, cost);
             Decision actual = new Decision(r.get(0) == 1L, limit.burst(), r.get(1), r.get(2), r.get(3), r.get(4));
             assertThat(actual).as(where).isEqualTo(expected.bucket());
@@ -130,17 +133,17 @@ class PlanScriptDifferentialIT {
             if (stored != null) {
                 assertThat(stored).as(where + ": bucket state").isEqualTo(bucket);
             }
-            assertThat(redis.get(dayKey)).as(where + ": day counter").isEqualTo(day == null ? null : day.toString());
-            assertThat(redis.get(monthKey))
+            assertThat(redis.hget(quotaKey, dayField))
+                    .as(where + ": day counter")
+                    .isEqualTo(day == null ? null : day.toString());
+            assertThat(redis.hget(quotaKey, "m"))
                     .as(where + ": month counter")
                     .isEqualTo(month == null ? null : month.toString());
-            // every counter expires (at the end of its day or month), however it was made
-            for (String counter : new String[] {dayKey, monthKey}) {
-                if (redis.exists(counter) > 0) {
-                    assertThat(redis.pttl(counter))
-                            .as(where + ": " + counter + " expires")
-                            .isPositive();
-                }
+            // every counter expires (with its hash, at the end of its month), however it was made
+            if (redis.exists(quotaKey) > 0) {
+                assertThat(redis.pttl(quotaKey))
+                        .as(where + ": the quota hash expires")
+                        .isPositive();
             }
             redis.persist(bucketKey);
         }

@@ -1,16 +1,20 @@
 -- A plan check: the plan's token bucket and its daily and monthly quotas, decided and taken
--- together in one atomic step. The three keys share the account's hash tag, so they live on one
+-- together in one atomic step. The two keys share the account's hash tag, so they live on one
 -- shard and the step is one round trip.
 --
 -- KEYS[1]  the bucket            "<prefix>{rate:<account>}:tb"
--- KEYS[2]  the day's counter     "<prefix>{rate:<account>}:qd:<yyyy-mm-dd in the plan's zone>"
--- KEYS[3]  the month's counter   "<prefix>{rate:<account>}:qm:<yyyy-mm in the plan's zone>"
+-- KEYS[2]  the month's quotas    "<prefix>{rate:<account>}:q:<yyyy-mm in the plan's zone>", a hash:
+--          field "m" the month's counter, field ARGV[13] (the day, "<yyyy-mm-dd>") each day's
+--          counter; the hash expires when the month ends. One hash read and one hash write
+--          instead of two counters' GET, INCRBY (and PEXPIRE) each: two fewer Redis calls per check
+--          (docs/benchmarks.md).
 -- ARGV[1..5]  burst, limit, period (µs), cost (>= 0; 0 looks), now: as every script (prelude.lua)
--- ARGV[7]  the daily quota, 0 for none      ARGV[8]   ms until the day ends (the counter's TTL)
--- ARGV[9]  the monthly quota, 0 for none    ARGV[10]  ms until the month ends
+-- ARGV[7]  the daily quota, 0 for none      ARGV[8]   ms until the day ends (a daily denial's retry)
+-- ARGV[9]  the monthly quota, 0 for none    ARGV[10]  ms until the month ends (the hash's TTL)
 -- ARGV[11] the day's usage recorded in the durable ledger, ARGV[12] the month's: a counter that is
 --          missing (a new day, or Redis lost it) starts from it, so a flushed or restarted Redis
 --          does not hand out a fresh day or month
+-- ARGV[13] the day's field
 --
 -- Returns {allowed, remaining, reset_ms, retry_after_ms, now_us, day_used, month_used, violated}:
 --   the first five as the token bucket's; day_used / month_used the counters after the decision;
@@ -30,27 +34,37 @@ local day_quota = tonumber(ARGV[7])
 local day_ttl = tonumber(ARGV[8])
 local month_quota = tonumber(ARGV[9])
 local month_ttl = tonumber(ARGV[10])
+local day_field = ARGV[13]
 
 local debt = bucket_debt(KEYS[1])
 
--- A quota counter: what it holds; when missing (a new period, or Redis lost it), the ledger's seed,
--- written at once with its expiry when the quota counts (so it is restored even if the check is
--- denied). Also answers whether the counter is new: one that exists already has its expiry (the
--- end of its day or month), so only a new one needs PEXPIRE after INCRBY.
-local function counter(key, quota, seed, ttl)
-  local held = tonumber(redis.call('GET', key))
-  if held then
-    return held, false
+-- The counters: what they hold; a missing one (a new period, or Redis lost it) starts from the
+-- ledger's seed, which is written even if the check is denied, when its quota counts. The hash
+-- expires when its month ends: set whenever a counter is created (the hash may be new then; once a
+-- day at most otherwise, to the same instant).
+local held = redis.call('HMGET', KEYS[2], day_field, 'm')
+local day = tonumber(held[1])
+local month = tonumber(held[2])
+local day_missing = not day
+local month_missing = not month
+local day_write = false
+local month_write = false
+if not day then
+  day = 0
+  local seed = tonumber(ARGV[11]) or 0
+  if day_quota > 0 and seed > 0 then
+    day = seed
+    day_write = true
   end
-  if quota > 0 and seed > 0 then
-    redis.call('SET', key, string.format('%d', seed), 'PX', ttl)
-    return seed, true
-  end
-  return 0, true
 end
-
-local day, day_new = counter(KEYS[2], day_quota, tonumber(ARGV[11]) or 0, day_ttl)
-local month, month_new = counter(KEYS[3], month_quota, tonumber(ARGV[12]) or 0, month_ttl)
+if not month then
+  month = 0
+  local seed = tonumber(ARGV[12]) or 0
+  if month_quota > 0 and seed > 0 then
+    month = seed
+    month_write = true
+  end
+end
 
 local violated = 0
 local retry = 0
@@ -69,17 +83,24 @@ if violated == 0 and cost > 0 then
   debt = debt + cdiv(cost * period, limit)
   redis.call('SET', KEYS[1], string.format('%d', now + debt), 'PX', string.format('%d', cdiv(debt, 1000)))
   if day_quota > 0 then
-    day = redis.call('INCRBY', KEYS[2], cost)
-    if day_new then
-      redis.call('PEXPIRE', KEYS[2], day_ttl)
-    end
+    day = day + cost
+    day_write = true
   end
   if month_quota > 0 then
-    month = redis.call('INCRBY', KEYS[3], cost)
-    if month_new then
-      redis.call('PEXPIRE', KEYS[3], month_ttl)
-    end
+    month = month + cost
+    month_write = true
   end
+end
+-- one write of the counters that changed (their new values, or the seeds of a denied check)
+if day_write and month_write then
+  redis.call('HSET', KEYS[2], day_field, string.format('%d', day), 'm', string.format('%d', month))
+elseif day_write then
+  redis.call('HSET', KEYS[2], day_field, string.format('%d', day))
+elseif month_write then
+  redis.call('HSET', KEYS[2], 'm', string.format('%d', month))
+end
+if (day_write and day_missing) or (month_write and month_missing) then
+  redis.call('PEXPIRE', KEYS[2], month_ttl)
 end
 
 local allowed = 0

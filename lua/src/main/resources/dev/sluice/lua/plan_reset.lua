@@ -1,8 +1,9 @@
 -- Resets an account's plan state (the admin API's reset), atomically. KEYS as plan.lua's:
--- KEYS[1] the bucket, KEYS[2] the day's counter, KEYS[3] the month's counter (one hash tag).
--- ARGV[1], ARGV[2], ARGV[3]: '1' to reset the bucket, the day's counter, the month's counter.
+-- KEYS[1] the bucket, KEYS[2] the month's quota hash (one hash tag).
+-- ARGV[1], ARGV[2], ARGV[3]: '1' to reset the bucket, the day's counter, the month's counter;
+-- ARGV[4] the day's field in the hash (the month's is "m").
 --
--- A counter that exists is set to 0 and keeps its TTL (the end of its day or month), so the next
+-- A counter that exists is set to 0 and keeps the hash's TTL (the end of its month), so the next
 -- check does not re-seed it from the durable ledger, which may not hold the last second's usage
 -- yet. A missing counter is left missing. The bucket is deleted (a full bucket).
 -- Returns {day, month}: what the counters held before (-1: missing, or not reset), so that the
@@ -12,12 +13,13 @@ local out = {-1, -1}
 if ARGV[1] == '1' then
   redis.call('DEL', KEYS[1])
 end
-for i = 2, 3 do
-  if ARGV[i] == '1' then
-    local held = redis.call('GET', KEYS[i])
+local fields = {ARGV[4], 'm'}
+for i = 1, 2 do
+  if ARGV[i + 1] == '1' then
+    local held = redis.call('HGET', KEYS[2], fields[i])
     if held then
-      out[i - 1] = tonumber(held)
-      redis.call('SET', KEYS[i], '0', 'KEEPTTL')
+      out[i] = tonumber(held)
+      redis.call('HSET', KEYS[2], fields[i], '0')
     end
   end
 end

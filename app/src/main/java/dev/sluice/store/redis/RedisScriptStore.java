@@ -13,9 +13,7 @@ import io.lettuce.core.ScriptOutputType;
 import io.lettuce.core.cluster.api.async.RedisClusterAsyncCommands;
 import io.lettuce.core.codec.ByteArrayCodec;
 import io.lettuce.core.output.NestedMultiOutput;
-import io.lettuce.core.protocol.CommandArgs;
 import io.lettuce.core.protocol.CommandType;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -131,64 +129,61 @@ public final class RedisScriptStore implements RateLimitStore {
 
     /** EVALSHA, and EVAL when the store does not have the script (NOSCRIPT: restarted, or a new master). */
     private CompletionStage<List<Long>> evalScript(LuaScript script, String[] keyArray, String[] args) {
-        byte[][] keyBytes = bytes(keyArray);
-        byte[][] argBytes = bytes(args);
-        return dispatch(CommandType.EVALSHA, script.sha1().getBytes(StandardCharsets.US_ASCII), keyBytes, argBytes)
+        ScriptArgs.Tail tail = new ScriptArgs.Tail(keyArray.length);
+        for (String k : keyArray) {
+            tail.key(k);
+        }
+        for (String a : args) {
+            tail.arg(a);
+        }
+        return evalScript(script, tail);
+    }
+
+    private CompletionStage<List<Long>> evalScript(LuaScript script, ScriptArgs.Tail tail) {
+        return dispatch(CommandType.EVALSHA, ScriptArgs.evalsha(script.sha1(), tail))
                 .exceptionallyCompose(error -> isNoScript(error)
-                        ? dispatch(
-                                CommandType.EVAL, script.source().getBytes(StandardCharsets.UTF_8), keyBytes, argBytes)
+                        ? dispatch(CommandType.EVAL, ScriptArgs.eval(script.source(), tail))
                         : CompletableFuture.failedFuture(error));
     }
 
     /**
-     * One EVALSHA or EVAL with its keys and arguments already bytes: String.getBytes copies a Latin-1
-     * string's array at once, where the String codec encodes it a character at a time into the
-     * direct buffer (measured: the larger part of a check's encoding time). Keys stay keys, so the
-     * cluster client routes the command by the first key's slot as before. The scripts answer
-     * integers only, which need no codec.
+     * One EVALSHA or EVAL with its keys and arguments already encoded ({@link ScriptArgs}). Keys
+     * stay keys, so the cluster client routes the command by the first key's slot as before. The
+     * scripts answer integers only, which need no codec.
      */
     @SuppressWarnings({"unchecked", "rawtypes"})
-    private CompletionStage<List<Long>> dispatch(
-            CommandType type, byte[] script, byte[][] keyBytes, byte[][] argBytes) {
-        CommandArgs<byte[], byte[]> a =
-                new CommandArgs<>(ByteArrayCodec.INSTANCE).add(script).add(keyBytes.length);
-        for (byte[] k : keyBytes) {
-            a.addKey(k);
-        }
-        for (byte[] v : argBytes) {
-            a.addValue(v);
-        }
+    private CompletionStage<List<Long>> dispatch(CommandType type, ScriptArgs args) {
         RedisClusterAsyncCommands raw = commands;
-        return raw.dispatch(type, new NestedMultiOutput<>(ByteArrayCodec.INSTANCE), a);
+        return raw.dispatch(type, new NestedMultiOutput<>(ByteArrayCodec.INSTANCE), args);
     }
 
-    private static byte[][] bytes(String[] strings) {
-        byte[][] out = new byte[strings.length][];
-        for (int i = 0; i < strings.length; i++) {
-            out[i] = strings[i].getBytes(StandardCharsets.UTF_8);
-        }
-        return out;
-    }
+    /**
+     * The suffix of an account's quota hash, followed by its month ({@code "q:2026-11"}): the month's
+     * counter in field {@code m}, each day's in a field named for the day (plan.lua).
+     */
+    static final String QUOTAS = "q:";
 
     @Override
     public CompletionStage<PlanQuota.Result> acquirePlan(
             Subject subject, Limit limit, long cost, String dayId, String monthId, PlanQuota.Quotas quotas) {
-        String[] keyArray = keys.keys(subject, Algorithm.TOKEN_BUCKET.suffix(), "qd:" + dayId, "qm:" + monthId);
-        String[] args = {
-            Long.toString(limit.burst()),
-            Long.toString(limit.limit()),
-            periodArg(limit),
-            costArg(cost),
-            STORE_CLOCK,
-            "",
-            Long.toString(quotas.daily()),
-            Long.toString(Math.max(1, quotas.dayTtlMs())),
-            Long.toString(quotas.monthly()),
-            Long.toString(Math.max(1, quotas.monthTtlMs())),
-            Long.toString(quotas.daySeed()),
-            Long.toString(quotas.monthSeed())
-        };
-        return withinBudget(evalScript(LuaScript.PLAN, keyArray, args))
+        String[] keyArray = keys.keys(subject, Algorithm.TOKEN_BUCKET.suffix(), QUOTAS + monthId);
+        ScriptArgs.Tail args = new ScriptArgs.Tail(2)
+                .key(keyArray[0])
+                .key(keyArray[1])
+                .arg(limit.burst())
+                .arg(limit.limit())
+                .arg(limit.periodMicros())
+                .arg(cost)
+                .arg(STORE_CLOCK)
+                .arg("")
+                .arg(quotas.daily())
+                .arg(Math.max(1, quotas.dayTtlMs()))
+                .arg(quotas.monthly())
+                .arg(Math.max(1, quotas.monthTtlMs()))
+                .arg(quotas.daySeed())
+                .arg(quotas.monthSeed())
+                .arg(dayId);
+        return withinBudget(evalScript(LuaScript.PLAN, args))
                 .thenApply(r -> new PlanQuota.Result(
                         new Decision(r.get(0) == 1L, limit.burst(), r.get(1), r.get(2), r.get(3), r.get(4)),
                         r.get(5),
@@ -248,8 +243,8 @@ public final class RedisScriptStore implements RateLimitStore {
     @Override
     public CompletionStage<long[]> resetPlan(
             Subject subject, String dayId, String monthId, boolean rate, boolean day, boolean month) {
-        String[] keyArray = keys.keys(subject, Algorithm.TOKEN_BUCKET.suffix(), "qd:" + dayId, "qm:" + monthId);
-        String[] args = {rate ? "1" : "0", day ? "1" : "0", month ? "1" : "0"};
+        String[] keyArray = keys.keys(subject, Algorithm.TOKEN_BUCKET.suffix(), QUOTAS + monthId);
+        String[] args = {rate ? "1" : "0", day ? "1" : "0", month ? "1" : "0", dayId};
         return withinBudget(evalScript(LuaScript.PLAN_RESET, keyArray, args))
                 .thenApply(r -> new long[] {r.get(0), r.get(1)});
     }
@@ -288,11 +283,9 @@ public final class RedisScriptStore implements RateLimitStore {
                 // plan.lua too (a look without quotas writes nothing): else the first check by API
                 // key on each master pays NOSCRIPT + EVAL, past the budget on a cold node
                 String[] keyArray = {
-                    keys.key(subject, Algorithm.TOKEN_BUCKET.suffix()),
-                    keys.key(subject, "qd:warm-up"),
-                    keys.key(subject, "qm:warm-up")
+                    keys.key(subject, Algorithm.TOKEN_BUCKET.suffix()), keys.key(subject, QUOTAS + "warm-up")
                 };
-                String[] args = {"1", "1", "1000", "0", STORE_CLOCK, "", "0", "1", "0", "1", "0", "0"};
+                String[] args = {"1", "1", "1000", "0", STORE_CLOCK, "", "0", "1", "0", "1", "0", "0", "warm-up"};
                 look = evalScript(LuaScript.PLAN, keyArray, args);
             } else {
                 Algorithm algorithm = algorithms[n % algorithms.length];

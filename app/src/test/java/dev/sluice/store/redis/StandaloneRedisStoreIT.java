@@ -61,4 +61,58 @@ class StandaloneRedisStoreIT extends StoreContract {
         long pttl = connection.sync().pttl("sl:{ttl:k}:tb");
         assertThat(pttl).isBetween(17_000L, 18_000L);
     }
+
+    @Test
+    void anAccountsQuotasAreOneHashPerMonthThatExpiresWithTheMonth() {
+        Subject s = new Subject("rate", "acct-layout");
+        Limit rate = new Limit(100, 100, 60_000);
+        dev.sluice.core.PlanQuota.Quotas quotas = new dev.sluice.core.PlanQuota.Quotas(10, 3_600_000, 100, 7_200_000);
+        store.acquirePlan(s, rate, 2, "2026-11-22", "2026-11", quotas)
+                .toCompletableFuture()
+                .join();
+        store.acquirePlan(s, rate, 3, "2026-11-23", "2026-11", quotas)
+                .toCompletableFuture()
+                .join();
+        var redis = connection.sync();
+        assertThat(redis.hgetall("sl:{rate:acct-layout}:q:2026-11"))
+                .containsExactlyInAnyOrderEntriesOf(java.util.Map.of("2026-11-22", "2", "2026-11-23", "3", "m", "5"));
+        assertThat(redis.pttl("sl:{rate:acct-layout}:q:2026-11"))
+                .as("the hash expires when its month ends")
+                .isBetween(7_100_000L, 7_200_000L);
+        // a reset sets the counters to 0 and keeps the month's expiry
+        store.resetPlan(s, "2026-11-23", "2026-11", true, true, true)
+                .toCompletableFuture()
+                .join();
+        assertThat(redis.hget("sl:{rate:acct-layout}:q:2026-11", "2026-11-23")).isEqualTo("0");
+        assertThat(redis.hget("sl:{rate:acct-layout}:q:2026-11", "m")).isEqualTo("0");
+        assertThat(redis.pttl("sl:{rate:acct-layout}:q:2026-11")).isBetween(7_100_000L, 7_200_000L);
+    }
+
+    @Test
+    void anAdmittedPlanCheckReadsAndWritesTheQuotasOnceEach() {
+        Subject s = new Subject("rate", "acct-calls");
+        Limit rate = new Limit(100, 100, 60_000);
+        dev.sluice.core.PlanQuota.Quotas quotas = new dev.sluice.core.PlanQuota.Quotas(10, 3_600_000, 100, 7_200_000);
+        store.acquirePlan(s, rate, 1, "2026-11-23", "2026-11", quotas)
+                .toCompletableFuture()
+                .join();
+        var redis = connection.sync();
+        redis.configResetstat();
+        store.acquirePlan(s, rate, 1, "2026-11-23", "2026-11", quotas)
+                .toCompletableFuture()
+                .join();
+        String stats = redis.info("commandstats");
+        // (besides the bucket's GET and SET) the hash's HMGET and one HSET of both counters; the
+        // hash has its expiry already
+        assertThat(calls(stats, "hmget")).isEqualTo(1);
+        assertThat(calls(stats, "hset")).isEqualTo(1);
+        assertThat(calls(stats, "pexpire")).isZero();
+        assertThat(calls(stats, "incrby")).isZero();
+    }
+
+    private static long calls(String commandStats, String command) {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("cmdstat_" + command + ":calls=(\\d+)")
+                .matcher(commandStats);
+        return m.find() ? Long.parseLong(m.group(1)) : 0;
+    }
 }
