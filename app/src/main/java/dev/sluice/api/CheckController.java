@@ -162,18 +162,22 @@ public class CheckController {
                 ? r.facts().remoteAddress()
                 : r.facts().xForwardedFor();
         return limiter.checkPlan(check).thenApply(verdicts -> {
-            dev.sluice.limiter.Verdict culprit = verdicts.stream()
-                    .filter(v -> !v.decision().allowed() || v.unavailable())
-                    .findFirst()
-                    .orElse(null);
+            dev.sluice.limiter.Verdict culprit = null;
+            for (dev.sluice.limiter.Verdict v : verdicts) {
+                if (!v.decision().allowed() || v.unavailable()) {
+                    culprit = v;
+                    break;
+                }
+            }
+            dev.sluice.limiter.Verdict violated = culprit;
             plans.settled(
                     planned,
                     resolved,
-                    culprit == null
+                    violated == null
                             ? null
-                            : culprit.unavailable()
+                            : violated.unavailable()
                                     ? "unavailable"
-                                    : culprit.policy().name(),
+                                    : violated.policy().name(),
                     client,
                     now);
             return Responses.multi(verdicts);

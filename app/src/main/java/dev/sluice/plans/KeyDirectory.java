@@ -37,22 +37,30 @@ public class KeyDirectory {
     private final ApiKeyRepository keys;
     private final KeyOverrideRepository overrides;
     private final ScheduledExecutorService poller;
-    private volatile Snapshot snapshot = new Snapshot(-1, Map.of(), Map.of(), Map.of());
+    private volatile Snapshot snapshot = new Snapshot(-1, Map.of(), Map.of());
     private volatile long lastGoodNanos = System.nanoTime();
     private volatile boolean failing;
 
-    private record Snapshot(
-            long version,
-            Map<String, ApiKey> keys,
-            Map<String, Plan> plans,
-            Map<String, List<KeyOverride>> overrides) {}
+    private record Snapshot(long version, Map<String, Entry> keys, Map<String, List<KeyOverride>> overrides) {}
+
+    /** A key with its plan (null when the plan is gone), joined at load, and its memo. */
+    private record Entry(ApiKey key, Plan plan, Memo memo) {}
+
+    /**
+     * What the plan checks keep per key from one check to the next (the usage ledger's tallies of
+     * the key's current day and month, so that a check does not look them up again), valid as long
+     * as the directory that made it: a reload starts every key's memo afresh.
+     */
+    public static final class Memo {
+        volatile Object value;
+    }
 
     /**
      * What a presented key resolves to: valid with its key, its plan and the override in force
      * (or null), or not ({@code key == null}).
      */
-    public record Resolution(ApiKey key, Plan plan, KeyOverride override) {
-        static final Resolution INVALID = new Resolution(null, null, null);
+    public record Resolution(ApiKey key, Plan plan, KeyOverride override, Memo memo) {
+        static final Resolution INVALID = new Resolution(null, null, null, null);
 
         public boolean valid() {
             return key != null;
@@ -107,9 +115,10 @@ public class KeyDirectory {
             }
         }
         Snapshot s = snapshot;
-        ApiKey k = s.keys().get(id);
+        Entry e = s.keys().get(id);
+        ApiKey k = e == null ? null : e.key();
         boolean match = ApiKeys.same(ApiKeys.hash(secret), k == null ? DUMMY : k.secretHash());
-        Plan plan = k == null ? null : s.plans().get(k.plan());
+        Plan plan = e == null ? null : e.plan();
         if (k != null && match && plan != null && k.validAt(now)) {
             KeyOverride override = null;
             List<KeyOverride> forKey =
@@ -120,7 +129,7 @@ public class KeyDirectory {
                     break;
                 }
             }
-            return new Resolution(k, plan, override);
+            return new Resolution(k, plan, override, e.memo());
         }
         return Resolution.INVALID;
     }
@@ -131,8 +140,8 @@ public class KeyDirectory {
             if (version != snapshot.version()) {
                 Map<String, Plan> p = new HashMap<>();
                 plans.findAll().forEach(x -> p.put(x.name(), x));
-                Map<String, ApiKey> k = new HashMap<>();
-                keys.findAll().forEach(x -> k.put(x.id(), x));
+                Map<String, Entry> k = new HashMap<>();
+                keys.findAll().forEach(x -> k.put(x.id(), new Entry(x, p.get(x.plan()), new Memo())));
                 Map<String, List<KeyOverride>> o = new HashMap<>();
                 for (KeyOverride x : overrides.findByUntilAfter(Instant.now())) {
                     o.computeIfAbsent(x.keyId(), id -> new java.util.ArrayList<>())
@@ -145,7 +154,7 @@ public class KeyDirectory {
                 // HashMaps, never changed once published (the field is volatile): a lookup compares
                 // hashes before keys, where Map.copyOf's open addressing compared the presented id
                 // with every key it probed (~2.5 % of a check's samples)
-                snapshot = new Snapshot(version, k, p, o);
+                snapshot = new Snapshot(version, k, o);
                 LOG.debug("Key directory reloaded: {} keys, {} plans (version {})", k.size(), p.size(), version);
             }
             lastGoodNanos = System.nanoTime();

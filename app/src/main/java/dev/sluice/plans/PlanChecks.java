@@ -73,8 +73,9 @@ public class PlanChecks {
                 this.policies.get(new PoliciesKey(p, t.dayWindowSeconds(), t.monthWindowSeconds()), this::policies);
         String account = resolved.key().account();
         long nowMs = now.toEpochMilli();
-        UsageLedger.Tally day = ledger.tally(account, t.dayPeriod());
-        UsageLedger.Tally month = ledger.tally(account, t.monthPeriod());
+        Tallies tallies = tallies(resolved, account, t);
+        UsageLedger.Tally day = tallies.day();
+        UsageLedger.Tally month = tallies.month();
         PlanQuota.Quotas quotas = new PlanQuota.Quotas(
                 p.dailyQuota() == null ? 0 : p.dailyQuota(),
                 Math.max(1, t.dayEndMs() - nowMs),
@@ -85,6 +86,32 @@ public class PlanChecks {
         PlanCheck check = new PlanCheck(
                 policies.rate(), policies.daily(), policies.monthly(), account, cost, t.dayId(), t.monthId(), quotas);
         return new Planned(check, day, month);
+    }
+
+    /**
+     * The ledger's tallies of a key's account for its current day and month, kept in the key's memo
+     * from one check to the next: a check of the same day finds them there (the period strings are
+     * the same instances all day) instead of looking both up in the ledger.
+     */
+    private record Tallies(String dayPeriod, String monthPeriod, UsageLedger.Tally day, UsageLedger.Tally month) {}
+
+    private Tallies tallies(KeyDirectory.Resolution resolved, String account, Periods t) {
+        KeyDirectory.Memo memo = resolved.memo();
+        if (memo != null
+                && memo.value instanceof Tallies kept
+                && kept.dayPeriod() == t.dayPeriod()
+                && kept.monthPeriod() == t.monthPeriod()) {
+            return kept;
+        }
+        Tallies made = new Tallies(
+                t.dayPeriod(),
+                t.monthPeriod(),
+                ledger.tally(account, t.dayPeriod()),
+                ledger.tally(account, t.monthPeriod()));
+        if (memo != null) {
+            memo.value = made;
+        }
+        return made;
     }
 
     /**
