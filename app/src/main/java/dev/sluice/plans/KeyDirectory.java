@@ -47,9 +47,10 @@ public class KeyDirectory {
     private record Entry(ApiKey key, Plan plan, Memo memo) {}
 
     /**
-     * What the plan checks keep per key from one check to the next (the usage ledger's tallies of
-     * the key's current day and month, so that a check does not look them up again), valid as long
-     * as the directory that made it: a reload starts every key's memo afresh.
+     * What the plan checks keep per key from one check to the next (its effective plan, policies
+     * and the usage ledger's tallies of its current day and month, so that a check does not derive
+     * or look them up again), valid as long as the directory that made it: a reload starts every
+     * key's memo afresh.
      */
     public static final class Memo {
         volatile Object value;

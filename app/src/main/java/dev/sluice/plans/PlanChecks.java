@@ -67,15 +67,14 @@ public class PlanChecks {
     public record Planned(PlanCheck check, UsageLedger.Tally day, UsageLedger.Tally month) {}
 
     public Planned of(KeyDirectory.Resolution resolved, long cost, Instant now) {
-        Plan p = effective(resolved.plan(), resolved.override());
-        Periods t = periods(p.quotaZone(), now);
-        Policies policies =
-                this.policies.get(new PoliciesKey(p, t.dayWindowSeconds(), t.monthWindowSeconds()), this::policies);
+        Periods t = periods(resolved.plan().quotaZone(), now); // an override never changes the zone
+        Memo m = memo(resolved, t);
+        Plan p = m.effective();
+        Policies policies = m.policies();
         String account = resolved.key().account();
         long nowMs = now.toEpochMilli();
-        Tallies tallies = tallies(resolved, account, t);
-        UsageLedger.Tally day = tallies.day();
-        UsageLedger.Tally month = tallies.month();
+        UsageLedger.Tally day = m.day();
+        UsageLedger.Tally month = m.month();
         PlanQuota.Quotas quotas = new PlanQuota.Quotas(
                 p.dailyQuota() == null ? 0 : p.dailyQuota(),
                 Math.max(1, t.dayEndMs() - nowMs),
@@ -89,35 +88,51 @@ public class PlanChecks {
     }
 
     /**
-     * The ledger's tallies of a key's account for its current day and month, kept in the key's memo
-     * from one check to the next: a check of the same day finds them there (the period strings are
-     * the same instances all day) instead of looking both up in the ledger.
+     * What a key's checks share while its plan, its override in force and its day stay the same:
+     * the effective plan, its policies and the ledger's tallies of the account's day and month. Kept
+     * in the key's memo from one check to the next, so that a check finds them there instead of
+     * hashing the plan for the policies' cache and looking both tallies up in the ledger; made
+     * again when any of the three changes (compared by identity: a directory reload makes new plan
+     * and override objects, a new day a new {@link Periods}).
      */
-    private record Tallies(String dayPeriod, String monthPeriod, UsageLedger.Tally day, UsageLedger.Tally month) {}
+    private record Memo(
+            Plan plan,
+            KeyOverride override,
+            Periods periods,
+            Plan effective,
+            Policies policies,
+            UsageLedger.Tally day,
+            UsageLedger.Tally month) {}
 
-    private Tallies tallies(KeyDirectory.Resolution resolved, String account, Periods t) {
-        KeyDirectory.Memo memo = resolved.memo();
-        if (memo != null
-                && memo.value instanceof Tallies kept
-                && kept.dayPeriod() == t.dayPeriod()
-                && kept.monthPeriod() == t.monthPeriod()) {
+    private Memo memo(KeyDirectory.Resolution resolved, Periods t) {
+        KeyDirectory.Memo slot = resolved.memo();
+        if (slot != null
+                && slot.value instanceof Memo kept
+                && kept.plan() == resolved.plan()
+                && kept.override() == resolved.override()
+                && kept.periods() == t) {
             return kept;
         }
-        Tallies made = new Tallies(
-                t.dayPeriod(),
-                t.monthPeriod(),
+        Plan p = effective(resolved.plan(), resolved.override());
+        String account = resolved.key().account();
+        Memo made = new Memo(
+                resolved.plan(),
+                resolved.override(),
+                t,
+                p,
+                policies.get(new PoliciesKey(p, t.dayWindowSeconds(), t.monthWindowSeconds()), this::policies),
                 ledger.tally(account, t.dayPeriod()),
                 ledger.tally(account, t.monthPeriod()));
-        if (memo != null) {
-            memo.value = made;
+        if (slot != null) {
+            slot.value = made;
         }
         return made;
     }
 
     /**
      * The day and month of a zone that {@code now} falls in, computed once per zone and day (not per
-     * check): the ids and ledger periods are the same String instances all day, so maps keyed by
-     * them hash and compare cheaply.
+     * check): the same instance all day, its ids and ledger periods the same String instances, so
+     * maps keyed by them hash and compare cheaply and a key's memo can tell its day by identity.
      */
     record Periods(
             String dayId,
