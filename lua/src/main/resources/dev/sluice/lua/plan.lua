@@ -41,30 +41,24 @@ local debt = bucket_debt(KEYS[1])
 -- The counters: what they hold; a missing one (a new period, or Redis lost it) starts from the
 -- ledger's seed, which is written even if the check is denied, when its quota counts. The hash
 -- expires when its month ends: set whenever a counter is created (the hash may be new then; once a
--- day at most otherwise, to the same instant).
+-- day at most otherwise, to the same instant). counter(): a counter as held or, missing, its seed
+-- when its quota counts and the ledger has usage; and whether it must be written for that.
+local function counter(value, quota, seed)
+  if value then
+    return value, false
+  end
+  seed = tonumber(seed) or 0
+  if quota > 0 and seed > 0 then
+    return seed, true
+  end
+  return 0, false
+end
+
 local held = redis.call('HMGET', KEYS[2], day_field, 'm')
-local day = tonumber(held[1])
-local month = tonumber(held[2])
-local day_missing = not day
-local month_missing = not month
-local day_write = false
-local month_write = false
-if not day then
-  day = 0
-  local seed = tonumber(ARGV[11]) or 0
-  if day_quota > 0 and seed > 0 then
-    day = seed
-    day_write = true
-  end
-end
-if not month then
-  month = 0
-  local seed = tonumber(ARGV[12]) or 0
-  if month_quota > 0 and seed > 0 then
-    month = seed
-    month_write = true
-  end
-end
+local day_missing = not held[1]
+local month_missing = not held[2]
+local day, day_write = counter(tonumber(held[1]), day_quota, ARGV[11])
+local month, month_write = counter(tonumber(held[2]), month_quota, ARGV[12])
 
 local violated = 0
 local retry = 0

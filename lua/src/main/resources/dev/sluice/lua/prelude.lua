@@ -8,11 +8,10 @@
 -- reply every script ends with.
 --
 -- A charge counted at most once (the reconciliation of usage decided in-process while the store was
--- unreachable, retried after a time-out whose first attempt may have run): a script of one subject
--- key is then given a second key, KEYS[2], the charge's marker (same hash tag), and its time to live
--- in milliseconds as ARGV[7], its last argument (so a charge is a call of two keys and seven
--- arguments; plan.lua's two keys come with thirteen). A marker already there means an earlier attempt of this charge was
--- admitted: this attempt only looks (cost 0). An admitted charge sets its marker in the same step
+-- unreachable, retried after a time-out whose first attempt may have run) says so: `extra` (ARGV[6])
+-- is 'charge', KEYS[2] the charge's marker (same hash tag as the subject's key), ARGV[7] the
+-- marker's time to live in milliseconds. A marker already there means an earlier attempt of this
+-- charge was admitted: this attempt only looks (cost 0). An admitted charge sets its marker in the same step
 -- (in answer); a denied one sets none, so the caller may charge what is left under another id.
 --
 -- A negative cost is a refund: give back -cost units taken by an admitted check at time `extra`
@@ -38,7 +37,7 @@ local limit = tonumber(ARGV[2])
 local period = tonumber(ARGV[3])
 local cost = tonumber(ARGV[4])
 local once = nil
-if #KEYS == 2 and #ARGV == 7 and cost > 0 then
+if cost > 0 and ARGV[6] == 'charge' then
   once = KEYS[2]
   if redis.call('EXISTS', once) == 1 then
     cost = 0

@@ -82,7 +82,7 @@ public final class RedisScriptStore implements RateLimitStore {
     @Override
     public CompletionStage<Decision> charge(Subject subject, Limit limit, long units, String chargeId) {
         String[] keyArray = keys.keys(subject, limit.algorithm().suffix(), "once:" + chargeId);
-        String[] args = decisionArgs(limit, costArg(units), STORE_CLOCK, "", Long.toString(CHARGE_MARKER_TTL_MS));
+        String[] args = decisionArgs(limit, costArg(units), STORE_CLOCK, "charge", Long.toString(CHARGE_MARKER_TTL_MS));
         return withinBudget(evalScript(script(limit.algorithm()), keyArray, args))
                 .thenApply(r -> new Decision(r.get(0) == 1L, limit.burst(), r.get(1), r.get(2), r.get(3), r.get(4)));
     }

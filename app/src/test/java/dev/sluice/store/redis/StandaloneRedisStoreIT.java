@@ -65,14 +65,8 @@ class StandaloneRedisStoreIT extends StoreContract {
     @Test
     void anAccountsQuotasAreOneHashPerMonthThatExpiresWithTheMonth() {
         Subject s = new Subject("rate", "acct-layout");
-        Limit rate = new Limit(100, 100, 60_000);
-        dev.sluice.core.PlanQuota.Quotas quotas = new dev.sluice.core.PlanQuota.Quotas(10, 3_600_000, 100, 7_200_000);
-        store.acquirePlan(s, rate, 2, "2026-11-22", "2026-11", quotas)
-                .toCompletableFuture()
-                .join();
-        store.acquirePlan(s, rate, 3, "2026-11-23", "2026-11", quotas)
-                .toCompletableFuture()
-                .join();
+        plan(s, 2, "2026-11-22");
+        plan(s, 3, "2026-11-23");
         var redis = connection.sync();
         assertThat(redis.hgetall("sl:{rate:acct-layout}:q:2026-11"))
                 .containsExactlyInAnyOrderEntriesOf(java.util.Map.of("2026-11-22", "2", "2026-11-23", "3", "m", "5"));
@@ -91,16 +85,10 @@ class StandaloneRedisStoreIT extends StoreContract {
     @Test
     void anAdmittedPlanCheckReadsAndWritesTheQuotasOnceEach() {
         Subject s = new Subject("rate", "acct-calls");
-        Limit rate = new Limit(100, 100, 60_000);
-        dev.sluice.core.PlanQuota.Quotas quotas = new dev.sluice.core.PlanQuota.Quotas(10, 3_600_000, 100, 7_200_000);
-        store.acquirePlan(s, rate, 1, "2026-11-23", "2026-11", quotas)
-                .toCompletableFuture()
-                .join();
+        plan(s, 1, "2026-11-23");
         var redis = connection.sync();
         redis.configResetstat();
-        store.acquirePlan(s, rate, 1, "2026-11-23", "2026-11", quotas)
-                .toCompletableFuture()
-                .join();
+        plan(s, 1, "2026-11-23");
         String stats = redis.info("commandstats");
         // (besides the bucket's GET and SET) the hash's HMGET and one HSET of both counters; the
         // hash has its expiry already
@@ -108,6 +96,19 @@ class StandaloneRedisStoreIT extends StoreContract {
         assertThat(calls(stats, "hset")).isEqualTo(1);
         assertThat(calls(stats, "pexpire")).isZero();
         assertThat(calls(stats, "incrby")).isZero();
+    }
+
+    /** A plan check in November 2026: rate 100/min, daily 10 (day ending in 1 h), monthly 100 (in 2 h). */
+    private static void plan(Subject s, long cost, String day) {
+        store.acquirePlan(
+                        s,
+                        new Limit(100, 100, 60_000),
+                        cost,
+                        day,
+                        "2026-11",
+                        new dev.sluice.core.PlanQuota.Quotas(10, 3_600_000, 100, 7_200_000))
+                .toCompletableFuture()
+                .join();
     }
 
     private static long calls(String commandStats, String command) {
