@@ -169,15 +169,14 @@ public class CheckController {
                     break;
                 }
             }
-            dev.sluice.limiter.Verdict violated = culprit;
             plans.settled(
                     planned,
                     resolved,
-                    violated == null
+                    culprit == null
                             ? null
-                            : violated.unavailable()
+                            : culprit.unavailable()
                                     ? "unavailable"
-                                    : violated.policy().name(),
+                                    : culprit.policy().name(),
                     client,
                     now);
             return Responses.multi(verdicts);

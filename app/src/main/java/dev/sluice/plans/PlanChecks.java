@@ -68,7 +68,7 @@ public class PlanChecks {
 
     public Planned of(KeyDirectory.Resolution resolved, long cost, Instant now) {
         Periods t = periods(resolved.plan().quotaZone(), now); // an override never changes the zone
-        Memo m = memo(resolved, t);
+        KeyPlan m = keyPlan(resolved, t);
         Plan p = m.effective();
         Policies policies = m.policies();
         String account = resolved.key().account();
@@ -95,7 +95,7 @@ public class PlanChecks {
      * again when any of the three changes (compared by identity: a directory reload makes new plan
      * and override objects, a new day a new {@link Periods}).
      */
-    private record Memo(
+    private record KeyPlan(
             Plan plan,
             KeyOverride override,
             Periods periods,
@@ -104,10 +104,10 @@ public class PlanChecks {
             UsageLedger.Tally day,
             UsageLedger.Tally month) {}
 
-    private Memo memo(KeyDirectory.Resolution resolved, Periods t) {
+    private KeyPlan keyPlan(KeyDirectory.Resolution resolved, Periods t) {
         KeyDirectory.Memo slot = resolved.memo();
         if (slot != null
-                && slot.value instanceof Memo kept
+                && slot.value instanceof KeyPlan kept
                 && kept.plan() == resolved.plan()
                 && kept.override() == resolved.override()
                 && kept.periods() == t) {
@@ -115,7 +115,7 @@ public class PlanChecks {
         }
         Plan p = effective(resolved.plan(), resolved.override());
         String account = resolved.key().account();
-        Memo made = new Memo(
+        KeyPlan made = new KeyPlan(
                 resolved.plan(),
                 resolved.override(),
                 t,

@@ -52,16 +52,13 @@ final class ScriptArgs extends CommandArgs<byte[], byte[]> {
     }
 
     /**
-     * The first key, as the cluster client hashes it to a slot: its own array (Lettuce's {@code
-     * SlotHash} reads a heap buffer's array from index 0, so a view into the encoded command would
-     * hash the wrong bytes).
+     * The first key, as the cluster client hashes it to a slot: its own array, since Lettuce's
+     * {@code SlotHash} reads a heap buffer's array from index 0 (a view into the encoded command
+     * would hash the wrong bytes).
      */
     @Override
     public ByteBuffer getFirstEncodedKey() {
-        return tail.firstKeyLength < 0
-                ? null
-                : ByteBuffer.wrap(java.util.Arrays.copyOfRange(
-                        tail.buf, tail.firstKeyOffset, tail.firstKeyOffset + tail.firstKeyLength));
+        return tail.firstKey == null ? null : ByteBuffer.wrap(tail.firstKey);
     }
 
     @Override
@@ -92,8 +89,7 @@ final class ScriptArgs extends CommandArgs<byte[], byte[]> {
         private byte[] buf;
         private int len;
         private int count;
-        private int firstKeyOffset;
-        private int firstKeyLength = -1;
+        private byte[] firstKey;
 
         Tail(int numKeys) {
             buf = new byte[256];
@@ -104,21 +100,13 @@ final class ScriptArgs extends CommandArgs<byte[], byte[]> {
             buf = new byte[64];
         }
 
-        /** A key (the first decides the shard). */
+        /** A key (the first decides the shard, and is kept as its own bytes for that). */
         Tail key(String key) {
-            int before = len;
-            arg(key);
-            if (firstKeyLength < 0) {
-                // the key's bytes sit after "$<length>\r\n" and before the closing "\r\n"
-                int end = len - 2;
-                int start = before;
-                while (buf[start] != '\n') {
-                    start++;
-                }
-                firstKeyOffset = start + 1;
-                firstKeyLength = end - firstKeyOffset;
+            if (firstKey == null) {
+                firstKey = key.getBytes(StandardCharsets.UTF_8);
+                return bulk(firstKey);
             }
-            return this;
+            return arg(key);
         }
 
         /** An argument of text (ASCII copied a char to a byte, anything else encoded as UTF-8). */
