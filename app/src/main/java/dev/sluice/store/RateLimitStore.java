@@ -51,8 +51,9 @@ public interface RateLimitStore {
 
     /**
      * A plan check ({@code plan.lua}, twin {@link dev.sluice.core.PlanQuota}): the subject's token
-     * bucket and its counters of day {@code dayId} and month {@code monthId}, decided and taken
-     * together, atomically; nothing is taken unless all pass.
+     * bucket and its counters of day {@code dayId} and month {@code monthId} ({@code yyyy-MM}, as
+     * {@link java.time.YearMonth#toString}: a month's first checks find the bucket under the month
+     * before), decided and taken together, atomically; nothing is taken unless all pass.
      */
     CompletionStage<dev.sluice.core.PlanQuota.Result> acquirePlan(
             Subject subject,
@@ -63,7 +64,7 @@ public interface RateLimitStore {
             dev.sluice.core.PlanQuota.Quotas quotas);
 
     /**
-     * Resets a plan subject ({@code plan_reset.lua}): deletes its bucket ({@code rate}) and sets its
+     * Resets a plan subject ({@code plan_reset.lua}): forgets its bucket (full again; {@code rate}) and sets its
      * counters of day {@code dayId} ({@code day}) and month {@code monthId} ({@code month}) to 0,
      * keeping their expiry; a missing counter stays missing. Atomic. Completes with what the two
      * counters held before, {@code -1} for one that was missing or not reset.

@@ -253,14 +253,14 @@ public abstract class StoreContract {
         Limit rate = new Limit(100, 100, 60_000);
         dev.sluice.core.PlanQuota.Quotas quotas = new dev.sluice.core.PlanQuota.Quotas(3, 60_000, 10, 600_000);
         for (int i = 1; i <= 3; i++) {
-            dev.sluice.core.PlanQuota.Result r = store().acquirePlan(s, rate, 1, "d1", "m1", quotas)
+            dev.sluice.core.PlanQuota.Result r = store().acquirePlan(s, rate, 1, "2026-11-01", "2026-11", quotas)
                     .toCompletableFuture()
                     .join();
             assertThat(r.bucket().allowed()).isTrue();
             assertThat(r.dayUsed()).isEqualTo(i);
             assertThat(r.monthUsed()).isEqualTo(i);
         }
-        dev.sluice.core.PlanQuota.Result denied = store().acquirePlan(s, rate, 1, "d1", "m1", quotas)
+        dev.sluice.core.PlanQuota.Result denied = store().acquirePlan(s, rate, 1, "2026-11-01", "2026-11", quotas)
                 .toCompletableFuture()
                 .join();
         assertThat(denied.bucket().allowed()).isFalse();
@@ -268,7 +268,7 @@ public abstract class StoreContract {
         assertThat(denied.bucket().retryAfterMs()).isEqualTo(60_000);
         assertThat(denied.bucket().remaining()).as("the denial took no token").isBetween(97L, 100L);
         // a new day: its own counter; the month's goes on
-        dev.sluice.core.PlanQuota.Result nextDay = store().acquirePlan(s, rate, 2, "d2", "m1", quotas)
+        dev.sluice.core.PlanQuota.Result nextDay = store().acquirePlan(s, rate, 2, "2026-11-02", "2026-11", quotas)
                 .toCompletableFuture()
                 .join();
         assertThat(nextDay.bucket().allowed()).isTrue();
@@ -282,16 +282,16 @@ public abstract class StoreContract {
         Limit rate = new Limit(5, 5, 60_000);
         dev.sluice.core.PlanQuota.Quotas quotas = new dev.sluice.core.PlanQuota.Quotas(4, 60_000, 10, 600_000);
         for (int i = 0; i < 4; i++) {
-            store().acquirePlan(s, rate, 1, "d1", "m1", quotas)
+            store().acquirePlan(s, rate, 1, "2026-11-01", "2026-11", quotas)
                     .toCompletableFuture()
                     .join();
         }
         // the day's counter only: the month and the bucket keep what they hold
-        long[] before = store().resetPlan(s, "d1", "m1", false, true, false)
+        long[] before = store().resetPlan(s, "2026-11-01", "2026-11", false, true, false)
                 .toCompletableFuture()
                 .join();
         assertThat(before).containsExactly(4, -1);
-        dev.sluice.core.PlanQuota.Result r = store().acquirePlan(s, rate, 1, "d1", "m1", quotas)
+        dev.sluice.core.PlanQuota.Result r = store().acquirePlan(s, rate, 1, "2026-11-01", "2026-11", quotas)
                 .toCompletableFuture()
                 .join();
         assertThat(r.bucket().allowed()).isTrue();
@@ -303,12 +303,12 @@ public abstract class StoreContract {
                 .as("4 + 1 taken, bucket not refilled")
                 .isZero();
         // everything: a full bucket, both counters back to 0
-        before = store().resetPlan(s, "d1", "m1", true, true, true)
+        before = store().resetPlan(s, "2026-11-01", "2026-11", true, true, true)
                 .toCompletableFuture()
                 .join();
         assertThat(before).containsExactly(1, 5);
         dev.sluice.core.PlanQuota.Quotas seeded = new dev.sluice.core.PlanQuota.Quotas(4, 60_000, 10, 600_000, 3, 3);
-        r = store().acquirePlan(s, rate, 1, "d1", "m1", seeded)
+        r = store().acquirePlan(s, rate, 1, "2026-11-01", "2026-11", seeded)
                 .toCompletableFuture()
                 .join();
         assertThat(r.bucket().remaining()).isEqualTo(4);
@@ -317,14 +317,50 @@ public abstract class StoreContract {
                 .isEqualTo(1);
         assertThat(r.monthUsed()).isEqualTo(1);
         // a counter that was never there stays missing: the next check seeds it
-        before = store().resetPlan(s, "d9", "m9", false, true, true)
+        before = store().resetPlan(s, "2027-09-09", "2027-09", false, true, true)
                 .toCompletableFuture()
                 .join();
         assertThat(before).containsExactly(-1, -1);
-        r = store().acquirePlan(s, rate, 1, "d9", "m9", seeded)
+        r = store().acquirePlan(s, rate, 1, "2027-09-09", "2027-09", seeded)
                 .toCompletableFuture()
                 .join();
         assertThat(r.dayUsed()).isEqualTo(4);
         assertThat(r.monthUsed()).isEqualTo(4);
+    }
+
+    @Test
+    void aPlansBucketCarriesIntoTheNextMonth() {
+        Subject s = fresh();
+        // burst 3 at 3/min, spent on a month's last day; no quotas
+        Limit rate = new Limit(3, 3, 60_000);
+        dev.sluice.core.PlanQuota.Quotas quotas = new dev.sluice.core.PlanQuota.Quotas(0, 60_000, 0, 600_000);
+        for (int i = 0; i < 3; i++) {
+            assertThat(plan(s, rate, "2026-11-30", "2026-11", quotas).bucket().allowed())
+                    .isTrue();
+        }
+        // the next month's first checks find the same empty bucket: denied by the rate, no fresh burst
+        for (int i = 0; i < 2; i++) {
+            dev.sluice.core.PlanQuota.Result r = plan(s, rate, "2026-12-01", "2026-12", quotas);
+            assertThat(r.bucket().allowed())
+                    .as("check %d of the new month", i + 1)
+                    .isFalse();
+            assertThat(r.violated()).isEqualTo(dev.sluice.core.PlanQuota.Violation.RATE);
+        }
+        // and the month after still finds it, though December never admitted a check
+        assertThat(plan(s, rate, "2027-01-01", "2027-01", quotas).bucket().allowed())
+                .isFalse();
+        // a reset of the rate refills it, whichever month holds it
+        store().resetPlan(s, "2027-01-01", "2027-01", true, false, false)
+                .toCompletableFuture()
+                .join();
+        assertThat(plan(s, rate, "2027-01-01", "2027-01", quotas).bucket().remaining())
+                .isEqualTo(2);
+    }
+
+    private dev.sluice.core.PlanQuota.Result plan(
+            Subject s, Limit rate, String dayId, String monthId, dev.sluice.core.PlanQuota.Quotas quotas) {
+        return store().acquirePlan(s, rate, 1, dayId, monthId, quotas)
+                .toCompletableFuture()
+                .join();
     }
 }

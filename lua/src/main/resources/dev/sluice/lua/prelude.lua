@@ -3,8 +3,9 @@
 --
 -- Defines: idiv(a, b) = floor(a / b) and cdiv(a, b) = ceil(a / b), exact for integers below 2^53;
 -- burst, limit, period, cost from ARGV[1..4]; need = the units a check must find (cost, or 1 for a
--- look, cost 0); now from ARGV[5], or the shard's TIME when it is -1; bucket_debt(key); extra = ARGV[6], the
--- algorithm's own argument (a refund's consumption time, a lease token), or nil; answer(...), the
+-- look, cost 0); now from ARGV[5], or the shard's TIME when it is -1; debt_of(full_at),
+-- bucket_debt(key); extra = ARGV[6], the algorithm's own argument (a refund's consumption time, a
+-- lease token), or nil; answer(...), the
 -- reply every script ends with.
 --
 -- A charge counted at most once (the reconciliation of usage decided in-process while the store was
@@ -54,11 +55,11 @@ if now < 0 then
   now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 end
 
--- The token bucket's debt at `now` (token_bucket.lua, plan.lua): how far its state in `key` (the
--- µs when the bucket is full again) lies ahead of now, at most the time to fill the whole burst.
-local function bucket_debt(key)
+-- The token bucket's debt at `now` (token_bucket.lua, plan.lua): how far its state `full_at` (the
+-- µs when the bucket is full again; nil for none) lies ahead of now, at most the time to fill the
+-- whole burst. bucket_debt(key): the same of the state held in `key`.
+local function debt_of(full_at)
   local fill = cdiv(burst * period, limit)
-  local full_at = tonumber(redis.call('GET', key))
   if full_at and full_at > now then
     local debt = full_at - now
     if debt > fill then
@@ -67,6 +68,10 @@ local function bucket_debt(key)
     return debt
   end
   return 0
+end
+
+local function bucket_debt(key)
+  return debt_of(tonumber(redis.call('GET', key)))
 end
 
 -- Every script's answer: {allowed, remaining (never below 0: a limit may have been lowered under a

@@ -15,6 +15,7 @@ import io.lettuce.core.codec.ByteArrayCodec;
 import io.lettuce.core.output.NestedMultiOutput;
 import io.lettuce.core.protocol.CommandType;
 import java.time.Duration;
+import java.time.YearMonth;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -158,15 +159,31 @@ public final class RedisScriptStore implements RateLimitStore {
     }
 
     /**
-     * The suffix of an account's quota hash, followed by its month ({@code "q:2026-11"}): the month's
-     * counter in field {@code m}, each day's in a field named for the day (plan.lua).
+     * The suffix of an account's plan hash, followed by its month ({@code "q:2026-11"}): the month's
+     * counter in field {@code m}, each day's in a field named for the day, the bucket in {@code tb}
+     * (plan.lua).
      */
     static final String QUOTAS = "q:";
+
+    /** The last month asked for and the month before it ({@link #planKeys}). */
+    private volatile String[] lastMonth = {"", ""};
+
+    /** plan.lua's keys: the account's hash of {@code monthId} ("yyyy-mm") and of the month before. */
+    private String[] planKeys(Subject subject, String monthId) {
+        String[] last = lastMonth;
+        if (!last[0].equals(monthId)) {
+            last = new String[] {
+                monthId, YearMonth.parse(monthId).minusMonths(1).toString()
+            };
+            lastMonth = last;
+        }
+        return keys.keys(subject, QUOTAS + monthId, QUOTAS + last[1]);
+    }
 
     @Override
     public CompletionStage<PlanQuota.Result> acquirePlan(
             Subject subject, Limit limit, long cost, String dayId, String monthId, PlanQuota.Quotas quotas) {
-        String[] keyArray = keys.keys(subject, Algorithm.TOKEN_BUCKET.suffix(), QUOTAS + monthId);
+        String[] keyArray = planKeys(subject, monthId);
         ScriptArgs.Tail args = new ScriptArgs.Tail(2)
                 .key(keyArray[0])
                 .key(keyArray[1])
@@ -243,7 +260,7 @@ public final class RedisScriptStore implements RateLimitStore {
     @Override
     public CompletionStage<long[]> resetPlan(
             Subject subject, String dayId, String monthId, boolean rate, boolean day, boolean month) {
-        String[] keyArray = keys.keys(subject, Algorithm.TOKEN_BUCKET.suffix(), QUOTAS + monthId);
+        String[] keyArray = planKeys(subject, monthId);
         String[] args = {rate ? "1" : "0", day ? "1" : "0", month ? "1" : "0", dayId};
         return withinBudget(evalScript(LuaScript.PLAN_RESET, keyArray, args))
                 .thenApply(r -> new long[] {r.get(0), r.get(1)});
@@ -282,9 +299,7 @@ public final class RedisScriptStore implements RateLimitStore {
             if (n % (algorithms.length + 1) == algorithms.length) {
                 // plan.lua too (a look without quotas writes nothing): else the first check by API
                 // key on each master pays NOSCRIPT + EVAL, past the budget on a cold node
-                String[] keyArray = {
-                    keys.key(subject, Algorithm.TOKEN_BUCKET.suffix()), keys.key(subject, QUOTAS + "warm-up")
-                };
+                String[] keyArray = keys.keys(subject, QUOTAS + "warm-up", QUOTAS + "warm-up-before");
                 String[] args = {"1", "1", "1000", "0", STORE_CLOCK, "", "0", "1", "0", "1", "0", "0", "warm-up"};
                 look = evalScript(LuaScript.PLAN, keyArray, args);
             } else {
