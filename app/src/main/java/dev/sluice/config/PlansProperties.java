@@ -22,6 +22,21 @@ public class PlansProperties {
     /** The most (account, period) entries buffered while the database cannot be written. Default 1,000,000. */
     private int ledgerBuffer = 1_000_000;
 
+    /**
+     * How often a node folds the ledger and minute rows it wrote into one row per (account, period)
+     * and per (key, minute), so that the tables grow with accounts and keys, not with seconds.
+     * Default 1m.
+     */
+    private Duration ledgerCompact = Duration.ofMinutes(1);
+
+    public Duration getLedgerCompact() {
+        return ledgerCompact;
+    }
+
+    public void setLedgerCompact(Duration ledgerCompact) {
+        this.ledgerCompact = ledgerCompact;
+    }
+
     public Duration getLedgerFlush() {
         return ledgerFlush;
     }

@@ -56,4 +56,20 @@ final class PlansDatabase {
                         body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body))
                 .build());
     }
+
+    /** The running totals (V6) agree with the ledger they summarise, for every account and period. */
+    static void assertTotalsMatchTheLedger(String url) throws SQLException {
+        PostgresServer pg = RedisServers.postgres();
+        try (Connection c = DriverManager.getConnection(url, pg.user(), pg.password());
+                Statement s = c.createStatement();
+                java.sql.ResultSet r =
+                        s.executeQuery("SELECT count(*) FROM (SELECT account, period, sum(units) AS units"
+                                + " FROM usage_ledger GROUP BY account, period) l FULL JOIN usage_totals t"
+                                + " USING (account, period) WHERE l.units IS DISTINCT FROM t.units")) {
+            r.next();
+            org.assertj.core.api.Assertions.assertThat(r.getLong(1))
+                    .as("periods whose total differs from the ledger")
+                    .isZero();
+        }
+    }
 }

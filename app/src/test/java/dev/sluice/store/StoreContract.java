@@ -253,16 +253,12 @@ public abstract class StoreContract {
         Limit rate = new Limit(100, 100, 60_000);
         dev.sluice.core.PlanQuota.Quotas quotas = new dev.sluice.core.PlanQuota.Quotas(3, 60_000, 10, 600_000);
         for (int i = 1; i <= 3; i++) {
-            dev.sluice.core.PlanQuota.Result r = store().acquirePlan(s, rate, 1, "2026-11-01", "2026-11", quotas)
-                    .toCompletableFuture()
-                    .join();
+            dev.sluice.core.PlanQuota.Result r = plan(s, rate, "2026-11-01", "2026-11", quotas);
             assertThat(r.bucket().allowed()).isTrue();
             assertThat(r.dayUsed()).isEqualTo(i);
             assertThat(r.monthUsed()).isEqualTo(i);
         }
-        dev.sluice.core.PlanQuota.Result denied = store().acquirePlan(s, rate, 1, "2026-11-01", "2026-11", quotas)
-                .toCompletableFuture()
-                .join();
+        dev.sluice.core.PlanQuota.Result denied = plan(s, rate, "2026-11-01", "2026-11", quotas);
         assertThat(denied.bucket().allowed()).isFalse();
         assertThat(denied.violated()).isEqualTo(dev.sluice.core.PlanQuota.Violation.DAILY);
         assertThat(denied.bucket().retryAfterMs()).isEqualTo(60_000);
@@ -282,18 +278,14 @@ public abstract class StoreContract {
         Limit rate = new Limit(5, 5, 60_000);
         dev.sluice.core.PlanQuota.Quotas quotas = new dev.sluice.core.PlanQuota.Quotas(4, 60_000, 10, 600_000);
         for (int i = 0; i < 4; i++) {
-            store().acquirePlan(s, rate, 1, "2026-11-01", "2026-11", quotas)
-                    .toCompletableFuture()
-                    .join();
+            plan(s, rate, "2026-11-01", "2026-11", quotas);
         }
         // the day's counter only: the month and the bucket keep what they hold
         long[] before = store().resetPlan(s, "2026-11-01", "2026-11", false, true, false)
                 .toCompletableFuture()
                 .join();
         assertThat(before).containsExactly(4, -1);
-        dev.sluice.core.PlanQuota.Result r = store().acquirePlan(s, rate, 1, "2026-11-01", "2026-11", quotas)
-                .toCompletableFuture()
-                .join();
+        dev.sluice.core.PlanQuota.Result r = plan(s, rate, "2026-11-01", "2026-11", quotas);
         assertThat(r.bucket().allowed()).isTrue();
         assertThat(r.dayUsed())
                 .as("the day starts again from 0, not from a seed")
@@ -308,9 +300,7 @@ public abstract class StoreContract {
                 .join();
         assertThat(before).containsExactly(1, 5);
         dev.sluice.core.PlanQuota.Quotas seeded = new dev.sluice.core.PlanQuota.Quotas(4, 60_000, 10, 600_000, 3, 3);
-        r = store().acquirePlan(s, rate, 1, "2026-11-01", "2026-11", seeded)
-                .toCompletableFuture()
-                .join();
+        r = plan(s, rate, "2026-11-01", "2026-11", seeded);
         assertThat(r.bucket().remaining()).isEqualTo(4);
         assertThat(r.dayUsed())
                 .as("a reset counter exists (0): the ledger's seed does not apply")
@@ -321,9 +311,7 @@ public abstract class StoreContract {
                 .toCompletableFuture()
                 .join();
         assertThat(before).containsExactly(-1, -1);
-        r = store().acquirePlan(s, rate, 1, "2027-09-09", "2027-09", seeded)
-                .toCompletableFuture()
-                .join();
+        r = plan(s, rate, "2027-09-09", "2027-09", seeded);
         assertThat(r.dayUsed()).isEqualTo(4);
         assertThat(r.monthUsed()).isEqualTo(4);
     }
