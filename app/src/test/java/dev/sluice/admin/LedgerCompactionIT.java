@@ -4,13 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.sluice.ServiceNode;
-import dev.sluice.plans.KeyDirectory;
 import dev.sluice.plans.UsageLedger;
 import dev.sluice.testkit.PostgresServer;
 import dev.sluice.testkit.RedisServers;
 import dev.sluice.testkit.RedisServersExtension;
-import java.net.URI;
-import java.net.http.HttpRequest;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.PreparedStatement;
@@ -18,7 +15,6 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -142,23 +138,11 @@ class LedgerCompactionIT {
     }
 
     private static int check(String apiKey) {
-        return ServiceNode.send(HttpRequest.newBuilder(URI.create(node.url() + "/v1/check"))
-                        .header("X-Api-Key", apiKey)
-                        .POST(HttpRequest.BodyPublishers.noBody())
-                        .build())
-                .statusCode();
+        return PlansDatabase.checkByKey(node, apiKey);
     }
 
     private static String issue(String plan) {
-        Matcher m = Pattern.compile("\"key\":\"([^\"]*)\"")
-                .matcher(PlansDatabase.admin(node.url(), TOKEN, "POST", "/admin/keys", "{\"plan\":\"" + plan + "\"}")
-                        .body());
-        assertThat(m.find()).isTrue();
-        String key = m.group(1);
-        KeyDirectory directory = node.context().getBean(KeyDirectory.class);
-        await().atMost(Duration.ofSeconds(5))
-                .until(() -> directory.resolve(key, Instant.now()).valid());
-        return key;
+        return PlansDatabase.issue(node, TOKEN, plan);
     }
 
     private static String account(String key) {

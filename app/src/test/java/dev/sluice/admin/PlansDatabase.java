@@ -72,4 +72,27 @@ final class PlansDatabase {
                     .isZero();
         }
     }
+
+    /** A check by API key on {@code node} (header, no body); answers the status. */
+    static int checkByKey(ServiceNode node, String apiKey) {
+        return ServiceNode.send(HttpRequest.newBuilder(URI.create(node.url() + "/v1/check"))
+                        .header("X-Api-Key", apiKey)
+                        .POST(HttpRequest.BodyPublishers.noBody())
+                        .build())
+                .statusCode();
+    }
+
+    /** Issues a key of {@code plan} through {@code node}'s admin API; answers it once the node resolves it. */
+    static String issue(ServiceNode node, String token, String plan) {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("\"key\":\"([^\"]*)\"")
+                .matcher(admin(node.url(), token, "POST", "/admin/keys", "{\"plan\":\"" + plan + "\"}")
+                        .body());
+        org.assertj.core.api.Assertions.assertThat(m.find()).isTrue();
+        String key = m.group(1);
+        dev.sluice.plans.KeyDirectory directory = node.context().getBean(dev.sluice.plans.KeyDirectory.class);
+        org.awaitility.Awaitility.await()
+                .atMost(java.time.Duration.ofSeconds(5))
+                .until(() -> directory.resolve(key, java.time.Instant.now()).valid());
+        return key;
+    }
 }

@@ -23,8 +23,6 @@ import java.time.LocalDate;
 import java.time.ZoneOffset;
 import java.util.Map;
 import java.util.UUID;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -65,22 +63,11 @@ class QuotaDurabilityIT {
     }
 
     private static int check(String apiKey) {
-        return ServiceNode.send(HttpRequest.newBuilder(URI.create(node.url() + "/v1/check"))
-                        .header("X-Api-Key", apiKey)
-                        .POST(HttpRequest.BodyPublishers.noBody())
-                        .build())
-                .statusCode();
+        return PlansDatabase.checkByKey(node, apiKey);
     }
 
     private static String issue(String plan) {
-        Matcher m = Pattern.compile("\"key\":\"([^\"]*)\"")
-                .matcher(admin("/admin/keys", "{\"plan\":\"" + plan + "\"}").body());
-        assertThat(m.find()).isTrue();
-        String key = m.group(1);
-        KeyDirectory directory = node.context().getBean(KeyDirectory.class);
-        await().atMost(Duration.ofSeconds(5))
-                .until(() -> directory.resolve(key, Instant.now()).valid());
-        return key;
+        return PlansDatabase.issue(node, TOKEN, plan);
     }
 
     private static long ledger(String key) throws SQLException {
