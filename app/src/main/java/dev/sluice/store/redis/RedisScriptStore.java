@@ -21,7 +21,6 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
-import java.util.concurrent.TimeUnit;
 
 /**
  * Limits in Redis, standalone or Cluster: each check is one EVALSHA of the policy's algorithm's
@@ -37,36 +36,33 @@ public final class RedisScriptStore implements RateLimitStore {
     private final RedisClusterAsyncCommands<String, String> commands;
     private final KeyScheme keys;
     private final String kind;
-    private final long budgetMillis;
+    private final CallBudget budget;
 
     /**
      * @param commands the asynchronous commands of a standalone ({@code RedisAsyncCommands}) or
      *     cluster ({@code RedisAdvancedClusterAsyncCommands}) connection
      */
     public RedisScriptStore(RedisClusterAsyncCommands<String, String> commands, KeyScheme keys, String kind) {
-        this(commands, keys, kind, Duration.ZERO);
+        this(commands, keys, kind, new CallBudget(Duration.ZERO));
     }
 
     /**
      * @param budget how long a call may take before it fails with a {@link
-     *     java.util.concurrent.TimeoutException} (zero: no budget of its own). Kept here, to the
-     *     millisecond, because Lettuce's own command timeout fires on a 100 ms timer wheel: a 10 ms
-     *     timeout there ends after about 100 ms. The command itself is left to finish or to time out
-     *     in Lettuce; only the caller stops waiting.
+     *     java.util.concurrent.TimeoutException} ({@link CallBudget}; zero: no budget of its own).
+     *     Kept here, to the millisecond, because Lettuce's own command timeout fires on a 100 ms
+     *     timer wheel: a 10 ms timeout there ends after about 100 ms. The command itself is left to
+     *     finish or to time out in Lettuce; only the caller stops waiting.
      */
     public RedisScriptStore(
-            RedisClusterAsyncCommands<String, String> commands, KeyScheme keys, String kind, Duration budget) {
+            RedisClusterAsyncCommands<String, String> commands, KeyScheme keys, String kind, CallBudget budget) {
         this.commands = commands;
         this.keys = keys;
         this.kind = kind;
-        this.budgetMillis = budget.toMillis();
+        this.budget = budget;
     }
 
     private <T> CompletionStage<T> withinBudget(CompletionStage<T> call) {
-        if (budgetMillis <= 0) {
-            return call;
-        }
-        return call.toCompletableFuture().copy().orTimeout(budgetMillis, TimeUnit.MILLISECONDS);
+        return budget.bound(call);
     }
 
     @Override

@@ -7,6 +7,7 @@ import dev.sluice.store.RateLimitStore;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micronaut.context.annotation.Bean;
 import io.micronaut.context.annotation.Context;
 import io.micronaut.context.annotation.Factory;
 import io.micronaut.context.annotation.Requires;
@@ -27,19 +28,24 @@ public class StoreFactory {
         return new KeyScheme(properties.getKeyPrefix());
     }
 
+    /** The store calls' time budget (limiter.redis.command-timeout); its timer stops with the service. */
+    @Singleton
+    @Bean(preDestroy = "close")
+    CallBudget callBudget(LimiterProperties.Redis redis) {
+        return new CallBudget(redis.getCommandTimeout());
+    }
+
     @Singleton
     @Requires(property = "redis.uris")
     RateLimitStore clusterStore(
             StatefulRedisClusterConnection<String, String> connection,
             KeyScheme keys,
+            CallBudget budget,
             BreakerProperties breaker,
-            LimiterProperties.Redis redis,
             MeterRegistry meters) {
         LOG.info("Sluice store: Redis Cluster; limits hold across every node sharing it");
         return StoreBreakers.guard(
-                new RedisScriptStore(connection.async(), keys, "redis-cluster", redis.getCommandTimeout()),
-                breaker,
-                meters);
+                new RedisScriptStore(connection.async(), keys, "redis-cluster", budget), breaker, meters);
     }
 
     @Singleton
@@ -48,12 +54,11 @@ public class StoreFactory {
     RateLimitStore standaloneStore(
             StatefulRedisConnection<String, String> connection,
             KeyScheme keys,
+            CallBudget budget,
             BreakerProperties breaker,
-            LimiterProperties.Redis redis,
             MeterRegistry meters) {
         LOG.info("Sluice store: standalone Redis; limits hold across every node sharing it");
-        return StoreBreakers.guard(
-                new RedisScriptStore(connection.async(), keys, "redis", redis.getCommandTimeout()), breaker, meters);
+        return StoreBreakers.guard(new RedisScriptStore(connection.async(), keys, "redis", budget), breaker, meters);
     }
 
     @Context // created at start-up, so the per-node warning is the first thing an operator sees
