@@ -118,13 +118,25 @@ pg_ticks() {
   done
   echo "$t"
 }
+# voluntary context switches of each thread of process $1, a line per thread: tid name count (a
+# thread parked and woken for every request shows here and not in a Flight Recording: the common
+# pool's delay scheduler behind CompletableFuture.orTimeout did, docs/benchmarks.md)
+thread_switches() {
+  local t
+  for t in /proc/"$1"/task/*; do
+    printf '%s %s %s\n' "${t##*/}" "$(tr ' ' '_' < "$t/comm" 2> /dev/null)" \
+      "$(awk '/^voluntary_ctxt_switches/ {print $2}' "$t/status" 2> /dev/null)"
+  done
+}
 run_wrk() { # label duration [node A|B]: also records statements executed by PostgreSQL meanwhile
   local label=$1 duration=$2 b="base_${3:-A}" n="pid_${3:-A}"
   sql "SELECT pg_stat_statements_reset()" > /dev/null
+  thread_switches "${!n}" > "$work/switches0-$label"
   local j0 r0 p0 m0 io0; j0=$(proc_ticks "${!n}"); r0=$(proc_ticks "${redis_pids[@]}"); p0=$(pg_ticks); m0=$(machine_busy); io0=$(redis_io)
   wrk -t"$THREADS" -c"$CONNECTIONS" -d"$duration" --latency -s "$here/apikey.lua" "${!b}" > "$work/wrk-$label.txt" 2>&1
   local j=$(( $(proc_ticks "${!n}") - j0 )) r=$(( $(proc_ticks "${redis_pids[@]}") - r0 )) p=$(( $(pg_ticks) - p0 )) m=$(( $(machine_busy) - m0 ))
   echo "$j $r $p $((m - j - r - p))" > "$work/cpu-$label"
+  thread_switches "${!n}" > "$work/switches1-$label"
   echo "$io0 $(redis_io)" | awk '{c = $3 - $1; r = $4 - $2; printf "Redis: %d scripts run in %d socket reads (%.2f per read)", c, r, r ? c / r : 0}' > "$work/redisio-$label"
   # every statement of every client but this script's own (pg_stat_statements' reset and reads)
   sql "SELECT coalesce(sum(calls), 0) FROM pg_stat_statements WHERE query NOT ILIKE '%pg_stat_statements%'" > "$work/sql-$label"
@@ -190,6 +202,11 @@ hz=$(getconf CLK_TCK)
     done
     for l in ping check; do
       echo "       CPU us per request, $l: $(awk -v q="$(requests "$work/wrk-$l-$r.txt")" -v hz="$hz" '{printf "Sluice JVM %.0f, Redis %.0f, PostgreSQL %.0f, wrk+kernel+rest %.0f", $1 * 1e6 / hz / q, $2 * 1e6 / hz / q, $3 * 1e6 / hz / q, $4 * 1e6 / hz / q}' "$work/cpu-$l-$r")"
+      echo "       $(awk -v q="$(requests "$work/wrk-$l-$r.txt")" -v l="$l" '
+        NR == FNR {b[$1] = $3; next}
+        {d = $3 - b[$1]; t += d; if (d > m) {m = d; n = $2}}
+        END {printf "JVM voluntary context switches per request, %s: %.2f (the most: %s, %.0f %%)", l, t / q, n, t ? 100 * m / t : 0}' \
+        "$work/switches0-$l-$r" "$work/switches1-$l-$r")"
       [ "$l" = check ] && echo "       $(cat "$work/redisio-$l-$r")"
     done
   done
