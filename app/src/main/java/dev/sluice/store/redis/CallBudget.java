@@ -38,6 +38,9 @@ public final class CallBudget implements AutoCloseable {
 
     private record Pending(long deadline, CompletableFuture<?> bounded) {}
 
+    /** No budget: every call is returned as it is (and no thread is ever started). */
+    public static final CallBudget NONE = new CallBudget(Duration.ZERO);
+
     /** @param budget the time a call may take; zero or negative for none (calls are returned as they are) */
     public CallBudget(Duration budget) {
         this.nanos = Math.max(0, budget.toNanos());

@@ -14,7 +14,6 @@ import io.lettuce.core.cluster.api.async.RedisClusterAsyncCommands;
 import io.lettuce.core.codec.ByteArrayCodec;
 import io.lettuce.core.output.NestedMultiOutput;
 import io.lettuce.core.protocol.CommandType;
-import java.time.Duration;
 import java.time.YearMonth;
 import java.util.ArrayList;
 import java.util.List;
@@ -43,15 +42,11 @@ public final class RedisScriptStore implements RateLimitStore {
      *     cluster ({@code RedisAdvancedClusterAsyncCommands}) connection
      */
     public RedisScriptStore(RedisClusterAsyncCommands<String, String> commands, KeyScheme keys, String kind) {
-        this(commands, keys, kind, new CallBudget(Duration.ZERO));
+        this(commands, keys, kind, CallBudget.NONE);
     }
 
     /**
-     * @param budget how long a call may take before it fails with a {@link
-     *     java.util.concurrent.TimeoutException} ({@link CallBudget}; zero: no budget of its own).
-     *     Kept here, to the millisecond, because Lettuce's own command timeout fires on a 100 ms
-     *     timer wheel: a 10 ms timeout there ends after about 100 ms. The command itself is left to
-     *     finish or to time out in Lettuce; only the caller stops waiting.
+     * @param budget how long a call may take before its caller stops waiting ({@link CallBudget})
      */
     public RedisScriptStore(
             RedisClusterAsyncCommands<String, String> commands, KeyScheme keys, String kind, CallBudget budget) {
