@@ -23,11 +23,15 @@ public class BreakerProperties {
     /** Failure rate (percent) that opens the breaker. Default 50. */
     private float failureRateThreshold = 50;
 
-    /** A call slower than this counts as slow (just under the 10ms command budget). Default 8ms. */
-    private Duration slowCallDuration = Duration.ofMillis(8);
+    /**
+     * A call slower than this counts as slow. Default 1s, the wait cap: a call that is merely late
+     * is no sign of a sick store (it may be queued behind a burst); the store's own slowness is
+     * judged by pinging it (CallBudget), and a call it fails counts as a failure.
+     */
+    private Duration slowCallDuration = Duration.ofSeconds(1);
 
-    /** Slow-call rate (percent) that opens the breaker. Default 80. */
-    private float slowCallRateThreshold = 80;
+    /** Slow-call rate (percent) that opens the breaker. Default 100. */
+    private float slowCallRateThreshold = 100;
 
     /** How long the breaker stays open before letting probes through. Default 500ms. */
     private Duration openDuration = Duration.ofMillis(500);

@@ -59,12 +59,48 @@ public class LimiterProperties {
     @ConfigurationProperties("redis")
     public static class Redis {
         /**
-         * The time budget of one Redis command: past it the command fails and the check is decided
-         * by its policy's {@code on-store-failure} mode. Default 10ms (a check's whole round trip
-         * under saturating load measured 3.7-6.8 ms at p99 on the 2-core reference machine; see
-         * docs/resilience.md).
+         * The time budget of one Redis command: past it the call is late, and the node that serves
+         * it is pinged on a connection of its own. A late call fails (and the check is decided by its
+         * policy's {@code on-store-failure} mode) only when that ping does not answer within {@link
+         * #probeTimeout}, or when it reaches {@link #waitCap}: a busy node or a busy Redis is waited
+         * for, a Redis that is down, blackholed or slow for everyone is not. Default 10ms (see
+         * docs/resilience.md and ADR 0005).
          */
         private Duration commandTimeout = Duration.ofMillis(10);
+
+        /**
+         * How soon a ping of a late call's node must answer for the node to count as answering
+         * promptly (the call is then queued, and waited for). Default 20ms.
+         */
+        private Duration probeTimeout = Duration.ofMillis(20);
+
+        /** The longest a late call is waited for while its node answers pings. Default 1s. */
+        private Duration waitCap = Duration.ofSeconds(1);
+
+        public Duration getProbeTimeout() {
+            return probeTimeout;
+        }
+
+        public void setProbeTimeout(Duration probeTimeout) {
+            this.probeTimeout = probeTimeout;
+        }
+
+        public Duration getWaitCap() {
+            return waitCap;
+        }
+
+        public void setWaitCap(Duration waitCap) {
+            this.waitCap = waitCap;
+        }
+
+        /**
+         * Lettuce's own command timeout, a backstop behind the budget: the wait cap plus 500 ms
+         * (Lettuce times out on a 100 ms wheel; the budget's cap comes first). It also bounds the
+         * cluster client's topology discovery at start-up, which the 10 ms budget must not.
+         */
+        public Duration lettuceTimeout() {
+            return waitCap.plusMillis(500);
+        }
 
         /** The longest wait between two attempts to reconnect to a Redis node. Default 1s. */
         private Duration reconnectMaxDelay = Duration.ofSeconds(1);

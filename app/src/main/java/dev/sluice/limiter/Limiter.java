@@ -1,5 +1,6 @@
 package dev.sluice.limiter;
 
+import dev.sluice.config.FailureMode;
 import dev.sluice.config.LocalModeProperties;
 import dev.sluice.config.Policy;
 import dev.sluice.core.Algorithm;
@@ -9,6 +10,7 @@ import dev.sluice.core.PlanQuota;
 import dev.sluice.observability.DecisionMetrics;
 import dev.sluice.store.InProcessStore;
 import dev.sluice.store.RateLimitStore;
+import dev.sluice.store.StoreTimeoutException;
 import dev.sluice.store.Subject;
 import jakarta.inject.Singleton;
 import java.util.ArrayList;
@@ -213,6 +215,7 @@ public class Limiter {
                 .exceptionallyCompose(error -> {
                     storeMeters.record(false, System.nanoTime() - start);
                     markStore(false, error);
+                    settleLate(error, c.rate(), subject, limit, c.cost());
                     Check rateOnly = new Check(c.rate(), c.account(), c.cost(), null);
                     return degrade(rateOnly, subject, limit).thenApply(v -> {
                         meters.decision(v.decision().allowed(), v.unavailable(), true);
@@ -339,8 +342,8 @@ public class Limiter {
         try {
             Owed debt = owed.isEmpty() ? null : owed.remove(subject);
             decided = debt == null
-                    ? store.acquire(subject, limit, check.cost())
-                    : reconcile(subject, debt).thenCompose(x -> store.acquire(subject, limit, check.cost()));
+                    ? acquire(policy, subject, limit, check.cost())
+                    : reconcile(subject, debt).thenCompose(x -> acquire(policy, subject, limit, check.cost()));
         } catch (RuntimeException e) {
             decided = CompletableFuture.failedFuture(e);
         }
@@ -361,6 +364,62 @@ public class Limiter {
                         return verdict;
                     });
                 });
+    }
+
+    /** The store's consume, settled if it is given up on and answers later ({@link #settleLate}). */
+    private CompletionStage<Decision> acquire(Policy policy, Subject subject, Limit limit, long cost) {
+        CompletionStage<Decision> call;
+        try {
+            call = store.acquire(subject, limit, cost);
+        } catch (RuntimeException e) {
+            return CompletableFuture.failedFuture(e);
+        }
+        return call.whenComplete((d, error) -> {
+            if (error != null) {
+                settleLate(error, policy, subject, limit, cost);
+            }
+        });
+    }
+
+    /**
+     * A consume given up on ({@link StoreTimeoutException}) may still run in the store. When its
+     * answer comes, it is settled so that the check is counted once: kept when the check was admitted
+     * by {@code open} (the store counted what was admitted), given back when it was refused ({@code
+     * closed}) or counted in the local bucket ({@code local}, charged to the store later). A plan
+     * check has no refund verb: such a late admission stays counted, and is counted as such.
+     */
+    private void settleLate(Throwable error, Policy policy, Subject subject, Limit limit, long cost) {
+        StoreTimeoutException late = lateCall(error);
+        if (late == null || cost <= 0) {
+            return;
+        }
+        late.late().whenComplete((value, failed) -> {
+            Decision d = value instanceof Decision decision
+                    ? decision
+                    : value instanceof PlanQuota.Result r ? r.bucket() : null;
+            if (failed != null || d == null || !d.allowed()) {
+                metrics.lateAnswer(DecisionMetrics.LateAnswer.NOTHING_TAKEN);
+            } else if (policy.onStoreFailure() == FailureMode.OPEN) {
+                metrics.lateAnswer(DecisionMetrics.LateAnswer.KEPT);
+            } else if (value instanceof PlanQuota.Result) {
+                metrics.lateAnswer(DecisionMetrics.LateAnswer.COUNTED_TWICE);
+            } else {
+                store.refund(subject, limit, cost, d)
+                        .whenComplete((ok, e) -> metrics.lateAnswer(
+                                e == null
+                                        ? DecisionMetrics.LateAnswer.REFUNDED
+                                        : DecisionMetrics.LateAnswer.COUNTED_TWICE));
+            }
+        });
+    }
+
+    private static StoreTimeoutException lateCall(Throwable error) {
+        for (Throwable t = error; t != null; t = t.getCause()) {
+            if (t instanceof StoreTimeoutException late) {
+                return late;
+            }
+        }
+        return null;
     }
 
     private static Verdict verdict(

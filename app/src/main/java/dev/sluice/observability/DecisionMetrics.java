@@ -130,6 +130,33 @@ public class DecisionMetrics {
         reconciledUnits.increment(units);
     }
 
+    /** What became of consumes answered by the store after their check was decided by its failure mode. */
+    public enum LateAnswer {
+        /** the store had denied it too, or the call failed there: nothing was counted */
+        NOTHING_TAKEN,
+        /** counted once: the check was admitted by {@code open}, and the store counted it */
+        KEPT,
+        /** given back: the check was refused ({@code closed}) or counted locally ({@code local}) */
+        REFUNDED,
+        /** should have been given back, but the refund failed or has no verb (plan checks): counted twice */
+        COUNTED_TWICE
+    }
+
+    /**
+     * {@code sluice_store_late_answers_total{settled}}: consumes the store answered after the check
+     * was decided by its failure mode, and how each was settled ({@link LateAnswer}).
+     */
+    public void lateAnswer(LateAnswer settled) {
+        Counter.builder("sluice.store.late.answers")
+                .description("Consumes answered by the store after their check was decided by its failure mode,"
+                        + " by how they were settled")
+                .tag(
+                        "settled",
+                        settled.name().toLowerCase(java.util.Locale.ROOT).replace('_', '-'))
+                .register(registry)
+                .increment();
+    }
+
     /** {@code sluice_store_degraded}: 1 while checks are decided by their failure modes, else 0. */
     public void storeDegraded(boolean degraded) {
         storeDegraded.set(degraded ? 1 : 0);

@@ -144,4 +144,42 @@ class FailureModesIT {
                 "FailureModesIT breaker: decisions by Redis again %d ms after the 4 s pause began%n",
                 (System.nanoTime() - paused) / 1_000_000);
     }
+
+    private static double lateAnswers(String settled) {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile(
+                        "sluice_store_late_answers_total\\{settled=\"" + settled + "\"} (\\S+)")
+                .matcher(ServiceNode.get(node.url(), "/prometheus").body());
+        return m.find() ? Double.parseDouble(m.group(1)) : 0;
+    }
+
+    /**
+     * A consume given up on while Redis hangs still runs there once Redis answers again. It is
+     * counted once: given back for a fail-closed check (refused: nothing was admitted), kept for a
+     * fail-open one (admitted: Redis counted what was admitted).
+     */
+    @Test
+    void aConsumeAnsweredAfterItsCheckWasDecidedByItsModeIsCountedOnce() {
+        await().atMost(Duration.ofSeconds(15))
+                .pollInterval(Duration.ofMillis(50))
+                .untilAsserted(() -> assertThat(check("login", "warm").body()).contains("\"degraded\":false"));
+        double refundedBefore = lateAnswers("refunded");
+        double keptBefore = lateAnswers("kept");
+        redis.call("CLIENT", "PAUSE", "400", "ALL");
+        HttpResponse<String> refused = check("login", "late-closed");
+        HttpResponse<String> admitted = check("reads", "late-open");
+        assertThat(refused.statusCode()).isEqualTo(503);
+        assertThat(admitted.statusCode()).isEqualTo(200);
+        assertThat(admitted.body()).contains("\"degraded\":true");
+        // Redis runs both consumes when the pause ends; the refused one is given back
+        await().atMost(Duration.ofSeconds(10))
+                .untilAsserted(() -> assertThat(lateAnswers("refunded")).isEqualTo(refundedBefore + 1));
+        assertThat(lateAnswers("kept")).isEqualTo(keptBefore + 1);
+        await().atMost(Duration.ofSeconds(15))
+                .pollInterval(Duration.ofMillis(50))
+                .untilAsserted(() -> assertThat(ServiceNode.get(node.url(), "/v1/limits/login/late-closed")
+                                .body())
+                        .contains("\"remaining\":3", "\"degraded\":false"));
+        assertThat(ServiceNode.get(node.url(), "/v1/limits/reads/late-open").body())
+                .contains("\"remaining\":2", "\"degraded\":false");
+    }
 }

@@ -1,49 +1,166 @@
 package dev.sluice.store.redis;
 
+import dev.sluice.store.StoreTimeoutException;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.Iterator;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.TimeoutException;
 import java.util.concurrent.locks.LockSupport;
 
 /**
- * How long a store call may take before its caller stops waiting ({@code
- * limiter.redis.command-timeout}, 10 ms by default): past it the call's stage fails with a {@link
- * TimeoutException} and the policy's failure mode decides. The command itself is left to finish or
- * to time out in Lettuce, whose own timeout fires on a 100 ms timer wheel (too coarse for this).
+ * How long a store call may take before its caller stops waiting — and why a late answer alone is
+ * not a failure. A call that has not answered within the budget ({@code
+ * limiter.redis.command-timeout}, 10 ms) is <em>late</em>; it fails (with a {@link
+ * StoreTimeoutException}, and the policy's failure mode decides) only when the node that serves it
+ * is shown to be sick, or when the wait reaches a hard cap:
  *
- * <p>Every call of a store has the same budget, so deadlines come due in the order the calls were
- * made: they wait in one lock-free FIFO queue, and one daemon thread ({@code sluice-store-budget})
- * sleeps until the oldest unfinished call's deadline, fails it if it is still running, and drops
- * the finished ones on its way. Registering a call is one queue insert; finishing it costs nothing
- * here; the thread wakes about once per budget under load and not at all when no call is waiting.
+ * <ul>
+ *   <li>The node is pinged on a connection and an I/O thread of the probe's own ({@link
+ *       StoreProbe}). If the ping answers within the probe timeout ({@code
+ *       limiter.redis.probe-timeout}, 20 ms), the node answers promptly and the call is only
+ *       queued — behind other checks in this service, in the connection, or in Redis — so it is
+ *       waited for. An answer is trusted for one budget: while calls stay late, the node is pinged
+ *       at most once a budget.
+ *   <li>If the ping has not answered when the probe timeout (counted from when the probe wrote it)
+ *       is up, the verdict is taken on the probe's thread after it has read whatever has arrived
+ *       ({@link StoreProbe#afterReads}): an answer that reached this host in time but waited for a
+ *       busy CPU counts as an answer. So does progress: if any late call to the node was answered
+ *       since the ping was sent, the node is working through a queue on a short CPU. Otherwise the
+ *       node is sick (down, blackholed, stalled, or slower than the probe timeout for everyone):
+ *       every late call it serves fails now, each later one as soon as it is late, and the node is
+ *       pinged every {@link #SICK_PING_BUDGETS} budgets until it answers in time again.
+ *   <li>No call waits longer than the cap ({@code limiter.redis.wait-cap}, 1 s), whatever the pings
+ *       say.
+ * </ul>
  *
- * <p>Why not the alternatives (measured, docs/benchmarks.md): {@code CompletableFuture.orTimeout}
- * schedules every call on JDK 25's common-pool delay scheduler, whose thread is woken for each
- * schedule and cancel — 14,000 context switches a second at 21,000 checks a second, 11 % of the
- * service's CPU, and 52–54 instead of 37–46 µs of the JVM's CPU per check by API key; Netty's
- * {@code HashedWheelTimer} (1 ms ticks) is as cheap under load but ticks a thousand times a second
- * forever once started: 2.8 % instead of 0.7 % of a core on an idle node.
+ * <p>A busy node or store therefore does not turn into degraded decisions, while a store that is
+ * down, stalled or slow is found within budget + probe timeout of a call (30 ms by default) and
+ * then, while it stays sick, each call within the budget. (An added latency shows as a silence as
+ * long as the latency: no late call is answered during it, so the progress rule does not hide a
+ * store that turned slow; one slower by less than budget + probe timeout is waited for.) A connection error still fails a call at once (that is
+ * the call's own outcome, not the budget's).
+ *
+ * <p>The command itself is left to finish or to fail in Lettuce; a {@link StoreTimeoutException}
+ * carries the call ({@link StoreTimeoutException#late()}) so that the caller can settle a consume
+ * whose answer came after it was decided by its failure mode.
+ *
+ * <p>Mechanics: every call of a store has the same budget, so deadlines come due in the order the
+ * calls were made. They wait in one lock-free FIFO queue, and one daemon thread ({@code
+ * sluice-store-budget}) sleeps until the oldest unfinished call's deadline (or a ping's), judges the
+ * late calls, and drops the finished ones on its way. Registering a call is one queue insert;
+ * finishing it costs nothing here; the thread does not wake while no call waits and no node is
+ * sick. Why not {@code CompletableFuture.orTimeout} or a timer wheel: docs/benchmarks.md (the first
+ * woke JDK 25's delay scheduler for every call, 11 % of the service's CPU; the second ticks a
+ * thousand times a second forever).
  */
 public final class CallBudget implements AutoCloseable {
+    /** While a node is sick it is pinged every this many budgets, to learn that it answers again. */
+    public static final int SICK_PING_BUDGETS = 10;
+
+    /**
+     * How many probe timeouts a ping the probe has not yet written (connecting, or its thread not
+     * yet run) is given before its verdict.
+     */
+    private static final int UNSENT_PROBES = 5;
+
+    /** A sick node is no longer pinged once no call to it was late for this long. */
+    private static final long FORGET_NANOS = 30_000_000_000L;
+
     private final long nanos;
+    private final long capNanos;
+    private final long probeNanos;
+    private final StoreProbe probe;
     private final ConcurrentLinkedQueue<Pending> pending = new ConcurrentLinkedQueue<>();
+    private final Map<Object, NodeHealth> nodes = new ConcurrentHashMap<>();
     private volatile Thread sweeper;
-    /** Set by the sweeper before it parks with nothing to wait for: a new call must wake it. */
-    private volatile boolean idle;
+    /**
+     * When the sweeper will look again: a call due earlier must wake it. {@code Long.MAX_VALUE}
+     * while it judges (a call made meanwhile wakes it, so the next sleep ends at once) and while it
+     * sleeps with nothing to wait for.
+     */
+    private volatile long wakeAt = Long.MAX_VALUE;
 
     private volatile boolean closed;
 
-    private record Pending(long deadline, CompletableFuture<?> bounded) {}
+    /** A call waiting for its answer: when it was made, the stage its caller holds, its first key. */
+    private static final class Pending {
+        final long start;
+        final CompletableFuture<?> bounded;
+        final CompletionStage<?> call;
+        final String key;
+        /** The node serving the call, found once the call is late; read by the thread that completes it. */
+        volatile Object node;
+
+        Pending(long start, CompletableFuture<?> bounded, CompletionStage<?> call, String key) {
+            this.start = start;
+            this.bounded = bounded;
+            this.call = call;
+            this.key = key;
+        }
+    }
+
+    /**
+     * What the pings of one node said. Changed under its own lock, by the sweeper (a ping sent, a
+     * verdict asked for) and by the probe's I/O thread (an answer, a verdict).
+     */
+    private static final class NodeHealth {
+        final Object node;
+        /** The ping in flight, 0 for none; an answer or verdict for another ping is ignored. */
+        long ping;
+
+        long pings;
+        long pingSent;
+        boolean verdictAsked;
+        /** Whether the probe has said when it wrote the ping in flight. */
+        boolean written;
+        /** When the last ping answered, {@code Long.MIN_VALUE} for never. */
+        long okAt = Long.MIN_VALUE;
+        /** Whether the last ping went unanswered in time (or failed). */
+        boolean sick;
+        /** When a call to the node was last found late. */
+        long lastLate;
+        /** When a late call to the node was last answered. */
+        volatile long lateAnswered = Long.MIN_VALUE;
+
+        NodeHealth(Object node) {
+            this.node = node;
+        }
+    }
 
     /** No budget: every call is returned as it is (and no thread is ever started). */
     public static final CallBudget NONE = new CallBudget(Duration.ZERO);
 
-    /** @param budget the time a call may take; zero or negative for none (calls are returned as they are) */
+    /**
+     * A plain deadline: a call not answered within {@code budget} fails then (no probe, no cap).
+     *
+     * @param budget the time a call may take; zero or negative for none (calls are returned as they are)
+     */
     public CallBudget(Duration budget) {
+        this(budget, budget, Duration.ZERO, StoreProbe.NONE);
+    }
+
+    /**
+     * @param budget the time after which a call is late and its node is pinged; zero or negative
+     *     for none (calls are returned as they are)
+     * @param cap the longest a call is waited for while its node answers pings
+     * @param probeTimeout how soon a ping must answer for the node to count as answering promptly
+     * @param probe pings the node that serves a call
+     */
+    public CallBudget(Duration budget, Duration cap, Duration probeTimeout, StoreProbe probe) {
         this.nanos = Math.max(0, budget.toNanos());
+        this.capNanos = Math.max(nanos, cap.toNanos());
+        this.probeNanos = Math.max(0, probeTimeout.toNanos());
+        this.probe = probe;
+    }
+
+    /** Opens the probe's connections before the first call can be late ({@link StoreProbe#warmUp}). */
+    public CompletionStage<Void> warmUp() {
+        return probe.warmUp();
     }
 
     /** The budget in milliseconds (0: none). */
@@ -51,30 +168,47 @@ public final class CallBudget implements AutoCloseable {
         return nanos / 1_000_000;
     }
 
-    /**
-     * A stage that completes as {@code call} does or, if the budget runs out first, fails with a
-     * {@link TimeoutException}. As {@code CompletableFuture.copy()}: a failed call's error arrives
-     * wrapped in a {@link CompletionException}. After {@link #close} (the service stopping), calls
-     * are returned without a budget.
-     */
+    /** As {@link #bound(CompletionStage, String)} for a call without a key (its node: any). */
     public <T> CompletionStage<T> bound(CompletionStage<T> call) {
+        return bound(call, null);
+    }
+
+    /**
+     * A stage that completes as {@code call} does or, if the store is found sick while the call is
+     * late or the cap runs out first, fails with a {@link StoreTimeoutException}. As {@code
+     * CompletableFuture.copy()}: a failed call's error arrives wrapped in a {@link
+     * CompletionException}. After {@link #close} (the service stopping), calls are returned without
+     * a budget.
+     *
+     * @param key the call's first key (which node serves it; encoded only if the call is late), or null
+     */
+    public <T> CompletionStage<T> bound(CompletionStage<T> call, String key) {
         if (nanos == 0 || closed) {
             return call;
         }
         CompletableFuture<T> bounded = new CompletableFuture<>();
-        pending.offer(new Pending(System.nanoTime() + nanos, bounded));
+        Pending p = new Pending(System.nanoTime(), bounded, call, key);
+        pending.offer(p);
         Thread s = sweeper;
         if (s == null) {
             start();
-        } else if (idle) {
-            LockSupport.unpark(s);
+        } else {
+            long w = wakeAt;
+            if (w == Long.MAX_VALUE || p.start + nanos - w < 0) {
+                LockSupport.unpark(s);
+            }
         }
         call.whenComplete((value, error) -> {
-            if (error == null) {
-                bounded.complete(value);
-            } else {
-                bounded.completeExceptionally(
-                        error instanceof CompletionException ? error : new CompletionException(error));
+            boolean answered = error == null
+                    ? bounded.complete(value)
+                    : bounded.completeExceptionally(
+                            error instanceof CompletionException ? error : new CompletionException(error));
+            Object node = p.node;
+            if (answered && node != null) { // a late call answered: its node makes progress
+                NodeHealth h = nodes.get(node);
+                if (h != null) {
+                    h.lateAnswered = System.nanoTime();
+                }
             }
         });
         return bounded;
@@ -91,26 +225,186 @@ public final class CallBudget implements AutoCloseable {
 
     private void sweep() {
         while (!closed) {
-            Pending head = pending.peek();
-            if (head == null) {
-                idle = true;
-                if (pending.isEmpty() && !closed) { // re-read after announcing: a call made meanwhile is seen
-                    LockSupport.park(this);
-                }
-                idle = false;
+            wakeAt = Long.MAX_VALUE; // a call made while judging wakes the sleep that follows
+            long wake = judge(System.nanoTime());
+            wakeAt = wake;
+            if (wake == Long.MAX_VALUE) {
+                LockSupport.park(this); // a new call, a ping's answer or a verdict unparks
                 continue;
             }
-            if (head.bounded().isDone()) {
-                pending.poll();
-                continue;
-            }
-            long wait = head.deadline() - System.nanoTime();
-            if (wait <= 0) {
-                pending.poll();
-                head.bounded().completeExceptionally(new TimeoutException());
-            } else {
+            long wait = wake - System.nanoTime();
+            if (wait > 0) {
                 LockSupport.parkNanos(this, wait);
             }
+        }
+    }
+
+    /**
+     * One pass over the calls that are due: drops the finished ones, fails the late ones whose node
+     * is sick or whose cap has run out, pings for the others; then asks for the verdicts of pings
+     * whose time is up and pings the sick nodes again when due. Answers when to look again.
+     */
+    private long judge(long now) {
+        long wake = Long.MAX_VALUE;
+        Iterator<Pending> it = pending.iterator();
+        while (it.hasNext()) {
+            Pending p = it.next();
+            if (p.bounded.isDone()) {
+                it.remove();
+                continue;
+            }
+            long deadline = p.start + nanos;
+            if (now < deadline) {
+                wake = Math.min(wake, deadline); // the rest are younger
+                break;
+            }
+            long cap = p.start + capNanos;
+            if (now >= cap) {
+                it.remove();
+                p.bounded.completeExceptionally(new StoreTimeoutException(StoreTimeoutException.Reason.CAP, p.call));
+                continue;
+            }
+            if (late(p, now)) {
+                it.remove();
+                p.bounded.completeExceptionally(new StoreTimeoutException(StoreTimeoutException.Reason.SICK, p.call));
+            } else {
+                wake = Math.min(wake, cap);
+            }
+        }
+        for (NodeHealth h : nodes.values()) {
+            wake = Math.min(wake, tend(h, now));
+        }
+        return wake;
+    }
+
+    /** A late call: whether to fail it now (its node is sick); else it waits for a ping's answer. */
+    private boolean late(Pending p, long now) {
+        if (p.node == null) {
+            p.node = p.key == null ? "any" : probe.nodeFor(p.key.getBytes(StandardCharsets.UTF_8));
+        }
+        NodeHealth h = nodes.computeIfAbsent(p.node, NodeHealth::new);
+        synchronized (h) {
+            h.lastLate = now;
+            if (h.sick) {
+                return true;
+            }
+            if (h.okAt != Long.MIN_VALUE && now - h.okAt < nanos) {
+                return false; // the node answered a ping within the last budget: the call is queued
+            }
+            if (h.ping == 0) {
+                ping(h, now);
+            }
+            return false;
+        }
+    }
+
+    /**
+     * A node's pings: asks for the verdict of a ping whose time is up, pings a sick node again when
+     * due. Answers when the node needs looking at again ({@code Long.MAX_VALUE}: not by itself).
+     */
+    private long tend(NodeHealth h, long now) {
+        synchronized (h) {
+            if (h.ping != 0) {
+                long due = h.pingSent + (h.written ? probeNanos : UNSENT_PROBES * probeNanos);
+                if (now < due) {
+                    return due;
+                }
+                if (!h.verdictAsked) {
+                    h.verdictAsked = true;
+                    long ping = h.ping;
+                    probe.afterReads(h.node, () -> verdict(h, ping));
+                }
+                return Long.MAX_VALUE; // the verdict wakes the sweeper
+            }
+            if (!h.sick) {
+                if (h.lastLate == now) {
+                    return h.okAt + nanos; // a call waits on this answer: ping again when it is stale
+                }
+                if (now - h.lastLate > FORGET_NANOS) {
+                    nodes.remove(h.node, h);
+                }
+                return Long.MAX_VALUE;
+            }
+            if (now - h.lastLate > FORGET_NANOS) {
+                nodes.remove(h.node, h); // a sick node no call needs any more (e.g. replaced in a failover)
+                return Long.MAX_VALUE;
+            }
+            long due = h.pingSent + SICK_PING_BUDGETS * nanos;
+            if (now < due) {
+                return due;
+            }
+            ping(h, now);
+            return now + probeNanos;
+        }
+    }
+
+    /**
+     * Sends a ping; called with {@code h}'s lock held. Its time runs from when the probe wrote it
+     * ({@link #sent}); until the probe says so, from now, with {@link #UNSENT_PROBES} probe timeouts.
+     */
+    private void ping(NodeHealth h, long now) {
+        long ping = ++h.pings;
+        h.ping = ping;
+        h.pingSent = now;
+        h.written = false;
+        h.verdictAsked = false;
+        CompletionStage<?> answer;
+        try {
+            answer = probe.ping(h.node, at -> sent(h, ping, at));
+        } catch (RuntimeException e) {
+            answer = CompletableFuture.failedFuture(e);
+        }
+        answer.whenComplete((ok, error) -> answered(h, ping, error == null));
+    }
+
+    /** The probe wrote the ping at {@code at}: its time runs from there. */
+    private void sent(NodeHealth h, long ping, long at) {
+        synchronized (h) {
+            if (h.ping == ping) {
+                h.pingSent = at;
+                h.written = true;
+            }
+        }
+        wakeSweeper();
+    }
+
+    /** A ping's answer (or failure), if it came before its verdict. */
+    private void answered(NodeHealth h, long ping, boolean ok) {
+        synchronized (h) {
+            if (h.ping != ping) {
+                return;
+            }
+            h.ping = 0;
+            h.sick = !ok;
+            if (ok) {
+                h.okAt = System.nanoTime();
+            }
+        }
+        wakeSweeper();
+    }
+
+    /** The probe timeout is up and the probe has read what arrived: no answer yet means sick. */
+    private void verdict(NodeHealth h, long ping) {
+        synchronized (h) {
+            if (h.ping != ping) {
+                return; // answered in time after all
+            }
+            h.ping = 0;
+            if (h.lateAnswered != Long.MIN_VALUE && h.lateAnswered - h.pingSent >= 0) {
+                // the ping is late, but late calls to the node were answered meanwhile: the node
+                // works through a queue (or this host's CPU is short), it is not down or stalled
+                h.okAt = System.nanoTime();
+            } else {
+                h.sick = true;
+            }
+        }
+        wakeSweeper();
+    }
+
+    private void wakeSweeper() {
+        Thread s = sweeper;
+        if (s != null) {
+            LockSupport.unpark(s);
         }
     }
 

@@ -27,8 +27,9 @@ import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Tunes the Lettuce clients that micronaut-redis creates, before any connection is made: a short
- * command timeout that also bounds asynchronous commands, and for a cluster periodic plus adaptive
+ * Tunes the Lettuce clients that micronaut-redis creates, before any connection is made: a command
+ * timeout behind the store's own budget ({@link CallBudget}) that also bounds asynchronous
+ * commands, and for a cluster periodic plus adaptive
  * topology refresh (MOVED, ASK, reconnects, uncovered slots) so a failover is followed quickly.
  */
 @Factory
@@ -92,7 +93,7 @@ public class RedisClientTuning {
         return (BeanCreatedEvent<RedisClient> event) -> {
             RedisClient client = event.getBean();
             client.setOptions(ClientOptions.builder()
-                    .timeoutOptions(TimeoutOptions.enabled(redis.getCommandTimeout()))
+                    .timeoutOptions(TimeoutOptions.enabled(redis.lettuceTimeout()))
                     .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS)
                     .build());
             return client;
@@ -105,7 +106,7 @@ public class RedisClientTuning {
         return (BeanCreatedEvent<RedisClusterClient> event) -> {
             RedisClusterClient client = event.getBean();
             client.setOptions(ClusterClientOptions.builder()
-                    .timeoutOptions(TimeoutOptions.enabled(redis.getCommandTimeout()))
+                    .timeoutOptions(TimeoutOptions.enabled(redis.lettuceTimeout()))
                     .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS)
                     .topologyRefreshOptions(ClusterTopologyRefreshOptions.builder()
                             .enablePeriodicRefresh(redis.getTopologyRefreshPeriod())

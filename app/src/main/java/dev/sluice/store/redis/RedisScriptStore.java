@@ -56,8 +56,9 @@ public final class RedisScriptStore implements RateLimitStore {
         this.budget = budget;
     }
 
-    private <T> CompletionStage<T> withinBudget(CompletionStage<T> call) {
-        return budget.bound(call);
+    /** The call bounded by the budget; {@code key} tells which node serves it ({@link CallBudget}). */
+    private <T> CompletionStage<T> withinBudget(CompletionStage<T> call, String key) {
+        return budget.bound(call, key);
     }
 
     @Override
@@ -75,8 +76,11 @@ public final class RedisScriptStore implements RateLimitStore {
     public CompletionStage<Decision> charge(Subject subject, Limit limit, long units, String chargeId) {
         String[] keyArray = keys.keys(subject, limit.algorithm().suffix(), "once:" + chargeId);
         String[] args = decisionArgs(limit, costArg(units), STORE_CLOCK, "charge", Long.toString(CHARGE_MARKER_TTL_MS));
-        return withinBudget(evalScript(script(limit.algorithm()), keyArray, args))
-                .thenApply(r -> new Decision(r.get(0) == 1L, limit.burst(), r.get(1), r.get(2), r.get(3), r.get(4)));
+        return withinBudget(
+                evalScript(script(limit.algorithm()), keyArray, args)
+                        .thenApply(r ->
+                                new Decision(r.get(0) == 1L, limit.burst(), r.get(1), r.get(2), r.get(3), r.get(4))),
+                keyArray[0]);
     }
 
     private CompletionStage<Decision> run(Subject subject, Limit limit, long cost, String now) {
@@ -84,15 +88,18 @@ public final class RedisScriptStore implements RateLimitStore {
         String[] args = token == null
                 ? decisionArgs(limit, costArg(cost), now)
                 : decisionArgs(limit, costArg(cost), now, token);
-        return eval(subject, limit.algorithm(), args)
-                .thenApply(r -> new Decision(
-                        r.get(0) == 1L,
-                        limit.burst(),
-                        r.get(1),
-                        r.get(2),
-                        r.get(3),
-                        r.get(4),
-                        r.get(0) == 1L ? token : null));
+        String key = keys.key(subject, limit.algorithm().suffix());
+        return withinBudget(
+                evalScript(script(limit.algorithm()), new String[] {key}, args)
+                        .thenApply(r -> new Decision(
+                                r.get(0) == 1L,
+                                limit.burst(),
+                                r.get(1),
+                                r.get(2),
+                                r.get(3),
+                                r.get(4),
+                                r.get(0) == 1L ? token : null)),
+                key);
     }
 
     /**
@@ -109,10 +116,6 @@ public final class RedisScriptStore implements RateLimitStore {
         args[4] = now;
         System.arraycopy(extra, 0, args, 5, extra.length);
         return args;
-    }
-
-    private CompletionStage<List<Long>> eval(Subject subject, Algorithm algorithm, String[] args) {
-        return withinBudget(evalUnbudgeted(subject, algorithm, args));
     }
 
     private CompletionStage<List<Long>> evalUnbudgeted(Subject subject, Algorithm algorithm, String[] args) {
@@ -191,17 +194,19 @@ public final class RedisScriptStore implements RateLimitStore {
                 .arg(quotas.daySeed())
                 .arg(quotas.monthSeed())
                 .arg(dayId);
-        return withinBudget(evalScript(LuaScript.PLAN, args))
-                .thenApply(r -> new PlanQuota.Result(
-                        new Decision(r.get(0) == 1L, limit.burst(), r.get(1), r.get(2), r.get(3), r.get(4)),
-                        r.get(5),
-                        r.get(6),
-                        PlanQuota.Violation.of(r.get(7)),
-                        null,
-                        -1,
-                        r.get(0) == 1L && cost > 0,
-                        false,
-                        false));
+        return withinBudget(
+                evalScript(LuaScript.PLAN, args)
+                        .thenApply(r -> new PlanQuota.Result(
+                                new Decision(r.get(0) == 1L, limit.burst(), r.get(1), r.get(2), r.get(3), r.get(4)),
+                                r.get(5),
+                                r.get(6),
+                                PlanQuota.Violation.of(r.get(7)),
+                                null,
+                                -1,
+                                r.get(0) == 1L && cost > 0,
+                                false,
+                                false)),
+                keyArray[0]);
     }
 
     @Override
@@ -211,14 +216,20 @@ public final class RedisScriptStore implements RateLimitStore {
         if (extra == null) {
             return CompletableFuture.completedFuture(null);
         }
-        return eval(subject, limit.algorithm(), decisionArgs(limit, Long.toString(-units), STORE_CLOCK, extra))
-                .thenApply(r -> null);
+        String key = keys.key(subject, limit.algorithm().suffix());
+        return withinBudget(
+                evalScript(
+                                script(limit.algorithm()),
+                                new String[] {key},
+                                decisionArgs(limit, Long.toString(-units), STORE_CLOCK, extra))
+                        .thenApply(r -> (Void) null),
+                key);
     }
 
     @Override
     public CompletionStage<Boolean> release(Subject subject, String token) {
-        return withinBudget(commands.zrem(keys.key(subject, Algorithm.CONCURRENCY.suffix()), token)
-                .thenApply(removed -> removed != null && removed > 0));
+        String key = keys.key(subject, Algorithm.CONCURRENCY.suffix());
+        return withinBudget(commands.zrem(key, token).thenApply(removed -> removed != null && removed > 0), key);
     }
 
     /** The script of {@code algorithm} ({@code gcra} runs the token bucket's). */
@@ -253,14 +264,16 @@ public final class RedisScriptStore implements RateLimitStore {
             Subject subject, String dayId, String monthId, boolean rate, boolean day, boolean month) {
         String[] keyArray = planKeys(subject, monthId);
         String[] args = {rate ? "1" : "0", day ? "1" : "0", month ? "1" : "0", dayId};
-        return withinBudget(evalScript(LuaScript.PLAN_RESET, keyArray, args))
-                .thenApply(r -> new long[] {r.get(0), r.get(1)});
+        return withinBudget(
+                evalScript(LuaScript.PLAN_RESET, keyArray, args).thenApply(r -> new long[] {r.get(0), r.get(1)}),
+                keyArray[0]);
     }
 
     @Override
     public CompletionStage<Void> reset(Subject subject) {
         // every kind of state the subject may have (its policy's algorithm may have changed); one slot
-        return withinBudget(commands.del(keys.allKeys(subject)).thenApply(deleted -> null));
+        String[] all = keys.allKeys(subject);
+        return withinBudget(commands.del(all).thenApply(deleted -> (Void) null), all[0]);
     }
 
     /**
@@ -270,7 +283,8 @@ public final class RedisScriptStore implements RateLimitStore {
      */
     @Override
     public CompletionStage<Void> warmUp() {
-        return warmUpRound(0);
+        CompletableFuture<Void> probes = budget.warmUp().toCompletableFuture();
+        return warmUpRound(0).thenCombine(probes, (a, b) -> null);
     }
 
     /**

@@ -4,6 +4,7 @@ import dev.sluice.config.BreakerProperties;
 import dev.sluice.config.LimiterProperties;
 import dev.sluice.store.InProcessStore;
 import dev.sluice.store.RateLimitStore;
+import io.lettuce.core.RedisURI;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -11,7 +12,9 @@ import io.micronaut.context.annotation.Bean;
 import io.micronaut.context.annotation.Context;
 import io.micronaut.context.annotation.Factory;
 import io.micronaut.context.annotation.Requires;
+import io.micronaut.context.annotation.Value;
 import jakarta.inject.Singleton;
+import java.util.Optional;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -28,11 +31,34 @@ public class StoreFactory {
         return new KeyScheme(properties.getKeyPrefix());
     }
 
-    /** The store calls' time budget (limiter.redis.command-timeout); its timer stops with the service. */
+    /** Pings the master of a late call's slot (CallBudget), on connections of its own. */
     @Singleton
     @Bean(preDestroy = "close")
-    CallBudget callBudget(LimiterProperties.Redis redis) {
-        return new CallBudget(redis.getCommandTimeout());
+    @Requires(property = "redis.uris")
+    StoreProbe clusterProbe(
+            StatefulRedisClusterConnection<String, String> connection, @Value("${redis.uris}") String uris) {
+        return ProbeTargets.cluster(connection).probe(uris.trim().startsWith("rediss:"));
+    }
+
+    /** Pings the standalone Redis when a call is late (CallBudget), on a connection of its own. */
+    @Singleton
+    @Bean(preDestroy = "close")
+    @Requires(property = "redis.uri")
+    @Requires(missingProperty = "redis.uris")
+    StoreProbe standaloneProbe(@Value("${redis.uri}") String uri) {
+        RedisURI redis = RedisURI.create(uri);
+        return ProbeTargets.standalone(redis).probe(redis.isSsl());
+    }
+
+    /**
+     * The store calls' time budget (limiter.redis.command-timeout, probe-timeout, wait-cap); its
+     * thread stops with the service.
+     */
+    @Singleton
+    @Bean(preDestroy = "close")
+    CallBudget callBudget(LimiterProperties.Redis redis, Optional<StoreProbe> probe) {
+        return new CallBudget(
+                redis.getCommandTimeout(), redis.getWaitCap(), redis.getProbeTimeout(), probe.orElse(StoreProbe.NONE));
     }
 
     @Singleton
