@@ -2,6 +2,7 @@ package dev.sluice.limiter;
 
 import dev.sluice.config.FailureMode;
 import dev.sluice.config.LocalModeProperties;
+import dev.sluice.config.OverLimitCacheProperties;
 import dev.sluice.config.Policy;
 import dev.sluice.core.Algorithm;
 import dev.sluice.core.Decision;
@@ -10,11 +11,13 @@ import dev.sluice.core.PlanQuota;
 import dev.sluice.observability.DecisionMetrics;
 import dev.sluice.store.InProcessStore;
 import dev.sluice.store.RateLimitStore;
+import dev.sluice.store.ResetBroadcast;
 import dev.sluice.store.StoreTimeoutException;
 import dev.sluice.store.Subject;
 import jakarta.inject.Singleton;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
@@ -86,7 +89,24 @@ public class Limiter {
                     .expireAfterWrite(java.time.Duration.ofHours(1))
                     .build();
 
-    public Limiter(RateLimitStore store, DecisionMetrics metrics, Membership membership, LocalModeProperties local) {
+    /** Subjects known to be over their limit, answered without a store call; null when off. */
+    private final OverLimitCache overLimit;
+
+    private final ResetBroadcast resets;
+
+    public Limiter(
+            RateLimitStore store,
+            DecisionMetrics metrics,
+            Membership membership,
+            LocalModeProperties local,
+            OverLimitCacheProperties cache,
+            Optional<ResetBroadcast> resets) {
+        this.overLimit = cache.isEnabled() ? new OverLimitCache(cache.getSize()) : null;
+        this.resets = resets.orElse(ResetBroadcast.NONE);
+        if (overLimit != null) {
+            this.resets.listen(overLimit::invalidate);
+            metrics.watchOverLimit(overLimit::size);
+        }
         this.store = store;
         this.metrics = metrics;
         this.storeMeters = metrics.forStore(store.kind());
@@ -166,6 +186,9 @@ public class Limiter {
 
     /** Gives back what {@code v} took; on failure the units stay taken (logged and counted), never lost silently. */
     private CompletionStage<Verdict> refund(Verdict v) {
+        if (overLimit != null) {
+            overLimit.invalidate(v.subject()); // units given back: a denial kept of it may no longer hold
+        }
         RateLimitStore target = v.source() == Verdict.Source.FALLBACK ? fallback : store;
         CompletionStage<Void> refunded;
         try {
@@ -329,7 +352,7 @@ public class Limiter {
         for (Subject s : subjects) {
             fallback.reset(s);
             owed.remove(s);
-            all = all.thenCompose(x -> store.reset(s));
+            all = all.thenCompose(x -> store.reset(s)).thenRun(() -> forgetDenial(s));
         }
         return all;
     }
@@ -337,7 +360,19 @@ public class Limiter {
     private CompletionStage<Verdict> decide(Check check, Subject subject, Limit limit) {
         Policy policy = check.policy();
         DecisionMetrics.PolicyMeters meters = metrics.forPolicy(policy.name());
+        long epoch = 0;
+        if (overLimit != null) {
+            Decision kept = overLimit.answer(subject, limit, check.cost());
+            if (kept != null) {
+                meters.decision(false, false, false);
+                metrics.overLimitHit();
+                return CompletableFuture.completedFuture(
+                        verdict(check, subject, limit, kept, false, false, Verdict.Source.STORE));
+            }
+            epoch = overLimit.epoch();
+        }
         long start = System.nanoTime();
+        long epochAtStart = epoch;
         CompletionStage<Decision> decided;
         try {
             Owed debt = owed.isEmpty() ? null : owed.remove(subject);
@@ -354,6 +389,9 @@ public class Limiter {
                     if (policy.onStoreFailure() == dev.sluice.config.FailureMode.LOCAL && reconcilable(limit)) {
                         lastLeft.put(subject, decision.remaining());
                     }
+                    if (overLimit != null && !decision.allowed()) {
+                        overLimit.keep(subject, limit, check.cost(), decision, epochAtStart, start);
+                    }
                     return verdict(check, subject, limit, decision, false, false, Verdict.Source.STORE);
                 })
                 .exceptionallyCompose(error -> {
@@ -364,6 +402,14 @@ public class Limiter {
                         return verdict;
                     });
                 });
+    }
+
+    /** After a reset in the store: the subject's kept denial is forgotten here and on every other node. */
+    private void forgetDenial(Subject s) {
+        if (overLimit != null) {
+            overLimit.invalidate(s);
+        }
+        resets.announce(s);
     }
 
     /** The store's consume, settled if it is given up on and answers later ({@link #settleLate}). */

@@ -130,6 +130,27 @@ public class DecisionMetrics {
         reconciledUnits.increment(units);
     }
 
+    private Counter overLimitHits;
+
+    /** {@code sluice_over_limit_cache_hits_total}: checks denied by the over-limit cache, without a store call. */
+    public void overLimitHit() {
+        Counter c = overLimitHits;
+        if (c == null) {
+            c = Counter.builder("sluice.over.limit.cache.hits")
+                    .description("Checks denied from this node's cache of over-limit subjects, without a store call")
+                    .register(registry);
+            overLimitHits = c;
+        }
+        c.increment();
+    }
+
+    /** {@code sluice_over_limit_cache_subjects}: subjects this node keeps as over their limit. */
+    public void watchOverLimit(java.util.function.LongSupplier size) {
+        io.micrometer.core.instrument.Gauge.builder("sluice.over.limit.cache.subjects", size::getAsLong)
+                .description("Subjects this node knows to be over their limit until their retry time")
+                .register(registry);
+    }
+
     /** What became of consumes answered by the store after their check was decided by its failure mode. */
     public enum LateAnswer {
         /** the store had denied it too, or the call failed there: nothing was counted */

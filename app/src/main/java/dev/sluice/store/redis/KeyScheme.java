@@ -78,6 +78,11 @@ public final class KeyScheme {
         return prefix + "{nodes}";
     }
 
+    /** The pub/sub channel on which resets are told to every node ({@link RedisResetBroadcast}). */
+    public String resetsChannel() {
+        return prefix + "resets";
+    }
+
     /** The hash tag of {@code subject}: the part of its keys that decides the slot. */
     public String hashTag(Subject subject) {
         StringBuilder sb = new StringBuilder().append(subject.policy()).append(':');

@@ -4,9 +4,13 @@ import dev.sluice.config.BreakerProperties;
 import dev.sluice.config.LimiterProperties;
 import dev.sluice.store.InProcessStore;
 import dev.sluice.store.RateLimitStore;
+import dev.sluice.store.ResetBroadcast;
+import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisURI;
 import io.lettuce.core.api.StatefulRedisConnection;
+import io.lettuce.core.cluster.RedisClusterClient;
 import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
+import io.lettuce.core.codec.StringCodec;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micronaut.context.annotation.Bean;
 import io.micronaut.context.annotation.Context;
@@ -48,6 +52,34 @@ public class StoreFactory {
     StoreProbe standaloneProbe(@Value("${redis.uri}") String uri) {
         RedisURI redis = RedisURI.create(uri);
         return ProbeTargets.standalone(redis).probe(redis.isSsl());
+    }
+
+    /** Resets told to every node (their over-limit caches), over the cluster's pub/sub. */
+    @Singleton
+    @Bean(preDestroy = "close")
+    @Requires(property = "redis.uris")
+    ResetBroadcast clusterResets(
+            RedisClusterClient client, StatefulRedisClusterConnection<String, String> connection, KeyScheme keys) {
+        return new RedisResetBroadcast(
+                keys.resetsChannel(),
+                m -> connection.async().publish(m[0], m[1]),
+                () -> client.connectPubSubAsync(StringCodec.UTF8).thenApply(c -> c));
+    }
+
+    /** Resets told to every node (their over-limit caches), over Redis pub/sub. */
+    @Singleton
+    @Bean(preDestroy = "close")
+    @Requires(property = "redis.uri")
+    @Requires(missingProperty = "redis.uris")
+    ResetBroadcast standaloneResets(
+            RedisClient client,
+            StatefulRedisConnection<String, String> connection,
+            KeyScheme keys,
+            @Value("${redis.uri}") String uri) {
+        return new RedisResetBroadcast(
+                keys.resetsChannel(), m -> connection.async().publish(m[0], m[1]), () -> client.connectPubSubAsync(
+                                StringCodec.UTF8, RedisURI.create(uri))
+                        .toCompletableFuture());
     }
 
     /**

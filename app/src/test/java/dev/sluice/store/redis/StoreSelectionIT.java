@@ -31,14 +31,18 @@ class StoreSelectionIT {
     }
 
     @Test
-    void redisUriMeansStandaloneWithTheCommandTimeout() {
-        try (ApplicationContext ctx = ApplicationContext.run(
-                Map.of("redis.uri", RedisServers.standalone().uri(), "limiter.redis.command-timeout", "123ms"))) {
+    void redisUriMeansStandaloneWithTheBudgetAndLettucesTimeoutBehindTheWaitCap() {
+        try (ApplicationContext ctx = ApplicationContext.run(Map.of(
+                "redis.uri", RedisServers.standalone().uri(),
+                "limiter.redis.command-timeout", "123ms",
+                "limiter.redis.wait-cap", "700ms"))) {
             assertThat(ctx.getBean(RateLimitStore.class).kind()).isEqualTo("redis");
+            assertThat(ctx.getBean(CallBudget.class).millis()).isEqualTo(123);
             ClientOptions options = ctx.getBean(RedisClient.class).getOptions();
             assertThat(options.getTimeoutOptions().isTimeoutCommands()).isTrue();
             var source = options.getTimeoutOptions().getSource();
-            assertThat(source.getTimeUnit().toMillis(source.getTimeout(null))).isEqualTo(123);
+            // a backstop only: the budget's cap (700 ms) gives up first
+            assertThat(source.getTimeUnit().toMillis(source.getTimeout(null))).isEqualTo(1200);
             assertThat(options.getDisconnectedBehavior()).isEqualTo(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS);
         }
     }

@@ -1,0 +1,125 @@
+package dev.sluice.limiter;
+
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
+import com.github.benmanes.caffeine.cache.Expiry;
+import dev.sluice.core.Algorithm;
+import dev.sluice.core.Decision;
+import dev.sluice.core.Limit;
+import dev.sluice.store.Subject;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Subjects this node knows to be over their limit, until their retry time: a key hammering past its
+ * limit is answered here, without a Redis call (envoyproxy/ratelimit's local cache of over-limit
+ * keys is the anchor).
+ *
+ * <p>Exact, not approximate: only a denial of a cost-1 check with nothing left is kept, and it
+ * answers only cost-1 checks of the same subject under the same limit (a policy change makes a new
+ * {@link Limit}, which misses), until {@link #MARGIN_MICROS} before the retry time the store gave.
+ * Until then no check of cost 1 can pass in the store either — a denied check consumes nothing and
+ * a subject with nothing left stays so until the retry time — unless the subject is reset or given
+ * units back, and both invalidate ({@link #invalidate}: on this node at once, on the others by the
+ * store's broadcast). The answer is the store's denial moved forward in time: {@code remaining} 0,
+ * reset and retry shortened by the time elapsed, the clock advanced by it. Concurrency leases are
+ * never kept (a release frees a slot at any time).
+ *
+ * <p>A denial that arrives after an invalidation its call started before is not kept ({@link
+ * #epoch}): the store may have answered from the state before the reset.
+ */
+final class OverLimitCache {
+    /** A kept denial stops answering this long before its retry time, against clock rounding. */
+    static final long MARGIN_MICROS = 1_000;
+
+    private record Entry(Limit limit, Decision denial, long atNanos) {}
+
+    private final Cache<Subject, Entry> entries;
+    private final AtomicLong invalidations = new AtomicLong();
+
+    OverLimitCache(long maximumSize) {
+        this.entries = Caffeine.newBuilder()
+                .maximumSize(maximumSize)
+                .expireAfter(new Expiry<Subject, Entry>() {
+                    @Override
+                    public long expireAfterCreate(Subject key, Entry e, long currentTime) {
+                        return Math.max(0, e.denial().retryAfterMs() * 1000 - MARGIN_MICROS) * 1000;
+                    }
+
+                    @Override
+                    public long expireAfterUpdate(Subject key, Entry e, long currentTime, long currentDuration) {
+                        return expireAfterCreate(key, e, currentTime);
+                    }
+
+                    @Override
+                    public long expireAfterRead(Subject key, Entry e, long currentTime, long currentDuration) {
+                        return currentDuration;
+                    }
+                })
+                .build();
+    }
+
+    /** The count of invalidations so far: a call reads it when it starts, {@link #keep} compares. */
+    long epoch() {
+        return invalidations.get();
+    }
+
+    /** The kept denial of a cost-{@code cost} check of {@code subject} under {@code limit}, moved to now; or null. */
+    Decision answer(Subject subject, Limit limit, long cost) {
+        if (cost != 1) {
+            return null;
+        }
+        Entry e = entries.getIfPresent(subject);
+        if (e == null || !e.limit().equals(limit)) {
+            return null;
+        }
+        long elapsedMicros = (System.nanoTime() - e.atNanos()) / 1000;
+        Decision d = e.denial();
+        long retryMicros = d.retryAfterMs() * 1000 - elapsedMicros;
+        if (retryMicros <= MARGIN_MICROS) {
+            entries.asMap().remove(subject, e);
+            return null;
+        }
+        long resetMicros = Math.max(0, d.resetMs() * 1000 - elapsedMicros);
+        return new Decision(
+                false,
+                d.limit(),
+                0,
+                Math.ceilDiv(resetMicros, 1000L),
+                Math.ceilDiv(retryMicros, 1000L),
+                d.nowMicros() + elapsedMicros);
+    }
+
+    /**
+     * Keeps the store's {@code denial} of a cost-{@code cost} check, if it is of the kind that stays
+     * true until its retry time and no invalidation happened since the call began ({@code epoch}).
+     * Its times count from {@code startNanos}, when the call was made: the store decided at or after
+     * it, so the kept retry time is never later than the store's.
+     */
+    void keep(Subject subject, Limit limit, long cost, Decision denial, long epoch, long startNanos) {
+        if (cost != 1
+                || denial.allowed()
+                || denial.remaining() != 0
+                || denial.retryAfterMs() * 1000 <= 2 * MARGIN_MICROS
+                || limit.algorithm() == Algorithm.CONCURRENCY) {
+            return;
+        }
+        if (invalidations.get() != epoch) {
+            return;
+        }
+        entries.put(subject, new Entry(limit, denial, startNanos));
+        if (invalidations.get() != epoch) {
+            entries.invalidate(subject); // an invalidation raced the put
+        }
+    }
+
+    /** Forgets what is kept of {@code subject} (reset, refund). */
+    void invalidate(Subject subject) {
+        invalidations.incrementAndGet();
+        entries.invalidate(subject);
+    }
+
+    /** Subjects kept now (approximately). */
+    long size() {
+        return entries.estimatedSize();
+    }
+}
