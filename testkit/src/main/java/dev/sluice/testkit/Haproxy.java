@@ -8,7 +8,11 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 
-/** A real haproxy on 127.0.0.1 balancing HTTP requests round-robin over local backends. */
+/**
+ * A real haproxy on 127.0.0.1 balancing HTTP requests round-robin over local backends, keeping
+ * connections to them alive (as a production balancer does: a new backend connection per request
+ * would cap the nodes far below what they answer).
+ */
 public final class Haproxy implements AutoCloseable {
     private final int port;
     private final ManagedProcess process;
@@ -25,7 +29,7 @@ public final class Haproxy implements AutoCloseable {
             StringBuilder cfg = new StringBuilder()
                     .append("global\n  maxconn 4096\n\n")
                     .append("defaults\n  mode http\n  timeout connect 2s\n  timeout client 30s\n")
-                    .append("  timeout server 30s\n  option http-server-close\n\n")
+                    .append("  timeout server 30s\n  option http-keep-alive\n\n")
                     .append("frontend sluice\n  bind 127.0.0.1:")
                     .append(port)
                     .append("\n  default_backend nodes\n\n")
