@@ -74,6 +74,38 @@ public class LimiterProperties {
          */
         private Duration probeTimeout = Duration.ofMillis(20);
 
+        /**
+         * The longest a ping is given while the store is busy: this service sends it at least
+         * {@link #busyRate} calls a second while this host's CPUs are contended (Linux's pressure
+         * stall information: some task waited for a CPU a quarter of the ping's wait). Then a ping
+         * whose probe timeout is up is given another, up to this in all: a Redis driven hard on a
+         * host short of CPU (or this service's reading of its answers) waits for a CPU, and is seen
+         * silent for more than 100 ms with no fault at all. Default 250ms.
+         */
+        private Duration busyProbeTimeout = Duration.ofMillis(250);
+
+        /**
+         * How many calls a second to the store (from this service, in the current second or the one
+         * before) make it busy ({@link #busyProbeTimeout}). Default 200.
+         */
+        private int busyRate = 200;
+
+        public int getBusyRate() {
+            return busyRate;
+        }
+
+        public void setBusyRate(int busyRate) {
+            this.busyRate = busyRate;
+        }
+
+        public Duration getBusyProbeTimeout() {
+            return busyProbeTimeout;
+        }
+
+        public void setBusyProbeTimeout(Duration busyProbeTimeout) {
+            this.busyProbeTimeout = busyProbeTimeout;
+        }
+
         /** The longest a late call is waited for while its node answers pings. Default 1s. */
         private Duration waitCap = Duration.ofSeconds(1);
 

@@ -10,6 +10,7 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.LockSupport;
 
 /**
@@ -21,29 +22,39 @@ import java.util.concurrent.locks.LockSupport;
  *
  * <ul>
  *   <li>The node is pinged on a connection and an I/O thread of the probe's own ({@link
- *       StoreProbe}). If the ping answers within the probe timeout ({@code
- *       limiter.redis.probe-timeout}, 20 ms), the node answers promptly and the call is only
- *       queued — behind other checks in this service, in the connection, or in Redis — so it is
- *       waited for. An answer is trusted for one budget: while calls stay late, the node is pinged
- *       at most once a budget.
- *   <li>If the ping has not answered when the probe timeout (counted from when the probe wrote it)
- *       is up, the verdict is taken on the probe's thread after it has read whatever has arrived
- *       ({@link StoreProbe#afterReads}): an answer that reached this host in time but waited for a
- *       busy CPU counts as an answer. So does progress: if any late call to the node was answered
- *       since the ping was sent, the node is working through a queue on a short CPU. Otherwise the
- *       node is sick (down, blackholed, stalled, or slower than the probe timeout for everyone):
- *       every late call it serves fails now, each later one as soon as it is late, and the node is
- *       pinged every {@link #SICK_PING_BUDGETS} budgets until it answers in time again.
+ *       StoreProbe}). If the ping answers within its time, the node answers promptly and the call
+ *       is only queued — behind other checks in this service, in the connection, or in Redis — so
+ *       it is waited for. An answer is trusted for one budget: while calls stay late, the node is
+ *       pinged at most once a budget.
+ *   <li>A ping's time is the probe timeout ({@code limiter.redis.probe-timeout}, 20 ms), counted
+ *       from when the probe wrote it. When it is up, the verdict is taken on the probe's thread
+ *       after it has read whatever has arrived ({@link StoreProbe#afterReads}): an answer that
+ *       reached this host in time but waited for a busy CPU counts as an answer.
+ *   <li>If the store is <em>busy</em> then — this service sent it at least {@code
+ *       limiter.redis.busy-rate} calls (200) in the current second or the one before, while some
+ *       task of this host waited for a CPU for at least a quarter of the ping's wait ({@link
+ *       HostPressure}, Linux's pressure stall information; no reading counts as contended) — the
+ *       ping is given another probe timeout, and so on up to {@code
+ *       limiter.redis.busy-probe-timeout} (250 ms) in all. A Redis driven hard on a host short of
+ *       CPU (or this service's reading of its answers) waits for a CPU, and is seen silent for
+ *       more than 100 ms with no fault at all (measured here, with Redis on the same 2 vCPUs: 36
+ *       to 184 ms). A quiet store, or one on a host with CPU to spare, is judged on the probe
+ *       timeout.
+ *   <li>A ping unanswered at its verdict makes the node sick (down, blackholed, stalled, or slower
+ *       than the ping's time for everyone): every late call it serves fails now, each later one as
+ *       soon as it is late; the node is pinged again at once (a node silent for one ping's time
+ *       only is trusted again soon), then every {@link #SICK_PING_BUDGETS} budgets, until a ping
+ *       answers in time.
  *   <li>No call waits longer than the cap ({@code limiter.redis.wait-cap}, 1 s), whatever the pings
  *       say.
  * </ul>
  *
  * <p>A busy node or store therefore does not turn into degraded decisions, while a store that is
- * down, stalled or slow is found within budget + probe timeout of a call (30 ms by default) and
- * then, while it stays sick, each call within the budget. (An added latency shows as a silence as
- * long as the latency: no late call is answered during it, so the progress rule does not hide a
- * store that turned slow; one slower by less than budget + probe timeout is waited for.) A connection error still fails a call at once (that is
- * the call's own outcome, not the budget's).
+ * down, stalled or slow is found within budget + probe timeout of a call (30 ms by default; up to
+ * budget + the busy probe timeout, 260 ms, while it is busy) and then, while it stays sick, each
+ * call within the budget. A store slower than that is failed over to the policy's failure mode;
+ * one slower by less is waited for. A connection error still fails a call at once (that is the
+ * call's own outcome, not the budget's).
  *
  * <p>The command itself is left to finish or to fail in Lettuce; a {@link StoreTimeoutException}
  * carries the call ({@link StoreTimeoutException#late()}) so that the caller can settle a consume
@@ -68,6 +79,14 @@ public final class CallBudget implements AutoCloseable {
      */
     private static final int UNSENT_PROBES = 5;
 
+    /**
+     * A ping whose time is up is given longer (up to the busy probe timeout) if, since it was sent,
+     * some task of this host waited for a CPU at least this share of the time.
+     */
+    static final double BUSY_SHARE = 0.25;
+
+    private static final long SECOND_NANOS = 1_000_000_000L;
+
     /** A sick node is no longer pinged once no call to it was late for this long. */
     private static final long FORGET_NANOS = 30_000_000_000L;
 
@@ -75,6 +94,16 @@ public final class CallBudget implements AutoCloseable {
     private final long capNanos;
     private final long probeNanos;
     private final StoreProbe probe;
+    private final long busyProbeNanos;
+    private final HostPressure pressure;
+    private final long busyRate;
+    /** Calls made, and the second they are counted in ({@link #count}). */
+    private final LongAdder calls = new LongAdder();
+
+    private volatile long secondStart = System.nanoTime();
+    private volatile long callsBefore;
+    private volatile long previousSecond;
+
     private final ConcurrentLinkedQueue<Pending> pending = new ConcurrentLinkedQueue<>();
     private final Map<Object, NodeHealth> nodes = new ConcurrentHashMap<>();
     private volatile Thread sweeper;
@@ -124,8 +153,12 @@ public final class CallBudget implements AutoCloseable {
         boolean sick;
         /** When a call to the node was last found late. */
         long lastLate;
-        /** When a late call to the node was last answered. */
-        volatile long lateAnswered = Long.MIN_VALUE;
+        /** How long the ping in flight is given, from when it was written. */
+        long timeout;
+        /** The host's CPU stall total when the ping in flight was sent (µs; negative: unknown). */
+        long stalledAtPing;
+        /** Whether the node was found sick since it last answered a ping: it is pinged again at once, once. */
+        boolean retry;
 
         NodeHealth(Object node) {
             this.node = node;
@@ -141,7 +174,7 @@ public final class CallBudget implements AutoCloseable {
      * @param budget the time a call may take; zero or negative for none (calls are returned as they are)
      */
     public CallBudget(Duration budget) {
-        this(budget, budget, Duration.ZERO, StoreProbe.NONE);
+        this(budget, budget, Duration.ZERO, Duration.ZERO, Integer.MAX_VALUE, HostPressure.NONE, StoreProbe.NONE);
     }
 
     /**
@@ -149,12 +182,27 @@ public final class CallBudget implements AutoCloseable {
      *     for none (calls are returned as they are)
      * @param cap the longest a call is waited for while its node answers pings
      * @param probeTimeout how soon a ping must answer for the node to count as answering promptly
+     *     while the store answers quickly
+     * @param busyProbeTimeout the longest a ping is given while the store is busy ({@link #busy})
+     * @param busyRate how many calls a second make the store busy
+     * @param pressure how long this host's tasks waited for a CPU ({@link HostPressure#NONE}: never
+     *     give a ping longer than the probe timeout)
      * @param probe pings the node that serves a call
      */
-    public CallBudget(Duration budget, Duration cap, Duration probeTimeout, StoreProbe probe) {
+    public CallBudget(
+            Duration budget,
+            Duration cap,
+            Duration probeTimeout,
+            Duration busyProbeTimeout,
+            int busyRate,
+            HostPressure pressure,
+            StoreProbe probe) {
         this.nanos = Math.max(0, budget.toNanos());
         this.capNanos = Math.max(nanos, cap.toNanos());
         this.probeNanos = Math.max(0, probeTimeout.toNanos());
+        this.busyProbeNanos = Math.max(probeNanos, busyProbeTimeout.toNanos());
+        this.busyRate = Math.max(0, busyRate);
+        this.pressure = pressure;
         this.probe = probe;
     }
 
@@ -188,6 +236,7 @@ public final class CallBudget implements AutoCloseable {
         }
         CompletableFuture<T> bounded = new CompletableFuture<>();
         Pending p = new Pending(System.nanoTime(), bounded, call, key);
+        count(p.start);
         pending.offer(p);
         Thread s = sweeper;
         if (s == null) {
@@ -199,19 +248,58 @@ public final class CallBudget implements AutoCloseable {
             }
         }
         call.whenComplete((value, error) -> {
-            boolean answered = error == null
-                    ? bounded.complete(value)
-                    : bounded.completeExceptionally(
-                            error instanceof CompletionException ? error : new CompletionException(error));
-            Object node = p.node;
-            if (answered && node != null) { // a late call answered: its node makes progress
-                NodeHealth h = nodes.get(node);
-                if (h != null) {
-                    h.lateAnswered = System.nanoTime();
-                }
+            if (error != null) {
+                bounded.completeExceptionally(
+                        error instanceof CompletionException ? error : new CompletionException(error));
+            } else {
+                bounded.complete(value);
             }
         });
         return bounded;
+    }
+
+    /** Counts a call into the current second; starts a new second when this one is over. */
+    private void count(long now) {
+        calls.increment();
+        if (now - secondStart >= SECOND_NANOS) {
+            synchronized (calls) {
+                long began = secondStart;
+                if (now - began >= SECOND_NANOS) {
+                    long sum = calls.sum();
+                    previousSecond = now - began >= 2 * SECOND_NANOS ? 0 : sum - callsBefore;
+                    callsBefore = sum;
+                    secondStart = now;
+                }
+            }
+        }
+    }
+
+    /**
+     * Whether the store is driven hard (at least the busy rate of calls in the current second or the
+     * one before) while this host's CPUs are contended (some task waited for a CPU {@link
+     * #BUSY_SHARE} of the ping's wait; or no reading): then a silence of the store may be this
+     * host's, not the store's.
+     */
+    private boolean busy(NodeHealth h, long now, long waitedNanos) {
+        long current = now - secondStart >= 2 * SECOND_NANOS ? 0 : calls.sum() - callsBefore;
+        if (Math.max(current, previousSecond) < busyRate) {
+            return false;
+        }
+        if (h.stalledAtPing < 0 || waitedNanos <= 0) {
+            return true;
+        }
+        long stalled = pressure.stalledMicros();
+        return stalled < 0 || (stalled - h.stalledAtPing) * 1_000.0 >= BUSY_SHARE * waitedNanos;
+    }
+
+    /** The node serving a call, found once. */
+    private Object node(Pending p) {
+        Object node = p.node;
+        if (node == null) {
+            node = p.key == null ? "any" : probe.nodeFor(p.key.getBytes(StandardCharsets.UTF_8));
+            p.node = node;
+        }
+        return node;
     }
 
     private synchronized void start() {
@@ -279,10 +367,7 @@ public final class CallBudget implements AutoCloseable {
 
     /** A late call: whether to fail it now (its node is sick); else it waits for a ping's answer. */
     private boolean late(Pending p, long now) {
-        if (p.node == null) {
-            p.node = p.key == null ? "any" : probe.nodeFor(p.key.getBytes(StandardCharsets.UTF_8));
-        }
-        NodeHealth h = nodes.computeIfAbsent(p.node, NodeHealth::new);
+        NodeHealth h = nodes.computeIfAbsent(node(p), NodeHealth::new);
         synchronized (h) {
             h.lastLate = now;
             if (h.sick) {
@@ -305,7 +390,7 @@ public final class CallBudget implements AutoCloseable {
     private long tend(NodeHealth h, long now) {
         synchronized (h) {
             if (h.ping != 0) {
-                long due = h.pingSent + (h.written ? probeNanos : UNSENT_PROBES * probeNanos);
+                long due = h.pingSent + (h.written ? h.timeout : Math.max(h.timeout, UNSENT_PROBES * probeNanos));
                 if (now < due) {
                     return due;
                 }
@@ -329,12 +414,13 @@ public final class CallBudget implements AutoCloseable {
                 nodes.remove(h.node, h); // a sick node no call needs any more (e.g. replaced in a failover)
                 return Long.MAX_VALUE;
             }
-            long due = h.pingSent + SICK_PING_BUDGETS * nanos;
+            long due = h.retry ? now : h.pingSent + SICK_PING_BUDGETS * nanos;
             if (now < due) {
                 return due;
             }
+            h.retry = false;
             ping(h, now);
-            return now + probeNanos;
+            return now + h.timeout;
         }
     }
 
@@ -345,6 +431,8 @@ public final class CallBudget implements AutoCloseable {
     private void ping(NodeHealth h, long now) {
         long ping = ++h.pings;
         h.ping = ping;
+        h.timeout = probeNanos;
+        h.stalledAtPing = pressure.stalledMicros();
         h.pingSent = now;
         h.written = false;
         h.verdictAsked = false;
@@ -389,14 +477,22 @@ public final class CallBudget implements AutoCloseable {
             if (h.ping != ping) {
                 return; // answered in time after all
             }
-            h.ping = 0;
-            if (h.lateAnswered != Long.MIN_VALUE && h.lateAnswered - h.pingSent >= 0) {
-                // the ping is late, but late calls to the node were answered meanwhile: the node
-                // works through a queue (or this host's CPU is short), it is not down or stalled
-                h.okAt = System.nanoTime();
-            } else {
-                h.sick = true;
+            long now = System.nanoTime();
+            long waited = now - h.pingSent;
+            if (waited < busyProbeNanos && busy(h, now, waited)) {
+                // the store is driven hard while the host's CPUs are short: Redis, or this
+                // service's reading of its answer, may be waiting for a CPU; look again a probe
+                // timeout on
+                h.timeout = Math.min(busyProbeNanos, waited + probeNanos);
+                h.verdictAsked = false;
+                wakeSweeper();
+                return;
             }
+            h.ping = 0;
+            // a first sick verdict is checked at once by another ping, so that a node that was
+            // silent for one ping's time only is trusted again without waiting for the sick pings
+            h.retry = !h.sick;
+            h.sick = true;
         }
         wakeSweeper();
     }

@@ -90,7 +90,13 @@ public class StoreFactory {
     @Bean(preDestroy = "close")
     CallBudget callBudget(LimiterProperties.Redis redis, Optional<StoreProbe> probe) {
         return new CallBudget(
-                redis.getCommandTimeout(), redis.getWaitCap(), redis.getProbeTimeout(), probe.orElse(StoreProbe.NONE));
+                redis.getCommandTimeout(),
+                redis.getWaitCap(),
+                redis.getProbeTimeout(),
+                redis.getBusyProbeTimeout(),
+                redis.getBusyRate(),
+                HostPressure.psi(),
+                probe.orElse(StoreProbe.NONE));
     }
 
     @Singleton

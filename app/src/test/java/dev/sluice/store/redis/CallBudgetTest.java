@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.sluice.store.StoreTimeoutException;
 import java.time.Duration;
-import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
@@ -52,7 +51,14 @@ class CallBudgetTest {
     }
 
     private static CallBudget probed(ScriptedProbe probe, long capMillis) {
-        return new CallBudget(Duration.ofMillis(10), Duration.ofMillis(capMillis), Duration.ofMillis(20), probe);
+        return new CallBudget(
+                Duration.ofMillis(10),
+                Duration.ofMillis(capMillis),
+                Duration.ofMillis(20),
+                Duration.ofMillis(250),
+                Integer.MAX_VALUE,
+                HostPressure.NONE,
+                probe);
     }
 
     @Test
@@ -106,27 +112,119 @@ class CallBudgetTest {
         }
     }
 
+    /** A host on which some task always waits for a CPU: the stall total grows as fast as the clock. */
+    private static final HostPressure CONTENDED = () -> System.nanoTime() / 1_000;
+
+    /** A host whose CPUs are never short: the stall total stands still. */
+    private static final HostPressure IDLE = () -> 42;
+
+    private static CallBudget busyAware(ScriptedProbe probe, int busyRate, HostPressure pressure) {
+        return new CallBudget(
+                Duration.ofMillis(10),
+                Duration.ofMillis(2_000),
+                Duration.ofMillis(20),
+                Duration.ofMillis(150),
+                busyRate,
+                pressure,
+                probe);
+    }
+
+    /** Makes {@code n} calls to node-a that answer at once, so the store counts as driven at that rate. */
+    private static void drive(CallBudget budget, int n) {
+        for (int i = 0; i < n; i++) {
+            budget.bound(CompletableFuture.completedFuture("fast"), "node-a");
+        }
+    }
+
+    /** How long a call to a node that never answers pings took to fail, in ms. */
+    private static long failsAfterMillis(CallBudget budget) {
+        long start = System.nanoTime();
+        CompletionStage<String> bounded = budget.bound(new CompletableFuture<>(), "node-a");
+        assertThatThrownBy(() -> bounded.toCompletableFuture().get(5, TimeUnit.SECONDS))
+                .hasCauseInstanceOf(StoreTimeoutException.class);
+        return (System.nanoTime() - start) / 1_000_000;
+    }
+
     @Test
-    void aPingThatIsLateWhileLateCallsAreAnsweredIsProgressNotSickness() throws Exception {
+    void aSilenceOfABusyStoreOnAContendedHostIsGivenTheBusyProbeTimeout() throws Exception {
         ScriptedProbe probe = new ScriptedProbe();
-        probe.answers = false; // the pings are slow (a short CPU) ...
+        probe.answers = false;
+        try (CallBudget budget = busyAware(probe, 100, CONTENDED)) {
+            drive(budget, 150);
+            CompletableFuture<String> call = new CompletableFuture<>();
+            CompletionStage<String> bounded = budget.bound(call, "node-a");
+            Thread.sleep(90); // far past budget + probe timeout (30 ms): a quiet store would be sick by now
+            assertThat(bounded.toCompletableFuture()).isNotDone();
+            assertThat(probe.verdicts.get())
+                    .as("the ping's verdict was put off, probe timeout by probe timeout")
+                    .isGreaterThanOrEqualTo(2);
+            probe.pings.forEach(ping -> ping.complete(null)); // the node answers after all
+            call.complete("late but right");
+            assertThat(bounded.toCompletableFuture().get(1, TimeUnit.SECONDS)).isEqualTo("late but right");
+            // a node that stays silent fails its calls once the busy probe timeout is up
+            assertThat(failsAfterMillis(budget))
+                    .as("budget 10 + busy probe timeout 150")
+                    .isBetween(155L, 600L);
+        }
+    }
+
+    @Test
+    void aBusyStoreOnAnIdleHostIsJudgedOnTheProbeTimeout() {
+        ScriptedProbe probe = new ScriptedProbe();
+        probe.answers = false;
+        try (CallBudget budget = busyAware(probe, 100, IDLE)) {
+            drive(budget, 150);
+            assertThat(failsAfterMillis(budget))
+                    .as("budget 10 + probe timeout 20")
+                    .isBetween(28L, 120L);
+        }
+    }
+
+    @Test
+    void aQuietStoreOnAContendedHostIsJudgedOnTheProbeTimeout() {
+        ScriptedProbe probe = new ScriptedProbe();
+        probe.answers = false;
+        try (CallBudget budget = busyAware(probe, 100, CONTENDED)) {
+            drive(budget, 20); // a fifth of the busy rate
+            assertThat(failsAfterMillis(budget))
+                    .as("budget 10 + probe timeout 20")
+                    .isBetween(28L, 120L);
+        }
+    }
+
+    @Test
+    void withoutAPressureReadingABusyStoreIsGivenTheBusyProbeTimeout() {
+        ScriptedProbe probe = new ScriptedProbe();
+        probe.answers = false;
+        try (CallBudget budget = busyAware(probe, 100, HostPressure.NONE)) {
+            drive(budget, 150);
+            assertThat(failsAfterMillis(budget))
+                    .as("budget 10 + busy probe timeout 150")
+                    .isBetween(155L, 600L);
+        }
+    }
+
+    @Test
+    void aNodeFoundSickIsPingedAgainAtOnceAndTrustedWhenItAnswers() throws Exception {
+        ScriptedProbe probe = new ScriptedProbe();
+        probe.answers = false;
         try (CallBudget budget = probed(probe, 2_000)) {
-            List<CompletableFuture<String>> calls = new java.util.ArrayList<>();
-            List<CompletionStage<String>> bounded = new java.util.ArrayList<>();
-            for (int i = 0; i < 40; i++) {
-                CompletableFuture<String> call = new CompletableFuture<>();
-                calls.add(call);
-                bounded.add(budget.bound(call, "node-a"));
-            }
-            Thread.sleep(12); // all late now; a ping is out
-            for (int i = 0; i < 40; i++) { // ... but the queue drains: one answer every millisecond
-                calls.get(i).complete("answer " + i);
+            assertThat(failsAfterMillis(budget)).isBetween(28L, 120L);
+            // the retry went out at once, not after the sick ping interval (100 ms)
+            long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(50);
+            while (probe.pings.size() < 2 && System.nanoTime() < deadline) {
                 Thread.sleep(1);
             }
-            for (int i = 0; i < 40; i++) {
-                assertThat(bounded.get(i).toCompletableFuture().get(1, TimeUnit.SECONDS))
-                        .isEqualTo("answer " + i);
-            }
+            assertThat(probe.pings).hasSize(2);
+            probe.answers = true; // the node answers again: the retry, and every ping from now on
+            probe.pings.forEach(ping -> ping.complete(null));
+            Thread.sleep(5);
+            CompletableFuture<String> call = new CompletableFuture<>();
+            CompletionStage<String> bounded = budget.bound(call, "node-a");
+            Thread.sleep(40);
+            assertThat(bounded.toCompletableFuture()).as("waited for again").isNotDone();
+            call.complete("back");
+            assertThat(bounded.toCompletableFuture().join()).isEqualTo("back");
         }
     }
 
