@@ -70,13 +70,16 @@ public class AdminController {
     private final KeyOverrideRepository overrides;
     private final dev.sluice.plans.UsageQueries usage;
     private final JsonMapper json;
+    private final dev.sluice.core.NodeClock clock;
 
     public AdminController(
             PlanRepository plans,
             ApiKeyRepository keys,
             KeyOverrideRepository overrides,
             dev.sluice.plans.UsageQueries usage,
-            JsonMapper json) {
+            JsonMapper json,
+            dev.sluice.core.NodeClock clock) {
+        this.clock = clock;
         this.plans = plans;
         this.keys = keys;
         this.overrides = overrides;
@@ -145,8 +148,8 @@ public class AdminController {
         return plan != null;
     }
 
-    private static Instant[] range(@Nullable String from, @Nullable String to) {
-        Instant end = to == null ? Instant.now() : instant("to", to);
+    private Instant[] range(@Nullable String from, @Nullable String to) {
+        Instant end = to == null ? clock.now() : instant("to", to);
         Instant start = from == null ? end.minus(Duration.ofHours(1)) : instant("from", from);
         if (!start.isBefore(end)) {
             throw BadRequestException.of("from", "must be before to");
@@ -238,7 +241,7 @@ public class AdminController {
                 ? HttpResponse.ok(Map.of(
                         "overrides",
                         overrides.findByKeyIdOrderByCreatedAtDesc(id).stream()
-                                .map(AdminController::overrideJson)
+                                .map(this::overrideJson)
                                 .toList()))
                 : notFound("key", id));
     }
@@ -262,7 +265,7 @@ public class AdminController {
         });
     }
 
-    private static Map<String, Object> overrideJson(KeyOverride o) {
+    private Map<String, Object> overrideJson(KeyOverride o) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("id", o.id());
         m.put("key", o.keyId());
@@ -272,7 +275,7 @@ public class AdminController {
         m.put("monthlyQuota", o.monthlyQuota());
         m.put("blocked", o.blocked());
         m.put("until", o.until().toString());
-        m.put("inForce", o.inForce(Instant.now()));
+        m.put("inForce", o.inForce(clock.now()));
         m.put("reason", o.reason());
         m.put("createdAt", o.createdAt().toString());
         return m;
@@ -420,7 +423,7 @@ public class AdminController {
             if (old == null) {
                 return notFound("key", id);
             }
-            if (!old.validAt(Instant.now())) {
+            if (!old.validAt(clock.now())) {
                 return conflict("key " + id + " is revoked or expired; issue a new key instead");
             }
             MutableHttpResponse<?> issued = issue(old.account(), old.plan(), old.label());
@@ -530,7 +533,7 @@ public class AdminController {
     }
 
     /** The plan a body describes; {@code name} from the path for a PUT (then the body must not differ). */
-    private static Plan plan(JsonNode o, @Nullable String pathName, @Nullable Instant createdAt) {
+    private Plan plan(JsonNode o, @Nullable String pathName, @Nullable Instant createdAt) {
         unknownFields(o, PLAN_FIELDS);
         String name = optionalString(o, "name");
         if (pathName != null) {
@@ -631,8 +634,8 @@ public class AdminController {
     }
 
     /** A key as the admin API shows it; {@code secretKey} only when it was just issued. */
-    private static Map<String, Object> keyJson(ApiKey k, @Nullable String secretKey) {
-        Instant now = Instant.now();
+    private Map<String, Object> keyJson(ApiKey k, @Nullable String secretKey) {
+        Instant now = clock.now();
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("id", k.id());
         if (secretKey != null) {
@@ -654,8 +657,8 @@ public class AdminController {
         return m;
     }
 
-    static Instant now() {
-        return Instant.now().truncatedTo(ChronoUnit.MICROS); // what timestamptz keeps
+    private Instant now() {
+        return clock.now().truncatedTo(ChronoUnit.MICROS); // what timestamptz keeps
     }
 
     // --- errors --------------------------------------------------------------------------------

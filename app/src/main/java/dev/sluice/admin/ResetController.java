@@ -28,7 +28,6 @@ import io.micronaut.scheduling.annotation.ExecuteOn;
 import io.swagger.v3.oas.annotations.security.SecurityRequirement;
 import io.swagger.v3.oas.annotations.tags.Tag;
 import java.sql.SQLException;
-import java.time.Instant;
 import java.time.LocalDate;
 import java.time.YearMonth;
 import java.time.ZoneId;
@@ -62,6 +61,7 @@ public class ResetController {
     private final UsageLedger ledger;
     private final CheckController checks;
     private final JsonMapper json;
+    private final dev.sluice.core.NodeClock clock;
 
     public ResetController(
             ApiKeyRepository keys,
@@ -69,7 +69,9 @@ public class ResetController {
             Limiter limiter,
             UsageLedger ledger,
             CheckController checks,
-            JsonMapper json) {
+            JsonMapper json,
+            dev.sluice.core.NodeClock clock) {
+        this.clock = clock;
         this.keys = keys;
         this.plans = plans;
         this.limiter = limiter;
@@ -110,7 +112,7 @@ public class ResetController {
             if (plan == null) {
                 return AdminController.notFound("plan", key.plan());
             }
-            LocalDate day = Instant.now().atZone(ZoneId.of(plan.quotaZone())).toLocalDate();
+            LocalDate day = clock.now().atZone(ZoneId.of(plan.quotaZone())).toLocalDate();
             String dayId = day.toString();
             String monthId = YearMonth.from(day).toString();
             String account = key.account();

@@ -46,6 +46,7 @@ public class CheckController {
     private final SubjectResolver subjects;
 
     private final io.micronaut.context.BeanProvider<dev.sluice.plans.KeyDirectory> directory;
+    private final dev.sluice.core.NodeClock clock;
     private final io.micronaut.context.BeanProvider<dev.sluice.plans.PlanChecks> planChecks;
 
     public CheckController(
@@ -53,7 +54,9 @@ public class CheckController {
             Limiter limiter,
             SubjectResolver subjects,
             io.micronaut.context.BeanProvider<dev.sluice.plans.KeyDirectory> directory,
-            io.micronaut.context.BeanProvider<dev.sluice.plans.PlanChecks> planChecks) {
+            io.micronaut.context.BeanProvider<dev.sluice.plans.PlanChecks> planChecks,
+            dev.sluice.core.NodeClock clock) {
+        this.clock = clock;
         this.directory = directory;
         this.planChecks = planChecks;
         this.policies = policies;
@@ -132,7 +135,7 @@ public class CheckController {
             throw BadRequestException.of(
                     "apiKey", "this service has no plans database (DATASOURCES_DEFAULT_URL): check by policy and key");
         }
-        java.time.Instant now = java.time.Instant.now();
+        java.time.Instant now = clock.now();
         dev.sluice.plans.KeyDirectory.Resolution resolved = keys.resolve(r.apiKey(), now);
         if (!resolved.valid()) {
             return CompletableFuture.completedFuture(Responses.problem(

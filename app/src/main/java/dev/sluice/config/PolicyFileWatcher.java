@@ -51,8 +51,14 @@ public class PolicyFileWatcher implements HealthIndicator {
     private volatile List<String> problems = List.of();
     private volatile Instant loadedAt;
     private volatile Instant checkedAt;
+    private final dev.sluice.core.NodeClock clock;
 
-    public PolicyFileWatcher(PolicyRegistry registry, LimiterProperties properties, MeterRegistry meters) {
+    public PolicyFileWatcher(
+            PolicyRegistry registry,
+            LimiterProperties properties,
+            dev.sluice.core.NodeClock clock,
+            MeterRegistry meters) {
+        this.clock = clock;
         this.registry = registry;
         this.file = Path.of(properties.getPolicyFile());
         this.reloadsOk = Counter.builder("sluice.policy.file.reloads")
@@ -90,7 +96,7 @@ public class PolicyFileWatcher implements HealthIndicator {
 
     /** Reads the file if its content changed; applies it when valid. */
     private synchronized void load(boolean startUp) {
-        checkedAt = Instant.now();
+        checkedAt = clock.now();
         byte[] bytes;
         try {
             bytes = Files.readAllBytes(file);
@@ -127,7 +133,7 @@ public class PolicyFileWatcher implements HealthIndicator {
         registry.replaceFilePolicies(fresh);
         current = fresh;
         problems = List.of();
-        loadedAt = Instant.now();
+        loadedAt = clock.now();
         if (!startUp) {
             reloadsOk.increment();
         }

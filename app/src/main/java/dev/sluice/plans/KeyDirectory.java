@@ -38,7 +38,8 @@ public class KeyDirectory {
     private final KeyOverrideRepository overrides;
     private final ScheduledExecutorService poller;
     private volatile Snapshot snapshot = new Snapshot(-1, Map.of(), Map.of());
-    private volatile long lastGoodNanos = System.nanoTime();
+    private final dev.sluice.core.NodeClock clock;
+    private volatile long lastGoodNanos;
     private volatile boolean failing;
 
     private record Snapshot(long version, Map<String, Entry> keys, Map<String, List<KeyOverride>> overrides) {}
@@ -73,14 +74,17 @@ public class KeyDirectory {
             ApiKeyRepository keys,
             KeyOverrideRepository overrides,
             PlansProperties properties,
+            dev.sluice.core.NodeClock clock,
             MeterRegistry meters) {
+        this.clock = clock;
+        this.lastGoodNanos = clock.nanoTime();
         this.plans = plans;
         this.keys = keys;
         this.overrides = overrides;
         Gauge.builder("sluice.key.directory.keys", this, d -> d.snapshot.keys().size())
                 .description("API keys in this node's in-memory directory")
                 .register(meters);
-        Gauge.builder("sluice.key.directory.age", this, d -> (System.nanoTime() - d.lastGoodNanos) / 1e9)
+        Gauge.builder("sluice.key.directory.age", this, d -> (d.clock.nanoTime() - d.lastGoodNanos) / 1e9)
                 .baseUnit("seconds")
                 .description("Time since this node last confirmed its key directory with the database")
                 .register(meters);
@@ -144,7 +148,7 @@ public class KeyDirectory {
                 Map<String, Entry> k = new HashMap<>();
                 keys.findAll().forEach(x -> k.put(x.id(), new Entry(x, p.get(x.plan()), new Memo())));
                 Map<String, List<KeyOverride>> o = new HashMap<>();
-                for (KeyOverride x : overrides.findByUntilAfter(Instant.now())) {
+                for (KeyOverride x : overrides.findByUntilAfter(clock.now())) {
                     o.computeIfAbsent(x.keyId(), id -> new java.util.ArrayList<>())
                             .add(x);
                 }
@@ -158,7 +162,7 @@ public class KeyDirectory {
                 snapshot = new Snapshot(version, k, o);
                 LOG.debug("Key directory reloaded: {} keys, {} plans (version {})", k.size(), p.size(), version);
             }
-            lastGoodNanos = System.nanoTime();
+            lastGoodNanos = clock.nanoTime();
             if (failing) {
                 failing = false;
                 LOG.info("Key directory: the database answers again (version {})", snapshot.version());

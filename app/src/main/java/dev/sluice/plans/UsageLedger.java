@@ -7,14 +7,12 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micronaut.context.annotation.Context;
 import io.micronaut.context.annotation.Requires;
 import jakarta.annotation.PreDestroy;
-import java.security.SecureRandom;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Base64;
 import java.util.Deque;
 import java.util.HashMap;
 import java.util.List;
@@ -96,6 +94,7 @@ public class UsageLedger {
 
     private final DataSource dataSource;
     private final String node;
+    private final dev.sluice.core.NodeClock clock;
     private final AtomicLong seq = new AtomicLong();
     private final int maxPending;
     private final Deque<Batch> pending = new ArrayDeque<>();
@@ -117,15 +116,16 @@ public class UsageLedger {
             DataSource dataSource,
             io.micronaut.jdbc.DataSourceResolver resolver,
             PlansProperties properties,
+            dev.sluice.config.NodeIdentity node,
+            dev.sluice.core.NodeClock clock,
             MeterRegistry meters) {
+        this.clock = clock;
         // the pool itself: the ledger opens its own connections off the request path, outside the
         // contextual (transaction-bound) connection the injected proxy expects
         this.dataSource = resolver.resolve(dataSource);
         this.maxPending = Math.max(1, properties.getLedgerBuffer());
         this.retention = properties.getRetention();
-        byte[] id = new byte[6];
-        new SecureRandom().nextBytes(id);
-        this.node = Base64.getUrlEncoder().withoutPadding().encodeToString(id);
+        this.node = node.id();
         Gauge.builder("sluice.ledger.pending.units", this, UsageLedger::pendingUnits)
                 .description("Admitted units not yet written to the usage ledger (waiting for the database)")
                 .register(meters);
@@ -417,7 +417,7 @@ public class UsageLedger {
 
     /** Drops analytics and violations older than {@code limiter.plans.retention} (the ledger keeps 400 days). */
     private void expire() {
-        java.time.Instant cutoff = java.time.Instant.now().minus(retention);
+        java.time.Instant cutoff = clock.now().minus(retention);
         try (Connection c = dataSource.getConnection();
                 PreparedStatement a = c.prepareStatement("DELETE FROM usage_minutes WHERE minute < ?");
                 PreparedStatement v = c.prepareStatement("DELETE FROM violations WHERE at < ?");
@@ -427,7 +427,7 @@ public class UsageLedger {
                                 + " OR (period LIKE 'm:%' AND period < ?)")) {
             a.setObject(1, java.sql.Timestamp.from(cutoff));
             v.setObject(1, java.sql.Timestamp.from(cutoff));
-            l.setObject(1, java.sql.Timestamp.from(java.time.Instant.now().minus(java.time.Duration.ofDays(400))));
+            l.setObject(1, java.sql.Timestamp.from(clock.now().minus(java.time.Duration.ofDays(400))));
             java.time.LocalDate old =
                     java.time.LocalDate.now(java.time.ZoneOffset.UTC).minusDays(400);
             t.setString(1, "d:" + old);
