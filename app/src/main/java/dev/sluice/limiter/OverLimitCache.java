@@ -6,6 +6,7 @@ import com.github.benmanes.caffeine.cache.Expiry;
 import dev.sluice.core.Algorithm;
 import dev.sluice.core.Decision;
 import dev.sluice.core.Limit;
+import dev.sluice.core.NodeClock;
 import dev.sluice.store.Subject;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -36,9 +37,13 @@ final class OverLimitCache {
     private final Cache<Subject, Entry> entries;
     private final AtomicLong invalidations = new AtomicLong();
 
-    OverLimitCache(long maximumSize) {
+    private final NodeClock clock;
+
+    OverLimitCache(long maximumSize, NodeClock clock) {
+        this.clock = clock;
         this.entries = Caffeine.newBuilder()
                 .maximumSize(maximumSize)
+                .ticker(clock::nanoTime)
                 .expireAfter(new Expiry<Subject, Entry>() {
                     @Override
                     public long expireAfterCreate(Subject key, Entry e, long currentTime) {
@@ -72,7 +77,7 @@ final class OverLimitCache {
         if (e == null || !e.limit().equals(limit)) {
             return null;
         }
-        long elapsedMicros = (System.nanoTime() - e.atNanos()) / 1000;
+        long elapsedMicros = (clock.nanoTime() - e.atNanos()) / 1000;
         Decision d = e.denial();
         long retryMicros = d.retryAfterMs() * 1000 - elapsedMicros;
         if (retryMicros <= MARGIN_MICROS) {

@@ -1,7 +1,8 @@
 package dev.sluice.observability;
 
-import dev.sluice.limiter.Limiter;
-import dev.sluice.limiter.Membership;
+import dev.sluice.resilience.FailureModes;
+import dev.sluice.resilience.Membership;
+import dev.sluice.resilience.StoreHealth;
 import dev.sluice.store.BreakerStore;
 import dev.sluice.store.RateLimitStore;
 import io.github.resilience4j.circuitbreaker.CircuitBreaker;
@@ -25,12 +26,14 @@ import org.reactivestreams.Publisher;
 @Singleton
 public class StoreBreakerHealth implements HealthIndicator {
     private final RateLimitStore store;
-    private final Limiter limiter;
+    private final StoreHealth health;
+    private final FailureModes modes;
     private final Membership membership;
 
-    public StoreBreakerHealth(RateLimitStore store, Limiter limiter, Membership membership) {
+    public StoreBreakerHealth(RateLimitStore store, StoreHealth health, FailureModes modes, Membership membership) {
         this.store = store;
-        this.limiter = limiter;
+        this.health = health;
+        this.modes = modes;
         this.membership = membership;
     }
 
@@ -47,10 +50,10 @@ public class StoreBreakerHealth implements HealthIndicator {
         details.put("slowCallRate", b.getMetrics().getSlowCallRate());
         details.put("bufferedCalls", b.getMetrics().getNumberOfBufferedCalls());
         details.put("notPermittedCalls", b.getMetrics().getNumberOfNotPermittedCalls());
-        details.put("mode", limiter.storeAnswers() ? "shared" : "degraded");
+        details.put("mode", health.answers() ? "shared" : "degraded");
         details.put("liveNodes", membership.live());
         details.put("localDivisor", membership.nodes());
-        details.put("owedSubjects", limiter.owedSubjects());
+        details.put("owedSubjects", modes.owedSubjects());
         return Publishers.just(HealthResult.builder("storeBreaker", HealthStatus.UP)
                 .details(details)
                 .build());

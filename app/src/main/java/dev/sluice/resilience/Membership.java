@@ -1,14 +1,14 @@
-package dev.sluice.limiter;
+package dev.sluice.resilience;
 
 import dev.sluice.config.LocalModeProperties;
+import dev.sluice.config.NodeIdentity;
 import dev.sluice.core.Limit;
-import dev.sluice.store.RateLimitStore;
+import dev.sluice.core.NodeClock;
+import dev.sluice.store.StoreUpkeep;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micronaut.context.annotation.Context;
 import jakarta.annotation.PreDestroy;
-import java.security.SecureRandom;
-import java.util.Base64;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -26,9 +26,10 @@ import org.slf4j.LoggerFactory;
 public class Membership {
     private static final Logger LOG = LoggerFactory.getLogger(Membership.class);
 
-    private final RateLimitStore store;
+    private final StoreUpkeep store;
     private final LocalModeProperties properties;
     private final String id;
+    private final NodeClock clock;
     private final ScheduledExecutorService beats;
     private volatile long live = -1;
     /**
@@ -42,7 +43,12 @@ public class Membership {
     private volatile long peakAtNanos;
     private volatile Runnable onHeartbeat = () -> {};
 
-    public Membership(RateLimitStore store, LocalModeProperties properties, MeterRegistry meters) {
+    public Membership(
+            StoreUpkeep store,
+            LocalModeProperties properties,
+            NodeIdentity node,
+            NodeClock clock,
+            MeterRegistry meters) {
         if (properties.getNodesFloor() < 1 || properties.getNodesCeiling() < properties.getNodesFloor()) {
             throw new IllegalArgumentException("limiter.local: nodes-floor must be at least 1 and nodes-ceiling at"
                     + " least nodes-floor (were " + properties.getNodesFloor() + " and "
@@ -50,9 +56,8 @@ public class Membership {
         }
         this.store = store;
         this.properties = properties;
-        byte[] random = new byte[9];
-        new SecureRandom().nextBytes(random);
-        this.id = Base64.getUrlEncoder().withoutPadding().encodeToString(random);
+        this.id = node.id();
+        this.clock = clock;
         Gauge.builder("sluice.local.nodes.live", this, m -> m.live)
                 .description("Service nodes sharing the store, as last learned by heartbeat (-1: never learned)")
                 .register(meters);
@@ -111,7 +116,7 @@ public class Membership {
         try {
             store.heartbeat(id, properties.getNodeTtl().toMillis(), false).whenComplete((count, error) -> {
                 if (error == null && count != null) {
-                    long now = System.nanoTime();
+                    long now = clock.nanoTime();
                     if (count >= peak
                             || now - peakAtNanos > 3 * properties.getNodeTtl().toNanos()) {
                         peak = count;

@@ -9,16 +9,19 @@ import java.util.concurrent.CompletionStage;
 import java.util.function.Supplier;
 
 /**
- * A store guarded by a circuit breaker (Resilience4j): every call's outcome and duration is
- * recorded; while the breaker is open, calls fail at once with {@link CallNotPermittedException}
- * instead of waiting for the store, so the limiter's failure mode answers without delay.
+ * A store's decision verbs guarded by a circuit breaker (Resilience4j): every call's outcome and
+ * duration is recorded; while the breaker is open, calls fail at once with {@link CallNotPermittedException}
+ * instead of waiting for the store, so the limiter's failure mode answers without delay. The
+ * store's upkeep ({@link StoreUpkeep}) is not guarded: it is not a decision.
  */
-public final class BreakerStore implements RateLimitStore {
-    private final RateLimitStore delegate;
+public final class BreakerStore implements RateLimitStore, PlanStore {
+    private final RateLimitStore decisions;
+    private final PlanStore plans;
     private final CircuitBreaker breaker;
 
-    public BreakerStore(RateLimitStore delegate, CircuitBreaker breaker) {
-        this.delegate = delegate;
+    public <S extends RateLimitStore & PlanStore> BreakerStore(S delegate, CircuitBreaker breaker) {
+        this.decisions = delegate;
+        this.plans = delegate;
         this.breaker = breaker;
     }
 
@@ -29,17 +32,12 @@ public final class BreakerStore implements RateLimitStore {
 
     @Override
     public CompletionStage<Decision> acquire(Subject subject, Limit limit, long cost) {
-        return guard(() -> delegate.acquire(subject, limit, cost));
+        return guard(() -> decisions.acquire(subject, limit, cost));
     }
 
     @Override
     public CompletionStage<Decision> charge(Subject subject, Limit limit, long units, String chargeId) {
-        return guard(() -> delegate.charge(subject, limit, units, chargeId));
-    }
-
-    @Override
-    public CompletionStage<Decision> acquireAt(Subject subject, Limit limit, long cost, long nowMicros) {
-        return guard(() -> delegate.acquireAt(subject, limit, cost, nowMicros));
+        return guard(() -> decisions.charge(subject, limit, units, chargeId));
     }
 
     @Override
@@ -50,45 +48,33 @@ public final class BreakerStore implements RateLimitStore {
             String dayId,
             String monthId,
             dev.sluice.core.PlanQuota.Quotas quotas) {
-        return guard(() -> delegate.acquirePlan(subject, limit, cost, dayId, monthId, quotas));
+        return guard(() -> plans.acquirePlan(subject, limit, cost, dayId, monthId, quotas));
     }
 
     @Override
     public CompletionStage<Void> refund(Subject subject, Limit limit, long units, Decision consumed) {
-        return guard(() -> delegate.refund(subject, limit, units, consumed));
+        return guard(() -> decisions.refund(subject, limit, units, consumed));
     }
 
     @Override
     public CompletionStage<Boolean> release(Subject subject, String token) {
-        return guard(() -> delegate.release(subject, token));
+        return guard(() -> decisions.release(subject, token));
     }
 
     @Override
     public CompletionStage<long[]> resetPlan(
             Subject subject, String dayId, String monthId, boolean rate, boolean day, boolean month) {
-        return guard(() -> delegate.resetPlan(subject, dayId, monthId, rate, day, month));
+        return guard(() -> plans.resetPlan(subject, dayId, monthId, rate, day, month));
     }
 
     @Override
     public CompletionStage<Void> reset(Subject subject) {
-        return guard(() -> delegate.reset(subject));
-    }
-
-    /** Not guarded: warming up is not a decision. */
-    @Override
-    public CompletionStage<Void> warmUp() {
-        return delegate.warmUp();
-    }
-
-    /** Not guarded: a heartbeat is not a decision, and its outcome must not move the breaker. */
-    @Override
-    public CompletionStage<Long> heartbeat(String node, long ttlMs, boolean leaving) {
-        return delegate.heartbeat(node, ttlMs, leaving);
+        return guard(() -> decisions.reset(subject));
     }
 
     @Override
     public String kind() {
-        return delegate.kind();
+        return decisions.kind();
     }
 
     private <T> CompletionStage<T> guard(Supplier<CompletionStage<T>> call) {

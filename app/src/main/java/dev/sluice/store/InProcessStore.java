@@ -7,6 +7,7 @@ import dev.sluice.core.Algorithm;
 import dev.sluice.core.Concurrency;
 import dev.sluice.core.Decision;
 import dev.sluice.core.Limit;
+import dev.sluice.core.NodeClock;
 import dev.sluice.core.Outcome;
 import dev.sluice.core.PlanQuota;
 import java.util.concurrent.CompletableFuture;
@@ -18,7 +19,7 @@ import java.util.function.LongSupplier;
  * are compared with. Limits then hold per node, not across nodes. Each entry expires when its
  * script's key would.
  */
-public final class InProcessStore implements RateLimitStore {
+public final class InProcessStore implements RateLimitStore, PlanStore, StoreUpkeep, ClockedStore {
     private final Cache<StateKey, Entry> states;
     private final LongSupplier clockMicros;
 
@@ -29,8 +30,18 @@ public final class InProcessStore implements RateLimitStore {
 
     /** @param clockMicros the clock, in epoch microseconds */
     public InProcessStore(LongSupplier clockMicros) {
+        this(clockMicros, System::nanoTime);
+    }
+
+    /** Decides and expires by {@code clock}. */
+    public InProcessStore(NodeClock clock) {
+        this(clock::micros, clock::nanoTime);
+    }
+
+    private InProcessStore(LongSupplier clockMicros, com.github.benmanes.caffeine.cache.Ticker ticker) {
         this.clockMicros = clockMicros;
         this.states = Caffeine.newBuilder()
+                .ticker(ticker)
                 .expireAfter(new Expiry<StateKey, Entry>() {
                     @Override
                     public long expireAfterCreate(StateKey key, Entry value, long currentTime) {
@@ -51,7 +62,7 @@ public final class InProcessStore implements RateLimitStore {
     }
 
     public InProcessStore() {
-        this(InProcessStore::systemMicros);
+        this(NodeClock.SYSTEM);
     }
 
     @Override
@@ -186,12 +197,6 @@ public final class InProcessStore implements RateLimitStore {
             }
             return new Entry(outcome.write(), outcome.ttlMs() < 0 && entry == null ? 0 : outcome.ttlMs());
         });
-    }
-
-    /** The wall clock in epoch microseconds. */
-    public static long systemMicros() {
-        java.time.Instant now = java.time.Instant.now();
-        return now.getEpochSecond() * 1_000_000L + now.getNano() / 1_000;
     }
 
     @Override

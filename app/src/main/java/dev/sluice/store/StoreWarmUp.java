@@ -8,7 +8,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Warms the store up while the node starts ({@link RateLimitStore#warmUp}): without it the first
+ * Warms the store up while the node starts ({@link StoreUpkeep#warmUp}): without it the first
  * checks after a start run on a cold connection and cold code, take longer than the time budget
  * and would be decided by their failure modes (a fail-closed policy would answer 503).
  */
@@ -16,9 +16,9 @@ import org.slf4j.LoggerFactory;
 public class StoreWarmUp {
     private static final Logger LOG = LoggerFactory.getLogger(StoreWarmUp.class);
 
-    private final RateLimitStore store;
+    private final StoreUpkeep store;
 
-    public StoreWarmUp(RateLimitStore store) {
+    public StoreWarmUp(StoreUpkeep store) {
         this.store = store;
     }
 

@@ -1,10 +1,10 @@
 package dev.sluice.store;
 
-class InProcessStoreTest extends StoreContract {
+class InProcessStoreTest extends StoreContract<InProcessStore> {
     private final InProcessStore store = new InProcessStore();
 
     @Override
-    protected RateLimitStore store() {
+    protected InProcessStore store() {
         return store;
     }
 }

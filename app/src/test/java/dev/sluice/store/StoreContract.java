@@ -19,10 +19,10 @@ import org.junit.jupiter.api.Test;
  * What every {@link RateLimitStore} must do, run against the in-process store, a standalone Redis
  * and a Redis Cluster. Each test uses subjects of its own, so no flush is needed between tests.
  */
-public abstract class StoreContract {
+public abstract class StoreContract<S extends RateLimitStore & PlanStore & ClockedStore> {
     private static final Limit TEN_PER_SECOND = new Limit(10, 10, 1_000);
 
-    protected abstract RateLimitStore store();
+    protected abstract S store();
 
     private static Subject fresh() {
         return new Subject("contract", "k-" + UUID.randomUUID());

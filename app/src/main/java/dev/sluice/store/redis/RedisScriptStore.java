@@ -5,8 +5,11 @@ import dev.sluice.core.Decision;
 import dev.sluice.core.Limit;
 import dev.sluice.core.PlanQuota;
 import dev.sluice.lua.LuaScript;
+import dev.sluice.store.ClockedStore;
 import dev.sluice.store.LeaseTokens;
+import dev.sluice.store.PlanStore;
 import dev.sluice.store.RateLimitStore;
+import dev.sluice.store.StoreUpkeep;
 import dev.sluice.store.Subject;
 import io.lettuce.core.RedisNoScriptException;
 import io.lettuce.core.ScriptOutputType;
@@ -29,7 +32,7 @@ import java.util.concurrent.CompletionStage;
  * sent (EVAL, which also caches it) only when the server answers NOSCRIPT, as a freshly started
  * or promoted node does. Everything is asynchronous: no call blocks the caller's thread.
  */
-public final class RedisScriptStore implements RateLimitStore {
+public final class RedisScriptStore implements RateLimitStore, PlanStore, StoreUpkeep, ClockedStore {
     private static final String STORE_CLOCK = "-1";
 
     private final RedisClusterAsyncCommands<String, String> commands;

@@ -2,7 +2,7 @@ package dev.sluice.store.redis;
 
 import dev.sluice.config.BreakerProperties;
 import dev.sluice.store.BreakerStore;
-import dev.sluice.store.RateLimitStore;
+import dev.sluice.store.StoreRoles;
 import io.github.resilience4j.circuitbreaker.CircuitBreaker;
 import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig;
 import io.micrometer.core.instrument.Counter;
@@ -22,9 +22,10 @@ final class StoreBreakers {
 
     private StoreBreakers() {}
 
-    static RateLimitStore guard(RateLimitStore store, BreakerProperties p, MeterRegistry meters) {
+    /** The store's roles, its decisions and plans behind a breaker (none when {@code limiter.breaker.enabled} is false). */
+    static StoreRoles guard(RedisScriptStore store, BreakerProperties p, MeterRegistry meters) {
         if (!p.isEnabled()) {
-            return store;
+            return StoreRoles.of(store);
         }
         CircuitBreakerConfig config = CircuitBreakerConfig.custom()
                 .slidingWindowType(CircuitBreakerConfig.SlidingWindowType.TIME_BASED)
@@ -76,6 +77,7 @@ final class StoreBreakers {
                 default -> LOG.info("Store breaker {}: {}", store.kind(), event.getStateTransition());
             }
         });
-        return new BreakerStore(store, breaker);
+        BreakerStore guarded = new BreakerStore(store, breaker);
+        return new StoreRoles(guarded, guarded, store);
     }
 }

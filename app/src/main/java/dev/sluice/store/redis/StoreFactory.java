@@ -2,9 +2,10 @@ package dev.sluice.store.redis;
 
 import dev.sluice.config.BreakerProperties;
 import dev.sluice.config.LimiterProperties;
+import dev.sluice.core.NodeClock;
 import dev.sluice.store.InProcessStore;
-import dev.sluice.store.RateLimitStore;
 import dev.sluice.store.ResetBroadcast;
+import dev.sluice.store.StoreRoles;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisURI;
 import io.lettuce.core.api.StatefulRedisConnection;
@@ -101,7 +102,7 @@ public class StoreFactory {
 
     @Singleton
     @Requires(property = "redis.uris")
-    RateLimitStore clusterStore(
+    StoreRoles clusterStore(
             StatefulRedisClusterConnection<String, String> connection,
             KeyScheme keys,
             CallBudget budget,
@@ -115,7 +116,7 @@ public class StoreFactory {
     @Singleton
     @Requires(property = "redis.uri")
     @Requires(missingProperty = "redis.uris")
-    RateLimitStore standaloneStore(
+    StoreRoles standaloneStore(
             StatefulRedisConnection<String, String> connection,
             KeyScheme keys,
             CallBudget budget,
@@ -128,9 +129,9 @@ public class StoreFactory {
     @Context // created at start-up, so the per-node warning is the first thing an operator sees
     @Requires(missingProperty = "redis.uri")
     @Requires(missingProperty = "redis.uris")
-    RateLimitStore inProcessStore() {
+    StoreRoles inProcessStore(NodeClock clock) {
         LOG.warn("Sluice store: in-process (neither REDIS_URIS nor REDIS_URI is set). Limits hold per node"
                 + " only: N nodes admit up to N times each limit. Set REDIS_URIS or REDIS_URI to share limits.");
-        return new InProcessStore();
+        return StoreRoles.of(new InProcessStore(clock));
     }
 }

@@ -1,6 +1,5 @@
 package dev.sluice.store.redis;
 
-import dev.sluice.store.RateLimitStore;
 import dev.sluice.store.StoreContract;
 import dev.sluice.testkit.RedisServers;
 import dev.sluice.testkit.RedisServersExtension;
@@ -9,7 +8,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 @ExtendWith(RedisServersExtension.class)
-class ClusterRedisStoreIT extends StoreContract {
+class ClusterRedisStoreIT extends StoreContract<RedisScriptStore> {
     private static ClusterConnection cluster;
 
     @BeforeAll
@@ -23,7 +22,7 @@ class ClusterRedisStoreIT extends StoreContract {
     }
 
     @Override
-    protected RateLimitStore store() {
+    protected RedisScriptStore store() {
         return cluster.store;
     }
 }

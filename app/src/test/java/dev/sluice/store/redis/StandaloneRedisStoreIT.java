@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.sluice.core.Decision;
 import dev.sluice.core.Limit;
 import dev.sluice.lua.LuaScript;
-import dev.sluice.store.RateLimitStore;
 import dev.sluice.store.StoreContract;
 import dev.sluice.store.Subject;
 import dev.sluice.testkit.RedisServers;
@@ -18,7 +17,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 @ExtendWith(RedisServersExtension.class)
-class StandaloneRedisStoreIT extends StoreContract {
+class StandaloneRedisStoreIT extends StoreContract<RedisScriptStore> {
     private static RedisClient client;
     private static StatefulRedisConnection<String, String> connection;
     private static RedisScriptStore store;
@@ -37,7 +36,7 @@ class StandaloneRedisStoreIT extends StoreContract {
     }
 
     @Override
-    protected RateLimitStore store() {
+    protected RedisScriptStore store() {
         return store;
     }
 

@@ -1,0 +1,318 @@
+package dev.sluice.resilience;
+
+import dev.sluice.config.FailureMode;
+import dev.sluice.config.LocalModeProperties;
+import dev.sluice.config.NodeIdentity;
+import dev.sluice.core.Algorithm;
+import dev.sluice.core.Decision;
+import dev.sluice.core.Limit;
+import dev.sluice.core.NodeClock;
+import dev.sluice.core.PlanQuota;
+import dev.sluice.observability.DecisionMetrics;
+import dev.sluice.store.InProcessStore;
+import dev.sluice.store.RateLimitStore;
+import dev.sluice.store.StoreTimeoutException;
+import dev.sluice.store.Subject;
+import jakarta.inject.Singleton;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * What a check gets while the store fails, and what is put right once it answers again: the three
+ * {@code on-store-failure} modes ({@link #decide}), the local fallback's buckets, the settling of a
+ * consume whose answer came after its check was decided without it ({@link #settleLate}), and the
+ * "spend locally, charge the store later" machinery of the {@code local} mode ({@link
+ * #chargeOwed}, the sweep after the store's return). The limiter decides; this unit only answers
+ * for the store when it cannot, and keeps the books of those answers. docs/resilience.md has the
+ * formulas and the measurements; ADR 0005 the reasons.
+ */
+@Singleton
+public class FailureModes {
+    private static final Logger LOG = LoggerFactory.getLogger(FailureModes.class);
+
+    /** A failure mode's answer: the decision, the limit it was taken under, and how. */
+    public record Answer(Decision decision, Limit limit, boolean unavailable, boolean local) {}
+
+    private final RateLimitStore store;
+    private final InProcessStore fallback;
+    private final Membership membership;
+    private final StoreHealth health;
+    private final DecisionMetrics metrics;
+    private final NodeClock clock;
+    private final int reconcileBatch;
+
+    /**
+     * What the {@code local} mode took from this node's in-process buckets while the store was
+     * unreachable, per subject, still to be charged to the store. An entry is claimed (removed) by
+     * whoever charges it: the sweep that follows the store's return, or the subject's next check,
+     * whichever comes first, so it is charged once.
+     */
+    private final ConcurrentHashMap<Subject, Owed> owed = new ConcurrentHashMap<>();
+
+    private final AtomicBoolean sweeping = new AtomicBoolean();
+    private volatile boolean lastSweepFailed;
+
+    /**
+     * A subject's shared limit, the local share it was decided with during the outage, the units its
+     * local bucket was seeded with (already counted by the store, so never charged again), and the
+     * id its charge is made under: a retry after a time-out whose first attempt did run in the store
+     * is not counted twice ({@link RateLimitStore#charge}).
+     */
+    private record Owed(Limit shared, Limit local, long seeded, String chargeId) {}
+
+    /** This node's prefix of charge ids, and their sequence. */
+    private final String chargePrefix;
+
+    private final AtomicLong charges = new AtomicLong();
+
+    /**
+     * What the store last said was left for each subject of a {@code local} policy: the local mode
+     * starts a subject's bucket from it instead of from full, so an outage does not hand out a fresh
+     * allowance to a subject that had used it. Bounded; entries expire with the longest period.
+     */
+    private final com.github.benmanes.caffeine.cache.Cache<Subject, Long> lastLeft;
+
+    public FailureModes(
+            RateLimitStore store,
+            Membership membership,
+            StoreHealth health,
+            DecisionMetrics metrics,
+            LocalModeProperties local,
+            NodeIdentity node,
+            NodeClock clock) {
+        this.store = store;
+        this.fallback = new InProcessStore(clock);
+        this.membership = membership;
+        this.health = health;
+        this.metrics = metrics;
+        this.clock = clock;
+        this.reconcileBatch = Math.max(1, local.getReconcileBatch());
+        this.chargePrefix = node.id() + ".";
+        this.lastLeft = com.github.benmanes.caffeine.cache.Caffeine.newBuilder()
+                .maximumSize(100_000)
+                .expireAfterWrite(Duration.ofHours(1))
+                .ticker(clock::nanoTime)
+                .build();
+        metrics.watchOwed(owed::size);
+        // a node without traffic still learns that the store is back, and charges what it owes
+        membership.onHeartbeat(this::sweep);
+        health.onRecovery(this::sweep);
+    }
+
+    /** Subjects decided locally during an outage whose usage is not yet charged to the store. */
+    public int owedSubjects() {
+        return owed.size();
+    }
+
+    /**
+     * Decides a check of {@code cost} units of {@code subject} under {@code limit} by {@code mode},
+     * without the store: {@code open} admits, {@code closed} refuses as unavailable, {@code local}
+     * decides by this node's share of the limit in its own bucket — started, on the subject's first
+     * local decision of an outage, from what the store last said was left — and owes the store what
+     * it took.
+     */
+    public CompletionStage<Answer> decide(FailureMode mode, Subject subject, Limit limit, long cost) {
+        long now = clock.micros();
+        long burst = limit.burst();
+        return switch (mode) {
+            case OPEN ->
+                CompletableFuture.completedFuture(
+                        new Answer(new Decision(true, burst, burst, 0, 0, now), limit, false, false));
+            case CLOSED ->
+                CompletableFuture.completedFuture(
+                        new Answer(new Decision(false, burst, 0, 0, 1000, now), limit, true, false));
+            case LOCAL -> {
+                Limit share = membership.share(limit);
+                CompletionStage<Void> seeded = CompletableFuture.completedFuture(null);
+                if (cost > 0 && reconcilable(limit) && !owed.containsKey(subject)) {
+                    // the subject's first local decision of this outage: start from what the store
+                    // last said was left (scaled to the share), not from a full bucket
+                    Long left = lastLeft.getIfPresent(subject);
+                    long seed = left == null
+                            ? 0
+                            : share.burst()
+                                    - Math.min(share.burst(), Math.max(0, left) * share.burst() / limit.burst());
+                    if (owed.putIfAbsent(
+                                            subject,
+                                            new Owed(limit, share, seed, chargePrefix + charges.incrementAndGet()))
+                                    == null
+                            && seed > 0) {
+                        seeded = fallback.acquire(subject, share, seed).thenApply(d -> null);
+                    }
+                }
+                yield seeded.thenCompose(x -> fallback.acquire(subject, share, cost))
+                        .thenApply(decision -> new Answer(decision, share, false, true));
+            }
+        };
+    }
+
+    /**
+     * What the store said of a subject of a policy of {@code mode}: kept for the {@code local} mode,
+     * which starts the subject's next outage from it.
+     */
+    public void remember(FailureMode mode, Subject subject, Limit limit, Decision decided) {
+        if (mode == FailureMode.LOCAL && reconcilable(limit)) {
+            lastLeft.put(subject, decided.remaining());
+        }
+    }
+
+    /**
+     * Charges the store with what {@code subject} owes from an outage, before its next store check;
+     * null when it owes nothing (the common case, and no stage to compose then).
+     */
+    public CompletionStage<Void> chargeOwed(Subject subject) {
+        Owed debt = owed.isEmpty() ? null : owed.remove(subject);
+        return debt == null ? null : reconcile(subject, debt);
+    }
+
+    /** Gives back units a local answer took. */
+    public CompletionStage<Void> refundLocal(Subject subject, Limit limit, long units, Decision consumed) {
+        return fallback.refund(subject, limit, units, consumed);
+    }
+
+    /** Releases a lease taken by a local answer; completes with whether it was held here. */
+    public CompletionStage<Boolean> releaseLocal(Subject subject, String token) {
+        return fallback.release(subject, token);
+    }
+
+    /** Forgets the subject's local state and debt: it was reset. */
+    public void forget(Subject subject) {
+        fallback.reset(subject);
+        owed.remove(subject);
+    }
+
+    /**
+     * A consume given up on ({@link StoreTimeoutException}) may still run in the store. When its
+     * answer comes, it is settled so that the check is counted once: kept when the check was admitted
+     * by {@code open} (the store counted what was admitted), given back when it was refused ({@code
+     * closed}) or counted in the local bucket ({@code local}, charged to the store later). A plan
+     * check has no refund verb: such a late admission stays counted, and is counted as such.
+     */
+    public void settleLate(Throwable error, FailureMode mode, Subject subject, Limit limit, long cost) {
+        StoreTimeoutException late = lateCall(error);
+        if (late == null || cost <= 0) {
+            return;
+        }
+        late.late().whenComplete((value, failed) -> {
+            Decision d = value instanceof Decision decision
+                    ? decision
+                    : value instanceof PlanQuota.Result r ? r.bucket() : null;
+            if (failed != null || d == null || !d.allowed()) {
+                metrics.lateAnswer(DecisionMetrics.LateAnswer.NOTHING_TAKEN);
+            } else if (mode == FailureMode.OPEN) {
+                metrics.lateAnswer(DecisionMetrics.LateAnswer.KEPT);
+            } else if (value instanceof PlanQuota.Result) {
+                metrics.lateAnswer(DecisionMetrics.LateAnswer.COUNTED_TWICE);
+            } else {
+                store.refund(subject, limit, cost, d)
+                        .whenComplete((ok, e) -> metrics.lateAnswer(
+                                e == null
+                                        ? DecisionMetrics.LateAnswer.REFUNDED
+                                        : DecisionMetrics.LateAnswer.COUNTED_TWICE));
+            }
+        });
+    }
+
+    private static StoreTimeoutException lateCall(Throwable error) {
+        for (Throwable t = error; t != null; t = t.getCause()) {
+            if (t instanceof StoreTimeoutException late) {
+                return late;
+            }
+        }
+        return null;
+    }
+
+    /** Leases are not carried over: one taken locally is released locally or expires by itself. */
+    private static boolean reconcilable(Limit limit) {
+        return limit.algorithm() != Algorithm.CONCURRENCY;
+    }
+
+    /**
+     * Charges the store with what this node's in-process bucket of {@code subject} still counts as
+     * used (its share minus what is left now, so usage that has since refilled or left its window
+     * is not charged), then forgets the local bucket. When the store has less left than that, it is
+     * charged what it has: the subject ends the outage with nothing left, never with a fresh bucket.
+     * On failure the debt is kept for the next attempt, under the same charge id, so a charge that
+     * timed out here but ran in the store is not counted again.
+     */
+    private CompletionStage<Void> reconcile(Subject subject, Owed debt) {
+        return fallback.acquire(subject, debt.local(), 0)
+                .thenCompose(look -> {
+                    long used =
+                            Math.min(debt.shared().burst(), debt.local().burst() - look.remaining() - debt.seeded());
+                    if (used <= 0) {
+                        fallback.reset(subject);
+                        return CompletableFuture.<Void>completedFuture(null);
+                    }
+                    // each step counted once even when a time-out has it retried after it did run
+                    return store.charge(subject, debt.shared(), used, debt.chargeId())
+                            .thenCompose(d -> d.allowed() || d.remaining() <= 0
+                                    ? CompletableFuture.completedFuture(d)
+                                    : store.charge(subject, debt.shared(), d.remaining(), debt.chargeId() + ".rest"))
+                            .thenAccept(d -> {
+                                fallback.reset(subject);
+                                // what is left after the charge: the seed of the next local episode
+                                lastLeft.put(subject, d.remaining());
+                                metrics.reconciled(true, used);
+                            });
+                })
+                .whenComplete((ok, error) -> {
+                    if (error != null) {
+                        owed.putIfAbsent(subject, debt);
+                        metrics.reconciled(false, 0);
+                    }
+                });
+    }
+
+    /** Charges every owed subject, a batch at a time, after the store answers again. */
+    void sweep() {
+        if (owed.isEmpty() || !sweeping.compareAndSet(false, true)) {
+            return;
+        }
+        long start = clock.nanoTime();
+        int subjects = owed.size();
+        sweepBatch(start, subjects);
+    }
+
+    private void sweepBatch(long start, int subjects) {
+        List<CompletableFuture<Void>> batch = new ArrayList<>(reconcileBatch);
+        for (Subject s : owed.keySet()) {
+            if (batch.size() == reconcileBatch) {
+                break;
+            }
+            Owed debt = owed.remove(s);
+            if (debt != null) {
+                batch.add(reconcile(s, debt).toCompletableFuture());
+            }
+        }
+        CompletableFuture.allOf(batch.toArray(CompletableFuture[]::new)).whenComplete((ok, error) -> {
+            if (error == null && !batch.isEmpty() && !owed.isEmpty() && health.answers()) {
+                sweepBatch(start, subjects);
+                return;
+            }
+            sweeping.set(false);
+            boolean failedBefore = lastSweepFailed;
+            lastSweepFailed = error != null;
+            if (error == null) {
+                LOG.info(
+                        "Reconciled the local usage of {} subject(s) into the store in {} ms",
+                        subjects,
+                        (clock.nanoTime() - start) / 1_000_000);
+            } else if (!failedBefore) {
+                LOG.warn(
+                        "Reconciling local usage into the store stopped ({}); {} subject(s) still owed, retried"
+                                + " when the store answers again",
+                        error.toString(),
+                        owed.size());
+            }
+        });
+    }
+}

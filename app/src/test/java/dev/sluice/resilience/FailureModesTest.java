@@ -1,0 +1,235 @@
+package dev.sluice.resilience;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.sluice.config.FailureMode;
+import dev.sluice.config.LocalModeProperties;
+import dev.sluice.config.NodeIdentity;
+import dev.sluice.core.Decision;
+import dev.sluice.core.Limit;
+import dev.sluice.core.NodeClock;
+import dev.sluice.observability.DecisionMetrics;
+import dev.sluice.store.InProcessStore;
+import dev.sluice.store.StoreTimeoutException;
+import dev.sluice.store.Subject;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.io.IOException;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The failure modes and their books, on the in-process store standing in for the shared one (the
+ * embedded default users run) and a clock the test moves: what each mode answers, that the {@code
+ * local} mode starts from what the store last said and charges the store once with what it took,
+ * and that a late consume is settled by the mode that answered instead of it.
+ */
+class FailureModesTest {
+    private static final Limit TEN_PER_MINUTE = new Limit(10, 10, 60_000);
+
+    private final TestClock clock = new TestClock();
+    private final InProcessStore shared = new InProcessStore(clock);
+    private final SimpleMeterRegistry meters = new SimpleMeterRegistry();
+    private final DecisionMetrics metrics = new DecisionMetrics(meters);
+    private final StoreHealth health = new StoreHealth(shared, metrics);
+    private Membership membership;
+
+    private FailureModes modes(int nodesFloor) {
+        LocalModeProperties local = new LocalModeProperties();
+        local.setNodesFloor(nodesFloor);
+        local.setHeartbeat(Duration.ofHours(1)); // one beat, at once: no sweep between a test's steps
+        membership = new Membership(shared, local, NodeIdentity.random(), clock, meters);
+        long deadline = System.nanoTime() + 5_000_000_000L;
+        while (membership.live() < 0 && System.nanoTime() < deadline) {
+            Thread.onSpinWait();
+        }
+        assertThat(membership.live()).as("the first heartbeat").isEqualTo(1);
+        return new FailureModes(shared, membership, health, metrics, local, NodeIdentity.random(), clock);
+    }
+
+    @AfterEach
+    void stopHeartbeats() {
+        if (membership != null) {
+            membership.leave();
+        }
+    }
+
+    private static Subject fresh(String name) {
+        return new Subject("p", name + "-" + System.nanoTime());
+    }
+
+    private Decision take(Subject s, long cost) {
+        return shared.acquire(s, TEN_PER_MINUTE, cost).toCompletableFuture().join();
+    }
+
+    private FailureModes.Answer decide(FailureModes modes, FailureMode mode, Subject s, long cost) {
+        return modes.decide(mode, s, TEN_PER_MINUTE, cost).toCompletableFuture().join();
+    }
+
+    @Test
+    void openAdmitsAndClosedRefusesAsUnavailableWithoutTouchingTheStore() {
+        FailureModes modes = modes(1);
+        Subject s = fresh("open-closed");
+        FailureModes.Answer open = decide(modes, FailureMode.OPEN, s, 1);
+        assertThat(open.decision().allowed()).isTrue();
+        assertThat(open.unavailable()).isFalse();
+        assertThat(open.local()).isFalse();
+        FailureModes.Answer closed = decide(modes, FailureMode.CLOSED, s, 1);
+        assertThat(closed.decision().allowed()).isFalse();
+        assertThat(closed.unavailable()).isTrue();
+        assertThat(closed.decision().retryAfterMs()).isEqualTo(1000);
+        assertThat(closed.decision().nowMicros()).isEqualTo(clock.micros());
+        assertThat(take(s, 0).remaining()).as("the store was not charged").isEqualTo(10);
+        assertThat(modes.owedSubjects()).isZero();
+    }
+
+    @Test
+    void localDecidesByThisNodesShareOfTheLimit() {
+        FailureModes modes = modes(2); // at least 2 nodes: a share of 5
+        Subject s = fresh("share");
+        for (int i = 0; i < 5; i++) {
+            FailureModes.Answer a = decide(modes, FailureMode.LOCAL, s, 1);
+            assertThat(a.decision().allowed()).isTrue();
+            assertThat(a.local()).isTrue();
+            assertThat(a.limit().burst()).isEqualTo(5);
+        }
+        assertThat(decide(modes, FailureMode.LOCAL, s, 1).decision().allowed()).isFalse();
+        assertThat(modes.owedSubjects()).isEqualTo(1);
+    }
+
+    @Test
+    void localStartsFromWhatTheStoreLastSaidWasLeft() {
+        FailureModes modes = modes(1);
+        Subject s = fresh("seed");
+        modes.remember(FailureMode.LOCAL, s, TEN_PER_MINUTE, take(s, 8)); // 2 left
+        assertThat(decide(modes, FailureMode.LOCAL, s, 1).decision().allowed()).isTrue();
+        assertThat(decide(modes, FailureMode.LOCAL, s, 1).decision().allowed()).isTrue();
+        assertThat(decide(modes, FailureMode.LOCAL, s, 1).decision().allowed())
+                .as("no fresh allowance for an outage")
+                .isFalse();
+    }
+
+    @Test
+    void whatLocalTookIsChargedToTheStoreOnceBeforeTheSubjectsNextCheck() {
+        FailureModes modes = modes(1);
+        Subject s = fresh("charge");
+        for (int i = 0; i < 3; i++) {
+            decide(modes, FailureMode.LOCAL, s, 1);
+        }
+        modes.chargeOwed(s).toCompletableFuture().join();
+        assertThat(take(s, 0).remaining()).isEqualTo(7);
+        assertThat(modes.chargeOwed(s)).as("nothing owed any more").isNull();
+        assertThat(modes.owedSubjects()).isZero();
+        assertThat(meters.get("sluice.reconciled.units").counter().count()).isEqualTo(3);
+    }
+
+    @Test
+    void theStoresReturnChargesEveryOwedSubject() {
+        FailureModes modes = modes(1);
+        Subject a = fresh("a");
+        Subject b = fresh("b");
+        health.failed(new IOException("connection refused"));
+        decide(modes, FailureMode.LOCAL, a, 1);
+        decide(modes, FailureMode.LOCAL, b, 1);
+        decide(modes, FailureMode.LOCAL, b, 1);
+        assertThat(modes.owedSubjects()).isEqualTo(2);
+        health.succeeded(); // the sweep runs on the answering thread
+        assertThat(modes.owedSubjects()).isZero();
+        assertThat(take(a, 0).remaining()).isEqualTo(9);
+        assertThat(take(b, 0).remaining()).isEqualTo(8);
+    }
+
+    @Test
+    void usageThatRefilledDuringTheOutageIsNotCharged() {
+        FailureModes modes = modes(1);
+        Subject s = fresh("refilled");
+        for (int i = 0; i < 4; i++) {
+            decide(modes, FailureMode.LOCAL, s, 1);
+        }
+        clock.advanceMillis(60_000); // the local bucket is full again
+        modes.chargeOwed(s).toCompletableFuture().join();
+        assertThat(take(s, 0).remaining()).isEqualTo(10);
+    }
+
+    @Test
+    void aLateConsumeIsGivenBackWhenClosedRefusedTheCheckAndKeptWhenOpenAdmittedIt() {
+        FailureModes modes = modes(1);
+        Subject refused = fresh("closed");
+        Subject admitted = fresh("open");
+        CompletableFuture<Decision> lateClosed = new CompletableFuture<>();
+        CompletableFuture<Decision> lateOpen = new CompletableFuture<>();
+        modes.settleLate(
+                new StoreTimeoutException(StoreTimeoutException.Reason.SICK, lateClosed),
+                FailureMode.CLOSED,
+                refused,
+                TEN_PER_MINUTE,
+                1);
+        modes.settleLate(
+                new StoreTimeoutException(StoreTimeoutException.Reason.SICK, lateOpen),
+                FailureMode.OPEN,
+                admitted,
+                TEN_PER_MINUTE,
+                1);
+        lateClosed.complete(take(refused, 1)); // the store ran the consume after all
+        lateOpen.complete(take(admitted, 1));
+        assertThat(take(refused, 0).remaining()).as("refused, so given back").isEqualTo(10);
+        assertThat(take(admitted, 0).remaining())
+                .as("admitted, so counted once")
+                .isEqualTo(9);
+        assertThat(late("refunded")).isEqualTo(1);
+        assertThat(late("kept")).isEqualTo(1);
+    }
+
+    @Test
+    void anErrorThatIsNotATimeOutIsNotSettled() {
+        FailureModes modes = modes(1);
+        Subject s = fresh("error");
+        modes.settleLate(new IOException("reset by peer"), FailureMode.CLOSED, s, TEN_PER_MINUTE, 1);
+        assertThat(meters.find("sluice.store.late.answers").counters()).isEmpty();
+    }
+
+    @Test
+    void aResetSubjectOwesNothingAndStartsItsLocalBucketFull() {
+        FailureModes modes = modes(1);
+        Subject s = fresh("reset");
+        for (int i = 0; i < 10; i++) {
+            decide(modes, FailureMode.LOCAL, s, 1);
+        }
+        modes.forget(s);
+        assertThat(modes.owedSubjects()).isZero();
+        assertThat(decide(modes, FailureMode.LOCAL, s, 1).decision().remaining())
+                .isEqualTo(9);
+    }
+
+    private double late(String settled) {
+        return meters.get("sluice.store.late.answers")
+                .tag("settled", settled)
+                .counter()
+                .count();
+    }
+
+    /** A clock the test moves; starts now. */
+    static final class TestClock implements NodeClock {
+        private final AtomicLong nanos = new AtomicLong(1_000_000_000L);
+        private final AtomicLong epochMicros = new AtomicLong(NodeClock.SYSTEM.micros());
+
+        void advanceMillis(long ms) {
+            nanos.addAndGet(ms * 1_000_000L);
+            epochMicros.addAndGet(ms * 1_000L);
+        }
+
+        @Override
+        public long nanoTime() {
+            return nanos.get();
+        }
+
+        @Override
+        public Instant now() {
+            long us = epochMicros.get();
+            return Instant.ofEpochSecond(us / 1_000_000L, (us % 1_000_000L) * 1_000L);
+        }
+    }
+}
