@@ -84,14 +84,18 @@ final class OverLimitCache {
             entries.asMap().remove(subject, e);
             return null;
         }
-        long resetMicros = Math.max(0, d.resetMs() * 1000 - elapsedMicros);
+        // the same instants as the store's answer, seen from now: counted from the store's reading in
+        // whole milliseconds, as the headers are (X-RateLimit-Reset = now + reset), so that a window's
+        // end on a second boundary is not pushed into the next second by the rounding of either part
+        long nowMicros = d.nowMicros() + elapsedMicros;
+        long nowMs = Math.floorDiv(nowMicros, 1000L);
         return new Decision(
                 false,
                 d.limit(),
                 0,
-                Math.ceilDiv(resetMicros, 1000L),
-                Math.ceilDiv(retryMicros, 1000L),
-                d.nowMicros() + elapsedMicros);
+                Math.max(0, d.nowMs() + d.resetMs() - nowMs),
+                Math.max(1, d.nowMs() + d.retryAfterMs() - nowMs),
+                nowMicros);
     }
 
     /**

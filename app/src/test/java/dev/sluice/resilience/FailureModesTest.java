@@ -7,7 +7,7 @@ import dev.sluice.config.LocalModeProperties;
 import dev.sluice.config.NodeIdentity;
 import dev.sluice.core.Decision;
 import dev.sluice.core.Limit;
-import dev.sluice.core.NodeClock;
+import dev.sluice.core.ManualClock;
 import dev.sluice.observability.DecisionMetrics;
 import dev.sluice.store.InProcessStore;
 import dev.sluice.store.StoreTimeoutException;
@@ -15,9 +15,7 @@ import dev.sluice.store.Subject;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.io.IOException;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -30,7 +28,7 @@ import org.junit.jupiter.api.Test;
 class FailureModesTest {
     private static final Limit TEN_PER_MINUTE = new Limit(10, 10, 60_000);
 
-    private final TestClock clock = new TestClock();
+    private final ManualClock clock = new ManualClock();
     private final InProcessStore shared = new InProcessStore(clock);
     private final SimpleMeterRegistry meters = new SimpleMeterRegistry();
     private final DecisionMetrics metrics = new DecisionMetrics(meters);
@@ -209,27 +207,5 @@ class FailureModesTest {
                 .tag("settled", settled)
                 .counter()
                 .count();
-    }
-
-    /** A clock the test moves; starts now. */
-    static final class TestClock implements NodeClock {
-        private final AtomicLong nanos = new AtomicLong(1_000_000_000L);
-        private final AtomicLong epochMicros = new AtomicLong(NodeClock.SYSTEM.micros());
-
-        void advanceMillis(long ms) {
-            nanos.addAndGet(ms * 1_000_000L);
-            epochMicros.addAndGet(ms * 1_000L);
-        }
-
-        @Override
-        public long nanoTime() {
-            return nanos.get();
-        }
-
-        @Override
-        public Instant now() {
-            long us = epochMicros.get();
-            return Instant.ofEpochSecond(us / 1_000_000L, (us % 1_000_000L) * 1_000L);
-        }
     }
 }
