@@ -24,8 +24,9 @@ import java.util.concurrent.locks.LockSupport;
  *   <li>The node is pinged on a connection and an I/O thread of the probe's own ({@link
  *       StoreProbe}). If the ping answers within its time, the node answers promptly and the call
  *       is only queued — behind other checks in this service, in the connection, or in Redis — so
- *       it is waited for. An answer is trusted for one budget: while calls stay late, the node is
- *       pinged at most once a budget.
+ *       it is waited for. An answer is trusted for half a budget ({@link #TRUST_BUDGETS}): while
+ *       calls stay late, the node is pinged at most twice a budget. A call caught by a fault just
+ *       after a good answer is so failed within budget + trust + probe timeout (35 ms by default).
  *   <li>A ping's time is the probe timeout ({@code limiter.redis.probe-timeout}, 20 ms), counted
  *       from when the probe wrote it. When it is up, the verdict is taken on the probe's thread
  *       after it has read whatever has arrived ({@link StoreProbe#afterReads}): an answer that
@@ -74,6 +75,14 @@ public final class CallBudget implements AutoCloseable {
     public static final int SICK_PING_BUDGETS = 10;
 
     /**
+     * How long a ping's good answer vouches for the late calls of its node, in budgets. Short, because
+     * it adds to the time a call caught by a fault right after the answer waits: at one budget the
+     * chaos suite's 50 ms latency toxic met answers 40–50 ms late; pings are cheap (their own socket
+     * and thread, an {@code ECHO} Redis answers in microseconds).
+     */
+    static final double TRUST_BUDGETS = 0.5;
+
+    /**
      * How many probe timeouts a ping the probe has not yet written (connecting, or its thread not
      * yet run) is given before its verdict.
      */
@@ -91,6 +100,7 @@ public final class CallBudget implements AutoCloseable {
     private static final long FORGET_NANOS = 30_000_000_000L;
 
     private final long nanos;
+    private final long trustNanos;
     private final long capNanos;
     private final long probeNanos;
     private final StoreProbe probe;
@@ -198,6 +208,7 @@ public final class CallBudget implements AutoCloseable {
             HostPressure pressure,
             StoreProbe probe) {
         this.nanos = Math.max(0, budget.toNanos());
+        this.trustNanos = (long) (nanos * TRUST_BUDGETS);
         this.capNanos = Math.max(nanos, cap.toNanos());
         this.probeNanos = Math.max(0, probeTimeout.toNanos());
         this.busyProbeNanos = Math.max(probeNanos, busyProbeTimeout.toNanos());
@@ -373,8 +384,8 @@ public final class CallBudget implements AutoCloseable {
             if (h.sick) {
                 return true;
             }
-            if (h.okAt != Long.MIN_VALUE && now - h.okAt < nanos) {
-                return false; // the node answered a ping within the last budget: the call is queued
+            if (h.okAt != Long.MIN_VALUE && now - h.okAt < trustNanos) {
+                return false; // the node answered a ping just now: the call is queued
             }
             if (h.ping == 0) {
                 ping(h, now);
@@ -403,7 +414,7 @@ public final class CallBudget implements AutoCloseable {
             }
             if (!h.sick) {
                 if (h.lastLate == now) {
-                    return h.okAt + nanos; // a call waits on this answer: ping again when it is stale
+                    return h.okAt + trustNanos; // a call waits on this answer: ping again when it is stale
                 }
                 if (now - h.lastLate > FORGET_NANOS) {
                     nodes.remove(h.node, h);
