@@ -62,11 +62,31 @@ public class FailureModes {
 
     /**
      * A subject's shared limit, the local share it was decided with during the outage, the units its
-     * local bucket was seeded with (already counted by the store, so never charged again), and the
-     * id its charge is made under: a retry after a time-out whose first attempt did run in the store
-     * is not counted twice ({@link RateLimitStore#charge}).
+     * local bucket was seeded with (already counted by the store, so never charged again), the id
+     * its charges are made under, and the units of each earlier attempt that failed — which may
+     * have run in the store all the same (a time-out: Redis stalled, then ran it). A retry sends
+     * each earlier attempt again under its own id (counted at most once, {@link
+     * RateLimitStore#charge}) and only what was used since under a new one: sending the whole,
+     * grown debt under the first id would only look if that first attempt had run, and the usage
+     * since would never be charged.
      */
-    private record Owed(Limit shared, Limit local, long seeded, String chargeId) {}
+    private record Owed(Limit shared, Limit local, long seeded, String chargeId, List<Long> attempts) {
+        Owed(Limit shared, Limit local, long seeded, String chargeId) {
+            this(shared, local, seeded, chargeId, List.of());
+        }
+
+        String stepId(int step) {
+            return step == 0 ? chargeId : chargeId + "+" + step;
+        }
+
+        long attempted() {
+            return attempts.stream().mapToLong(Long::longValue).sum();
+        }
+
+        Owed attempting(List<Long> steps) {
+            return new Owed(shared, local, seeded, chargeId, steps);
+        }
+    }
 
     /** This node's prefix of charge ids, and their sequence. */
     private final String chargePrefix;
@@ -244,32 +264,51 @@ public class FailureModes {
      * timed out here but ran in the store is not counted again.
      */
     private CompletionStage<Void> reconcile(Subject subject, Owed debt) {
+        List<Long> steps = new ArrayList<>(debt.attempts());
         return fallback.acquire(subject, debt.local(), 0)
                 .thenCompose(look -> {
                     long used =
                             Math.min(debt.shared().burst(), debt.local().burst() - look.remaining() - debt.seeded());
-                    if (used <= 0) {
+                    long since = used - debt.attempted();
+                    if (since > 0) {
+                        steps.add(since);
+                    }
+                    if (steps.isEmpty()) {
                         fallback.reset(subject);
                         return CompletableFuture.<Void>completedFuture(null);
                     }
-                    // each step counted once even when a time-out has it retried after it did run
-                    return store.charge(subject, debt.shared(), used, debt.chargeId())
-                            .thenCompose(d -> d.allowed() || d.remaining() <= 0
-                                    ? CompletableFuture.completedFuture(d)
-                                    : store.charge(subject, debt.shared(), d.remaining(), debt.chargeId() + ".rest"))
-                            .thenAccept(d -> {
-                                fallback.reset(subject);
-                                // what is left after the charge: the seed of the next local episode
-                                lastLeft.put(subject, d.remaining());
-                                metrics.reconciled(true, used);
-                            });
+                    // every step counted once even when a time-out has it retried after it did run
+                    CompletionStage<Decision> charged = CompletableFuture.completedFuture(null);
+                    for (int i = 0; i < steps.size(); i++) {
+                        int step = i;
+                        charged = charged.thenCompose(x -> chargeStep(subject, debt, step, steps.get(step)));
+                    }
+                    long total = steps.stream().mapToLong(Long::longValue).sum();
+                    return charged.thenAccept(d -> {
+                        fallback.reset(subject);
+                        // what is left after the charge: the seed of the next local episode
+                        lastLeft.put(subject, d.remaining());
+                        metrics.reconciled(true, total);
+                    });
                 })
                 .whenComplete((ok, error) -> {
                     if (error != null) {
-                        owed.putIfAbsent(subject, debt);
+                        owed.putIfAbsent(subject, debt.attempting(List.copyOf(steps)));
                         metrics.reconciled(false, 0);
                     }
                 });
+    }
+
+    /**
+     * One step of a debt: when the store has less left than the step, it is charged what it has
+     * (the subject ends the outage with nothing left, never with a fresh bucket).
+     */
+    private CompletionStage<Decision> chargeStep(Subject subject, Owed debt, int step, long units) {
+        String id = debt.stepId(step);
+        return store.charge(subject, debt.shared(), units, id)
+                .thenCompose(d -> d.allowed() || d.remaining() <= 0
+                        ? CompletableFuture.completedFuture(d)
+                        : store.charge(subject, debt.shared(), d.remaining(), id + ".rest"));
     }
 
     /** Charges every owed subject, a batch at a time, after the store answers again. */

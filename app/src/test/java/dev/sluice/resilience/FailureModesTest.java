@@ -202,6 +202,67 @@ class FailureModesTest {
                 .isEqualTo(9);
     }
 
+    @Test
+    void usageAddedAfterAChargeTimedOutButRanIsChargedToo() {
+        // the first charge runs in the store but its answer is lost (Redis stalled, then ran it):
+        // the retry must not take the grown debt for the one already counted
+        java.util.concurrent.atomic.AtomicBoolean loseNextAnswer = new java.util.concurrent.atomic.AtomicBoolean(true);
+        dev.sluice.store.RateLimitStore stalling = new dev.sluice.store.RateLimitStore() {
+            @Override
+            public java.util.concurrent.CompletionStage<Decision> acquire(Subject s, Limit l, long cost) {
+                return shared.acquire(s, l, cost);
+            }
+
+            @Override
+            public java.util.concurrent.CompletionStage<Decision> charge(Subject s, Limit l, long units, String id) {
+                java.util.concurrent.CompletionStage<Decision> ran = shared.charge(s, l, units, id);
+                return loseNextAnswer.getAndSet(false)
+                        ? CompletableFuture.failedFuture(
+                                new StoreTimeoutException(StoreTimeoutException.Reason.SICK, ran))
+                        : ran;
+            }
+
+            @Override
+            public java.util.concurrent.CompletionStage<Void> refund(Subject s, Limit l, long units, Decision d) {
+                return shared.refund(s, l, units, d);
+            }
+
+            @Override
+            public java.util.concurrent.CompletionStage<Boolean> release(Subject s, String token) {
+                return shared.release(s, token);
+            }
+
+            @Override
+            public java.util.concurrent.CompletionStage<Void> reset(Subject s) {
+                return shared.reset(s);
+            }
+
+            @Override
+            public String kind() {
+                return "stalling";
+            }
+        };
+        LocalModeProperties local = new LocalModeProperties();
+        local.setHeartbeat(Duration.ofHours(1));
+        membership = new Membership(shared, local, NodeIdentity.random(), clock, meters);
+        FailureModes modes =
+                new FailureModes(stalling, membership, health, metrics, local, NodeIdentity.random(), clock);
+        Subject s = fresh("stalled-charge");
+        for (int i = 0; i < 3; i++) {
+            decide(modes, FailureMode.LOCAL, s, 1);
+        }
+        assertThat(modes.chargeOwed(s).toCompletableFuture()).isCompletedExceptionally();
+        assertThat(take(s, 0).remaining()).as("the lost charge ran").isEqualTo(7);
+        for (int i = 0; i < 2; i++) {
+            decide(modes, FailureMode.LOCAL, s, 1); // still local: two more
+        }
+        modes.chargeOwed(s).toCompletableFuture().join();
+        assertThat(take(s, 0).remaining())
+                .as("5 used locally, 5 charged, none twice")
+                .isEqualTo(5);
+        assertThat(modes.owedSubjects()).isZero();
+    }
+
     private double late(String settled) {
         return meters.get("sluice.store.late.answers")
                 .tag("settled", settled)
