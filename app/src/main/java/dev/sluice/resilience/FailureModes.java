@@ -123,8 +123,62 @@ public class FailureModes {
                 .build();
         metrics.watchOwed(owed::size);
         // a node without traffic still learns that the store is back, and charges what it owes
-        membership.onHeartbeat(this::sweep);
-        health.onRecovery(this::sweep);
+        membership.onHeartbeat(this::upkeep);
+        health.onRecovery(this::upkeep);
+    }
+
+    /** After the store answered (a heartbeat, or a decision call after failures): put right what waits. */
+    private void upkeep() {
+        retryRefunds();
+        sweep();
+    }
+
+    /**
+     * A late consume's refund that failed (typically refused by the breaker, still open when Redis
+     * ran the stalled commands and answered): tried again after each heartbeat the store answers,
+     * up to {@link #REFUND_TRIES} times, so that a refused check is not left counted.
+     */
+    private record LateRefund(Subject subject, Limit limit, long units, Decision consumed, int tries) {}
+
+    /** How often a late consume's refund is tried before it is counted as {@code counted-twice}. */
+    static final int REFUND_TRIES = 30;
+
+    /** At most this many late refunds wait to be tried again; beyond, they are counted as lost. */
+    static final int REFUND_BACKLOG = 100_000;
+
+    private final java.util.concurrent.ConcurrentLinkedQueue<LateRefund> lateRefunds =
+            new java.util.concurrent.ConcurrentLinkedQueue<>();
+    private final java.util.concurrent.atomic.AtomicInteger lateRefundCount =
+            new java.util.concurrent.atomic.AtomicInteger();
+
+    private void refundLate(LateRefund r) {
+        CompletionStage<Void> refunded;
+        try {
+            refunded = store.refund(r.subject(), r.limit(), r.units(), r.consumed());
+        } catch (RuntimeException e) {
+            refunded = CompletableFuture.failedFuture(e);
+        }
+        refunded.whenComplete((ok, e) -> {
+            if (e == null) {
+                metrics.lateAnswer(DecisionMetrics.LateAnswer.REFUNDED);
+            } else if (r.tries() + 1 < REFUND_TRIES && lateRefundCount.get() < REFUND_BACKLOG) {
+                lateRefundCount.incrementAndGet();
+                lateRefunds.add(new LateRefund(r.subject(), r.limit(), r.units(), r.consumed(), r.tries() + 1));
+            } else {
+                metrics.lateAnswer(DecisionMetrics.LateAnswer.COUNTED_TWICE);
+            }
+        });
+    }
+
+    private void retryRefunds() {
+        for (int n = lateRefundCount.get(); n > 0; n--) {
+            LateRefund r = lateRefunds.poll();
+            if (r == null) {
+                break;
+            }
+            lateRefundCount.decrementAndGet();
+            refundLate(r);
+        }
     }
 
     /** Subjects decided locally during an outage whose usage is not yet charged to the store. */
@@ -232,11 +286,7 @@ public class FailureModes {
             } else if (value instanceof PlanQuota.Result) {
                 metrics.lateAnswer(DecisionMetrics.LateAnswer.COUNTED_TWICE);
             } else {
-                store.refund(subject, limit, cost, d)
-                        .whenComplete((ok, e) -> metrics.lateAnswer(
-                                e == null
-                                        ? DecisionMetrics.LateAnswer.REFUNDED
-                                        : DecisionMetrics.LateAnswer.COUNTED_TWICE));
+                refundLate(new LateRefund(subject, limit, cost, d, 0));
             }
         });
     }

@@ -38,14 +38,19 @@ class FailureModesTest {
     private FailureModes modes(int nodesFloor) {
         LocalModeProperties local = new LocalModeProperties();
         local.setNodesFloor(nodesFloor);
-        local.setHeartbeat(Duration.ofHours(1)); // one beat, at once: no sweep between a test's steps
+        startMembership(local);
+        return new FailureModes(shared, membership, health, metrics, local, NodeIdentity.random(), clock);
+    }
+
+    /** Heartbeats of one beat, taken at once and waited for: no sweep runs between a test's steps. */
+    private void startMembership(LocalModeProperties local) {
+        local.setHeartbeat(Duration.ofHours(1));
         membership = new Membership(shared, local, NodeIdentity.random(), clock, meters);
         long deadline = System.nanoTime() + 5_000_000_000L;
         while (membership.live() < 0 && System.nanoTime() < deadline) {
             Thread.onSpinWait();
         }
         assertThat(membership.live()).as("the first heartbeat").isEqualTo(1);
-        return new FailureModes(shared, membership, health, metrics, local, NodeIdentity.random(), clock);
     }
 
     @AfterEach
@@ -243,8 +248,7 @@ class FailureModesTest {
             }
         };
         LocalModeProperties local = new LocalModeProperties();
-        local.setHeartbeat(Duration.ofHours(1));
-        membership = new Membership(shared, local, NodeIdentity.random(), clock, meters);
+        startMembership(local);
         FailureModes modes =
                 new FailureModes(stalling, membership, health, metrics, local, NodeIdentity.random(), clock);
         Subject s = fresh("stalled-charge");
@@ -261,6 +265,71 @@ class FailureModesTest {
                 .as("5 used locally, 5 charged, none twice")
                 .isEqualTo(5);
         assertThat(modes.owedSubjects()).isZero();
+    }
+
+    @Test
+    void aLateConsumesRefundRefusedByTheBreakerIsTriedAgainWhenTheStoreAnswers() {
+        // Redis runs the stalled consume and answers while the breaker is still open: the refund is
+        // refused at first, and must not leave the refused check counted
+        java.util.concurrent.atomic.AtomicBoolean refuseNextRefund =
+                new java.util.concurrent.atomic.AtomicBoolean(true);
+        dev.sluice.store.RateLimitStore breakerOpen = new dev.sluice.store.RateLimitStore() {
+            @Override
+            public java.util.concurrent.CompletionStage<Decision> acquire(Subject s, Limit l, long cost) {
+                return shared.acquire(s, l, cost);
+            }
+
+            @Override
+            public java.util.concurrent.CompletionStage<Decision> charge(Subject s, Limit l, long units, String id) {
+                return shared.charge(s, l, units, id);
+            }
+
+            @Override
+            public java.util.concurrent.CompletionStage<Void> refund(Subject s, Limit l, long units, Decision d) {
+                return refuseNextRefund.getAndSet(false)
+                        ? CompletableFuture.failedFuture(new IllegalStateException("breaker open"))
+                        : shared.refund(s, l, units, d);
+            }
+
+            @Override
+            public java.util.concurrent.CompletionStage<Boolean> release(Subject s, String token) {
+                return shared.release(s, token);
+            }
+
+            @Override
+            public java.util.concurrent.CompletionStage<Void> reset(Subject s) {
+                return shared.reset(s);
+            }
+
+            @Override
+            public String kind() {
+                return "breaker-open";
+            }
+        };
+        LocalModeProperties local = new LocalModeProperties();
+        startMembership(local);
+        FailureModes modes =
+                new FailureModes(breakerOpen, membership, health, metrics, local, NodeIdentity.random(), clock);
+        Subject refused = fresh("refused-late");
+        CompletableFuture<Decision> late = new CompletableFuture<>();
+        health.failed(new IOException("stalled"));
+        modes.settleLate(
+                new StoreTimeoutException(StoreTimeoutException.Reason.SICK, late),
+                FailureMode.CLOSED,
+                refused,
+                TEN_PER_MINUTE,
+                1);
+        late.complete(take(refused, 1));
+        assertThat(take(refused, 0).remaining()).as("refund refused for now").isEqualTo(9);
+        health.succeeded();
+        assertThat(take(refused, 0).remaining())
+                .as("given back once the store answers")
+                .isEqualTo(10);
+        assertThat(late("refunded")).isEqualTo(1);
+        assertThat(meters.find("sluice.store.late.answers")
+                        .tag("settled", "counted-twice")
+                        .counter())
+                .isNull();
     }
 
     private double late(String settled) {
