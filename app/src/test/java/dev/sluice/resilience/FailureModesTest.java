@@ -212,12 +212,7 @@ class FailureModesTest {
         // the first charge runs in the store but its answer is lost (Redis stalled, then ran it):
         // the retry must not take the grown debt for the one already counted
         java.util.concurrent.atomic.AtomicBoolean loseNextAnswer = new java.util.concurrent.atomic.AtomicBoolean(true);
-        dev.sluice.store.RateLimitStore stalling = new dev.sluice.store.RateLimitStore() {
-            @Override
-            public java.util.concurrent.CompletionStage<Decision> acquire(Subject s, Limit l, long cost) {
-                return shared.acquire(s, l, cost);
-            }
-
+        dev.sluice.store.RateLimitStore stalling = new Forwarding(shared) {
             @Override
             public java.util.concurrent.CompletionStage<Decision> charge(Subject s, Limit l, long units, String id) {
                 java.util.concurrent.CompletionStage<Decision> ran = shared.charge(s, l, units, id);
@@ -225,26 +220,6 @@ class FailureModesTest {
                         ? CompletableFuture.failedFuture(
                                 new StoreTimeoutException(StoreTimeoutException.Reason.SICK, ran))
                         : ran;
-            }
-
-            @Override
-            public java.util.concurrent.CompletionStage<Void> refund(Subject s, Limit l, long units, Decision d) {
-                return shared.refund(s, l, units, d);
-            }
-
-            @Override
-            public java.util.concurrent.CompletionStage<Boolean> release(Subject s, String token) {
-                return shared.release(s, token);
-            }
-
-            @Override
-            public java.util.concurrent.CompletionStage<Void> reset(Subject s) {
-                return shared.reset(s);
-            }
-
-            @Override
-            public String kind() {
-                return "stalling";
             }
         };
         LocalModeProperties local = new LocalModeProperties();
@@ -273,37 +248,12 @@ class FailureModesTest {
         // refused at first, and must not leave the refused check counted
         java.util.concurrent.atomic.AtomicBoolean refuseNextRefund =
                 new java.util.concurrent.atomic.AtomicBoolean(true);
-        dev.sluice.store.RateLimitStore breakerOpen = new dev.sluice.store.RateLimitStore() {
-            @Override
-            public java.util.concurrent.CompletionStage<Decision> acquire(Subject s, Limit l, long cost) {
-                return shared.acquire(s, l, cost);
-            }
-
-            @Override
-            public java.util.concurrent.CompletionStage<Decision> charge(Subject s, Limit l, long units, String id) {
-                return shared.charge(s, l, units, id);
-            }
-
+        dev.sluice.store.RateLimitStore breakerOpen = new Forwarding(shared) {
             @Override
             public java.util.concurrent.CompletionStage<Void> refund(Subject s, Limit l, long units, Decision d) {
                 return refuseNextRefund.getAndSet(false)
                         ? CompletableFuture.failedFuture(new IllegalStateException("breaker open"))
                         : shared.refund(s, l, units, d);
-            }
-
-            @Override
-            public java.util.concurrent.CompletionStage<Boolean> release(Subject s, String token) {
-                return shared.release(s, token);
-            }
-
-            @Override
-            public java.util.concurrent.CompletionStage<Void> reset(Subject s) {
-                return shared.reset(s);
-            }
-
-            @Override
-            public String kind() {
-                return "breaker-open";
             }
         };
         LocalModeProperties local = new LocalModeProperties();
@@ -330,6 +280,45 @@ class FailureModesTest {
                         .tag("settled", "counted-twice")
                         .counter())
                 .isNull();
+    }
+
+    /** A store that forwards every verb to another; a test overrides the one it makes fail. */
+    private static class Forwarding implements dev.sluice.store.RateLimitStore {
+        private final dev.sluice.store.RateLimitStore to;
+
+        Forwarding(dev.sluice.store.RateLimitStore to) {
+            this.to = to;
+        }
+
+        @Override
+        public java.util.concurrent.CompletionStage<Decision> acquire(Subject s, Limit l, long cost) {
+            return to.acquire(s, l, cost);
+        }
+
+        @Override
+        public java.util.concurrent.CompletionStage<Decision> charge(Subject s, Limit l, long units, String id) {
+            return to.charge(s, l, units, id);
+        }
+
+        @Override
+        public java.util.concurrent.CompletionStage<Void> refund(Subject s, Limit l, long units, Decision d) {
+            return to.refund(s, l, units, d);
+        }
+
+        @Override
+        public java.util.concurrent.CompletionStage<Boolean> release(Subject s, String token) {
+            return to.release(s, token);
+        }
+
+        @Override
+        public java.util.concurrent.CompletionStage<Void> reset(Subject s) {
+            return to.reset(s);
+        }
+
+        @Override
+        public String kind() {
+            return "forwarding";
+        }
     }
 
     private double late(String settled) {
