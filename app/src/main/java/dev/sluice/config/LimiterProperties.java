@@ -77,10 +77,12 @@ public class LimiterProperties {
         /**
          * The longest a ping is given while the store is busy: this service sends it at least
          * {@link #busyRate} calls a second while this host's CPUs are contended (Linux's pressure
-         * stall information: some task waited for a CPU a quarter of the ping's wait). Then a ping
+         * stall information: some task waited for a CPU a quarter of the ping's wait) or while at
+         * least {@link #busyQueue} of its calls to the pinged node await their answers. Then a ping
          * whose probe timeout is up is given another, up to this in all: a Redis driven hard on a
-         * host short of CPU (or this service's reading of its answers) waits for a CPU, and is seen
-         * silent for more than 100 ms with no fault at all. Default 250ms.
+         * host short of CPU (or this service's reading of its answers) waits for a CPU, and a Redis
+         * working through a queue of commands answers a ping only after them; both are seen silent
+         * for more than 20 ms with no fault at all. Default 250ms.
          */
         private Duration busyProbeTimeout = Duration.ofMillis(250);
 
@@ -89,6 +91,20 @@ public class LimiterProperties {
          * before) make it busy ({@link #busyProbeTimeout}). Default 200.
          */
         private int busyRate = 200;
+
+        /**
+         * How many of this service's calls to one Redis node, awaiting their answers, make that
+         * node busy whatever the host's CPU pressure ({@link #busyProbeTimeout}). Default 16.
+         */
+        private int busyQueue = 16;
+
+        public int getBusyQueue() {
+            return busyQueue;
+        }
+
+        public void setBusyQueue(int busyQueue) {
+            this.busyQueue = busyQueue;
+        }
 
         public int getBusyRate() {
             return busyRate;

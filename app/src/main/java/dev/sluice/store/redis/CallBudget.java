@@ -12,6 +12,8 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.LockSupport;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * How long a store call may take before its caller stops waiting — and why a late answer alone is
@@ -34,12 +36,15 @@ import java.util.concurrent.locks.LockSupport;
  *   <li>If the store is <em>busy</em> then — this service sent it at least {@code
  *       limiter.redis.busy-rate} calls (200) in the current second or the one before, while some
  *       task of this host waited for a CPU for at least a quarter of the ping's wait ({@link
- *       HostPressure}, Linux's pressure stall information; no reading counts as contended) — the
- *       ping is given another probe timeout, and so on up to {@code
+ *       HostPressure}, Linux's pressure stall information; no reading counts as contended) or
+ *       while at least {@code limiter.redis.busy-queue} (16) of its calls to the pinged node await
+ *       their answers — the ping is given another probe timeout, and so on up to {@code
  *       limiter.redis.busy-probe-timeout} (250 ms) in all. A Redis driven hard on a host short of
  *       CPU (or this service's reading of its answers) waits for a CPU, and is seen silent for
  *       more than 100 ms with no fault at all (measured here, with Redis on the same 2 vCPUs: 36
- *       to 184 ms). A quiet store, or one on a host with CPU to spare, is judged on the probe
+ *       to 184 ms); a Redis working through the commands queued ahead of the ping answers it after
+ *       them (seen: 20.3 ms while the host's CPU stall was just under a quarter of the wait). A
+ *       quiet store, or one on a host with CPU to spare and no queue, is judged on the probe
  *       timeout.
  *   <li>A ping unanswered at its verdict makes the node sick (down, blackholed, stalled, or slower
  *       than the ping's time for everyone): every late call it serves fails now, each later one as
@@ -71,6 +76,8 @@ import java.util.concurrent.locks.LockSupport;
  * thousand times a second forever).
  */
 public final class CallBudget implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(CallBudget.class);
+
     /** While a node is sick it is pinged every this many budgets, to learn that it answers again. */
     public static final int SICK_PING_BUDGETS = 10;
 
@@ -107,6 +114,7 @@ public final class CallBudget implements AutoCloseable {
     private final long busyProbeNanos;
     private final HostPressure pressure;
     private final long busyRate;
+    private final int busyQueue;
     /** Calls made, and the second they are counted in ({@link #count}). */
     private final LongAdder calls = new LongAdder();
 
@@ -184,7 +192,15 @@ public final class CallBudget implements AutoCloseable {
      * @param budget the time a call may take; zero or negative for none (calls are returned as they are)
      */
     public CallBudget(Duration budget) {
-        this(budget, budget, Duration.ZERO, Duration.ZERO, Integer.MAX_VALUE, HostPressure.NONE, StoreProbe.NONE);
+        this(
+                budget,
+                budget,
+                Duration.ZERO,
+                Duration.ZERO,
+                Integer.MAX_VALUE,
+                Integer.MAX_VALUE,
+                HostPressure.NONE,
+                StoreProbe.NONE);
     }
 
     /**
@@ -195,6 +211,7 @@ public final class CallBudget implements AutoCloseable {
      *     while the store answers quickly
      * @param busyProbeTimeout the longest a ping is given while the store is busy ({@link #busy})
      * @param busyRate how many calls a second make the store busy
+     * @param busyQueue how many calls awaiting their answers from one node make it busy on any host
      * @param pressure how long this host's tasks waited for a CPU ({@link HostPressure#NONE}: never
      *     give a ping longer than the probe timeout)
      * @param probe pings the node that serves a call
@@ -205,6 +222,7 @@ public final class CallBudget implements AutoCloseable {
             Duration probeTimeout,
             Duration busyProbeTimeout,
             int busyRate,
+            int busyQueue,
             HostPressure pressure,
             StoreProbe probe) {
         this.nanos = Math.max(0, budget.toNanos());
@@ -213,6 +231,7 @@ public final class CallBudget implements AutoCloseable {
         this.probeNanos = Math.max(0, probeTimeout.toNanos());
         this.busyProbeNanos = Math.max(probeNanos, busyProbeTimeout.toNanos());
         this.busyRate = Math.max(0, busyRate);
+        this.busyQueue = Math.max(1, busyQueue);
         this.pressure = pressure;
         this.probe = probe;
     }
@@ -300,7 +319,24 @@ public final class CallBudget implements AutoCloseable {
             return true;
         }
         long stalled = pressure.stalledMicros();
-        return stalled < 0 || (stalled - h.stalledAtPing) * 1_000.0 >= BUSY_SHARE * waitedNanos;
+        return stalled < 0
+                || (stalled - h.stalledAtPing) * 1_000.0 >= BUSY_SHARE * waitedNanos
+                || outstanding(h.node, busyQueue) >= busyQueue;
+    }
+
+    /**
+     * How many of this service's calls to {@code node} are still waiting for their answer, counted
+     * up to {@code enough}. Each is work the node does before it can answer a ping written after it
+     * on another connection (Redis serves every connection's buffered commands in turn).
+     */
+    private int outstanding(Object node, int enough) {
+        int n = 0;
+        for (Pending p : pending) {
+            if (!p.bounded.isDone() && node.equals(node(p)) && ++n >= enough) {
+                break;
+            }
+        }
+        return n;
     }
 
     /** The node serving a call, found once. */
@@ -491,13 +527,24 @@ public final class CallBudget implements AutoCloseable {
             long now = System.nanoTime();
             long waited = now - h.pingSent;
             if (waited < busyProbeNanos && busy(h, now, waited)) {
-                // the store is driven hard while the host's CPUs are short: Redis, or this
-                // service's reading of its answer, may be waiting for a CPU; look again a probe
-                // timeout on
+                // the store is driven hard while the host's CPUs are short (Redis, or this
+                // service's reading of its answer, may be waiting for a CPU) or while Redis has
+                // this service's queued calls to serve first: look again a probe timeout on
                 h.timeout = Math.min(busyProbeNanos, waited + probeNanos);
                 h.verdictAsked = false;
                 wakeSweeper();
                 return;
+            }
+            if (LOG.isDebugEnabled()) {
+                LOG.debug(
+                        "Store node {} judged sick: ping unanswered for {} µs (calls/s {} now, {} before; host CPU"
+                                + " stall {} µs; {} calls outstanding)",
+                        h.node,
+                        waited / 1_000,
+                        now - secondStart >= 2 * SECOND_NANOS ? 0 : calls.sum() - callsBefore,
+                        previousSecond,
+                        h.stalledAtPing < 0 ? -1 : pressure.stalledMicros() - h.stalledAtPing,
+                        outstanding(h.node, Integer.MAX_VALUE));
             }
             h.ping = 0;
             // a first sick verdict is checked at once by another ping, so that a node that was

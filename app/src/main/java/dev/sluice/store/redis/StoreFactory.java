@@ -96,6 +96,7 @@ public class StoreFactory {
                 redis.getProbeTimeout(),
                 redis.getBusyProbeTimeout(),
                 redis.getBusyRate(),
+                redis.getBusyQueue(),
                 HostPressure.psi(),
                 probe.orElse(StoreProbe.NONE));
     }

@@ -57,6 +57,7 @@ class CallBudgetTest {
                 Duration.ofMillis(20),
                 Duration.ofMillis(250),
                 Integer.MAX_VALUE,
+                Integer.MAX_VALUE,
                 HostPressure.NONE,
                 probe);
     }
@@ -118,6 +119,8 @@ class CallBudgetTest {
     /** A host whose CPUs are never short: the stall total stands still. */
     private static final HostPressure IDLE = () -> 42;
 
+    private static final int BUSY_QUEUE = 8;
+
     private static CallBudget busyAware(ScriptedProbe probe, int busyRate, HostPressure pressure) {
         return new CallBudget(
                 Duration.ofMillis(10),
@@ -125,6 +128,7 @@ class CallBudgetTest {
                 Duration.ofMillis(20),
                 Duration.ofMillis(150),
                 busyRate,
+                BUSY_QUEUE,
                 pressure,
                 probe);
     }
@@ -176,6 +180,41 @@ class CallBudgetTest {
             drive(budget, 150);
             assertThat(failsAfterMillis(budget))
                     .as("budget 10 + probe timeout 20")
+                    .isBetween(28L, 120L);
+        }
+    }
+
+    @Test
+    void aBusyStoreWorkingThroughAQueueOfThisServicesCallsIsGivenTheBusyProbeTimeoutOnAnIdleHost() {
+        ScriptedProbe probe = new ScriptedProbe();
+        probe.answers = false;
+        try (CallBudget budget = busyAware(probe, 100, IDLE)) {
+            drive(budget, 150);
+            // calls to node-a still awaiting their answers: Redis answers a ping only after them
+            for (int i = 0; i < BUSY_QUEUE; i++) {
+                budget.bound(new CompletableFuture<>(), "node-a");
+            }
+            assertThat(failsAfterMillis(budget))
+                    .as("budget 10 + busy probe timeout 150")
+                    .isBetween(155L, 600L);
+        }
+    }
+
+    @Test
+    void callsAwaitedFromAnotherNodeDoNotMakeANodeBusy() {
+        ScriptedProbe probe = new ScriptedProbe();
+        probe.answers = false;
+        try (CallBudget budget = busyAware(probe, 100, IDLE)) {
+            drive(budget, 150);
+            for (int i = 0; i < 4 * BUSY_QUEUE; i++) {
+                budget.bound(new CompletableFuture<>(), "node-b");
+            }
+            long start = System.nanoTime();
+            CompletionStage<String> bounded = budget.bound(new CompletableFuture<>(), "node-a");
+            assertThatThrownBy(() -> bounded.toCompletableFuture().get(5, TimeUnit.SECONDS))
+                    .hasCauseInstanceOf(StoreTimeoutException.class);
+            assertThat((System.nanoTime() - start) / 1_000_000)
+                    .as("budget 10 + probe timeout 20: node-a has one call outstanding")
                     .isBetween(28L, 120L);
         }
     }
