@@ -98,6 +98,21 @@ public class LimiterProperties {
          */
         private int busyQueue = 16;
 
+        /**
+         * Whether Lettuce's connections run on the HTTP server's event loops instead of threads
+         * of their own: a check whose HTTP connection and Redis connection share a loop needs no
+         * hand-over between threads (docs/benchmarks.md). Default true.
+         */
+        private boolean shareEventLoops = true;
+
+        public boolean isShareEventLoops() {
+            return shareEventLoops;
+        }
+
+        public void setShareEventLoops(boolean shareEventLoops) {
+            this.shareEventLoops = shareEventLoops;
+        }
+
         public int getBusyQueue() {
             return busyQueue;
         }

@@ -11,6 +11,7 @@ import io.lettuce.core.metrics.CommandLatencyRecorder;
 import io.lettuce.core.metrics.MicrometerCommandLatencyRecorder;
 import io.lettuce.core.metrics.MicrometerOptions;
 import io.lettuce.core.resource.Delay;
+import io.lettuce.core.resource.EventLoopGroupProvider;
 import io.lettuce.core.resource.NettyCustomizer;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micronaut.configuration.lettuce.ClientResourcesMutator;
@@ -21,6 +22,7 @@ import io.micronaut.context.annotation.Requires;
 import io.micronaut.context.event.BeanCreatedEvent;
 import io.micronaut.context.event.BeanCreatedEventListener;
 import io.netty.channel.Channel;
+import io.netty.channel.EventLoopGroup;
 import io.netty.handler.flush.FlushConsolidationHandler;
 import jakarta.inject.Singleton;
 import java.time.Duration;
@@ -41,14 +43,60 @@ public class RedisClientTuning {
      * the node finds Redis again within about a second.
      */
     @Singleton
-    ClientResourcesMutator reconnectDelay(LimiterProperties.Redis redis) {
+    ClientResourcesMutator reconnectDelay(
+            LimiterProperties.Redis redis, io.micronaut.context.BeanProvider<EventLoopGroup> serverLoops) {
         return (builder, config) -> {
             builder.reconnectDelay(
                     Delay.exponential(Duration.ofMillis(10), redis.getReconnectMaxDelay(), 2, TimeUnit.MILLISECONDS));
             if (redis.isConsolidateFlushes()) {
                 builder.nettyCustomizer(new ConsolidatedFlushes());
             }
+            if (redis.isShareEventLoops() && serverLoops.isPresent()) {
+                builder.eventLoopGroupProvider(new SharedEventLoops(serverLoops.get()));
+            }
         };
+    }
+
+    /**
+     * Lettuce's connections on the HTTP server's own event loops: a check whose request and Redis
+     * connection share a loop is written, answered and responded to without a hand-over between
+     * threads. The loops are the server's; Lettuce never shuts them down.
+     */
+    static final class SharedEventLoops implements EventLoopGroupProvider {
+        private final EventLoopGroup group;
+
+        SharedEventLoops(EventLoopGroup group) {
+            this.group = group;
+        }
+
+        @Override
+        @SuppressWarnings("unchecked")
+        public <T extends EventLoopGroup> T allocate(Class<T> type) {
+            return (T) group;
+        }
+
+        @Override
+        public int threadPoolSize() {
+            int n = 0;
+            for (io.netty.util.concurrent.EventExecutor ignored : group) {
+                n++;
+            }
+            return n;
+        }
+
+        @Override
+        public io.netty.util.concurrent.Future<Boolean> release(
+                io.netty.util.concurrent.EventExecutorGroup eventLoopGroup,
+                long quietPeriod,
+                long timeout,
+                TimeUnit unit) {
+            return io.netty.util.concurrent.ImmediateEventExecutor.INSTANCE.newSucceededFuture(true);
+        }
+
+        @Override
+        public io.netty.util.concurrent.Future<Boolean> shutdown(long quietPeriod, long timeout, TimeUnit timeUnit) {
+            return io.netty.util.concurrent.ImmediateEventExecutor.INSTANCE.newSucceededFuture(true);
+        }
     }
 
     /**
