@@ -153,8 +153,14 @@ public class DecisionMetrics {
 
     /** What became of consumes answered by the store after their check was decided by its failure mode. */
     public enum LateAnswer {
-        /** the store had denied it too, or the call failed there: nothing was counted */
+        /** the store had denied it too: nothing was counted */
         NOTHING_TAKEN,
+        /**
+         * the call failed after it was sent (Lettuce's own timeout, a lost connection, an error):
+         * it may still have run in the store, and then it is counted twice (a stalled Redis runs
+         * the commands written before the stall when it resumes)
+         */
+        UNKNOWN,
         /** counted once: the check was admitted by {@code open}, and the store counted it */
         KEPT,
         /** given back: the check was refused ({@code closed}) or counted locally ({@code local}) */

@@ -283,7 +283,11 @@ public class FailureModes {
             Decision d = value instanceof Decision decision
                     ? decision
                     : value instanceof PlanQuota.Result r ? r.bucket() : null;
-            if (failed != null || d == null || !d.allowed()) {
+            if (failed != null) {
+                // no answer: the command may have run all the same (seen: Redis stopped for 2 s ran
+                // the consumes written before the stop after Lettuce's 1.5 s timeout had failed them)
+                metrics.lateAnswer(DecisionMetrics.LateAnswer.UNKNOWN);
+            } else if (d == null || !d.allowed()) {
                 metrics.lateAnswer(DecisionMetrics.LateAnswer.NOTHING_TAKEN);
             } else if (mode == FailureMode.OPEN) {
                 metrics.lateAnswer(DecisionMetrics.LateAnswer.KEPT);

@@ -187,6 +187,26 @@ class FailureModesTest {
     }
 
     @Test
+    void aLateConsumeThatNeverGetsAnAnswerIsCountedAsUnknownNotAsNothingTaken() {
+        FailureModes modes = modes(1);
+        Subject s = fresh("unanswered");
+        CompletableFuture<Decision> late = new CompletableFuture<>();
+        modes.settleLate(
+                new StoreTimeoutException(StoreTimeoutException.Reason.SICK, late),
+                FailureMode.CLOSED,
+                s,
+                TEN_PER_MINUTE,
+                1);
+        // Lettuce's own timeout: the command was written, and a stalled Redis may still run it
+        late.completeExceptionally(new java.util.concurrent.TimeoutException("Command timed out after 1.5 s"));
+        assertThat(late("unknown")).isEqualTo(1);
+        assertThat(meters.find("sluice.store.late.answers")
+                        .tag("settled", "nothing-taken")
+                        .counter())
+                .isNull();
+    }
+
+    @Test
     void anErrorThatIsNotATimeOutIsNotSettled() {
         FailureModes modes = modes(1);
         Subject s = fresh("error");
