@@ -167,6 +167,20 @@ public class LimiterProperties {
             return waitCap.plusMillis(500);
         }
 
+        /**
+         * How long Lettuce keeps a script call (a consume, a refund) whose caller was already
+         * answered, so that its late answer can be settled (refunded, kept, or counted). Default 30s.
+         */
+        private Duration lateAnswerTimeout = Duration.ofSeconds(30);
+
+        public Duration getLateAnswerTimeout() {
+            return lateAnswerTimeout;
+        }
+
+        public void setLateAnswerTimeout(Duration lateAnswerTimeout) {
+            this.lateAnswerTimeout = lateAnswerTimeout;
+        }
+
         /** The longest wait between two attempts to reconnect to a Redis node. Default 1s. */
         private Duration reconnectMaxDelay = Duration.ofSeconds(1);
 

@@ -135,13 +135,45 @@ public class RedisClientTuning {
         }
     }
 
+    /**
+     * Lettuce's own command timeouts: the wait cap + 500 ms for every command but the scripts,
+     * which are given {@code limiter.redis.late-answer-timeout} (30 s). A script is a consume or a
+     * refund; once its caller has been answered by the failure mode, Lettuce keeps it only so that
+     * its answer can still be settled ({@code sluice_store_late_answers_total}): a Redis stalled
+     * for 2 s runs the commands written before the stall when it resumes, and a consume Lettuce had
+     * timed out at 1.5 s was then counted twice unseen (measured: a SIGSTOPped master, 3–4 units
+     * charged for 503s by {@code closed}).
+     */
+    static TimeoutOptions timeouts(LimiterProperties.Redis redis) {
+        long scripts = redis.getLateAnswerTimeout().toNanos();
+        long others = redis.lettuceTimeout().toNanos();
+        return TimeoutOptions.builder()
+                .timeoutCommands()
+                .timeoutSource(new TimeoutOptions.TimeoutSource() {
+                    @Override
+                    public long getTimeout(io.lettuce.core.protocol.RedisCommand<?, ?, ?> command) {
+                        io.lettuce.core.protocol.ProtocolKeyword type = command.getType();
+                        return type == io.lettuce.core.protocol.CommandType.EVALSHA
+                                        || type == io.lettuce.core.protocol.CommandType.EVAL
+                                ? Math.max(scripts, others)
+                                : others;
+                    }
+
+                    @Override
+                    public TimeUnit getTimeUnit() {
+                        return TimeUnit.NANOSECONDS;
+                    }
+                })
+                .build();
+    }
+
     @Singleton
     @Requires(property = "redis.uri")
     BeanCreatedEventListener<RedisClient> standalone(LimiterProperties.Redis redis) {
         return (BeanCreatedEvent<RedisClient> event) -> {
             RedisClient client = event.getBean();
             client.setOptions(ClientOptions.builder()
-                    .timeoutOptions(TimeoutOptions.enabled(redis.lettuceTimeout()))
+                    .timeoutOptions(timeouts(redis))
                     .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS)
                     .build());
             return client;
@@ -154,7 +186,7 @@ public class RedisClientTuning {
         return (BeanCreatedEvent<RedisClusterClient> event) -> {
             RedisClusterClient client = event.getBean();
             client.setOptions(ClusterClientOptions.builder()
-                    .timeoutOptions(TimeoutOptions.enabled(redis.lettuceTimeout()))
+                    .timeoutOptions(timeouts(redis))
                     .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS)
                     .topologyRefreshOptions(ClusterTopologyRefreshOptions.builder()
                             .enablePeriodicRefresh(redis.getTopologyRefreshPeriod())
