@@ -152,7 +152,7 @@ public class RedisClientTuning {
                 .timeoutSource(new TimeoutOptions.TimeoutSource() {
                     @Override
                     public long getTimeout(io.lettuce.core.protocol.RedisCommand<?, ?, ?> command) {
-                        io.lettuce.core.protocol.ProtocolKeyword type = command.getType();
+                        io.lettuce.core.protocol.ProtocolKeyword type = command == null ? null : command.getType();
                         return type == io.lettuce.core.protocol.CommandType.EVALSHA
                                         || type == io.lettuce.core.protocol.CommandType.EVAL
                                 ? Math.max(scripts, others)

@@ -43,6 +43,15 @@ class StoreSelectionIT {
             var source = options.getTimeoutOptions().getSource();
             // a backstop only: the budget's cap (700 ms) gives up first
             assertThat(source.getTimeUnit().toMillis(source.getTimeout(null))).isEqualTo(1200);
+            assertThat(source.getTimeUnit()
+                            .toMillis(source.getTimeout(new io.lettuce.core.protocol.Command<>(
+                                    io.lettuce.core.protocol.CommandType.GET, null))))
+                    .isEqualTo(1200);
+            // a script given up on is kept so that its late answer can be settled
+            assertThat(source.getTimeUnit()
+                            .toMillis(source.getTimeout(new io.lettuce.core.protocol.Command<>(
+                                    io.lettuce.core.protocol.CommandType.EVALSHA, null))))
+                    .isEqualTo(30_000);
             assertThat(options.getDisconnectedBehavior()).isEqualTo(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS);
         }
     }
