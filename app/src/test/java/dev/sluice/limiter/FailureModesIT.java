@@ -182,4 +182,29 @@ class FailureModesIT {
         assertThat(ServiceNode.get(node.url(), "/v1/limits/reads/late-open").body())
                 .contains("\"remaining\":2", "\"degraded\":false");
     }
+
+    /**
+     * A Redis stalled for longer than Lettuce's own command timeout (the wait cap + 500 ms, 1.5 s)
+     * still runs the consumes written before the stall when it resumes. Lettuce keeps script calls
+     * for {@code limiter.redis.late-answer-timeout} (30 s) so that their answers are settled: the
+     * refused check's unit is given back, not charged for a 503 (before, the late call failed at
+     * 1.5 s and the unit stayed taken).
+     */
+    @Test
+    void aConsumeStalledPastLettucesOwnTimeoutIsStillGivenBack() {
+        await().atMost(Duration.ofSeconds(15))
+                .pollInterval(Duration.ofMillis(50))
+                .untilAsserted(() -> assertThat(check("login", "warm").body()).contains("\"degraded\":false"));
+        double refundedBefore = lateAnswers("refunded");
+        redis.call("CLIENT", "PAUSE", "2500", "ALL");
+        HttpResponse<String> refused = check("login", "stalled-closed");
+        assertThat(refused.statusCode()).isEqualTo(503);
+        await().atMost(Duration.ofSeconds(20))
+                .untilAsserted(() -> assertThat(lateAnswers("refunded")).isEqualTo(refundedBefore + 1));
+        await().atMost(Duration.ofSeconds(15))
+                .pollInterval(Duration.ofMillis(50))
+                .untilAsserted(() -> assertThat(ServiceNode.get(node.url(), "/v1/limits/login/stalled-closed")
+                                .body())
+                        .contains("\"remaining\":3", "\"degraded\":false"));
+    }
 }
