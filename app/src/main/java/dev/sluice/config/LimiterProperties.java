@@ -94,7 +94,8 @@ public class LimiterProperties {
 
         /**
          * How many of this service's calls to one Redis node, awaiting their answers, make that
-         * node busy whatever the host's CPU pressure ({@link #busyProbeTimeout}). Default 16.
+         * node busy whatever the host's CPU pressure, at five times {@link #busyRate} ({@link
+         * #busyProbeTimeout}). Default 16.
          */
         private int busyQueue = 16;
 

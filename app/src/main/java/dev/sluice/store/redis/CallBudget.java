@@ -37,8 +37,8 @@ import org.slf4j.LoggerFactory;
  *       limiter.redis.busy-rate} calls (200) in the current second or the one before, while some
  *       task of this host waited for a CPU for at least a quarter of the ping's wait ({@link
  *       HostPressure}, Linux's pressure stall information; no reading counts as contended) or
- *       while at least {@code limiter.redis.busy-queue} (16) of its calls to the pinged node await
- *       their answers — the ping is given another probe timeout, and so on up to {@code
+ *       while, at five times the busy rate, at least {@code limiter.redis.busy-queue} (16) of its
+ *       calls to the pinged node await their answers — the ping is given another probe timeout, and so on up to {@code
  *       limiter.redis.busy-probe-timeout} (250 ms) in all. A Redis driven hard on a host short of
  *       CPU (or this service's reading of its answers) waits for a CPU, and is seen silent for
  *       more than 100 ms with no fault at all (measured here, with Redis on the same 2 vCPUs: 36
@@ -100,6 +100,16 @@ public final class CallBudget implements AutoCloseable {
      * some task of this host waited for a CPU at least this share of the time.
      */
     static final double BUSY_SHARE = 0.25;
+
+    /**
+     * A queue on the pinged node earns the longer ping only at this many times the busy rate (1,000
+     * calls/s by default). With the rule at any busy rate, the chaos suite's 50 ms latency toxic
+     * cell for {@code local} twice reached a p99 of 56 ms (bound 50): a slow link builds a queue
+     * too (Little's law: ~150–200 calls/s × 50 ms and the late calls held back), so a queue is
+     * evidence of load only at a rate no slow link at chaos rates reaches; the saturation that
+     * needed the rule drove 1,472 calls/s with 35–103 outstanding.
+     */
+    static final int QUEUE_RATE_FACTOR = 5;
 
     private static final long SECOND_NANOS = 1_000_000_000L;
 
@@ -312,7 +322,8 @@ public final class CallBudget implements AutoCloseable {
      */
     private boolean busy(NodeHealth h, long now, long waitedNanos) {
         long current = now - secondStart >= 2 * SECOND_NANOS ? 0 : calls.sum() - callsBefore;
-        if (Math.max(current, previousSecond) < busyRate) {
+        long rate = Math.max(current, previousSecond);
+        if (rate < busyRate) {
             return false;
         }
         if (h.stalledAtPing < 0 || waitedNanos <= 0) {
@@ -321,7 +332,7 @@ public final class CallBudget implements AutoCloseable {
         long stalled = pressure.stalledMicros();
         return stalled < 0
                 || (stalled - h.stalledAtPing) * 1_000.0 >= BUSY_SHARE * waitedNanos
-                || outstanding(h.node, busyQueue) >= busyQueue;
+                || (rate >= QUEUE_RATE_FACTOR * busyRate && outstanding(h.node, busyQueue) >= busyQueue);
     }
 
     /**

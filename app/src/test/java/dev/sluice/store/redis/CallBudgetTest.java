@@ -189,7 +189,7 @@ class CallBudgetTest {
         ScriptedProbe probe = new ScriptedProbe();
         probe.answers = false;
         try (CallBudget budget = busyAware(probe, 100, IDLE)) {
-            drive(budget, 150);
+            drive(budget, 100 * CallBudget.QUEUE_RATE_FACTOR + 50);
             // calls to node-a still awaiting their answers: Redis answers a ping only after them
             for (int i = 0; i < BUSY_QUEUE; i++) {
                 budget.bound(new CompletableFuture<>(), "node-a");
@@ -201,11 +201,26 @@ class CallBudgetTest {
     }
 
     @Test
+    void aQueueBuiltAtAModestRateIsJudgedOnTheProbeTimeout() {
+        ScriptedProbe probe = new ScriptedProbe();
+        probe.answers = false;
+        try (CallBudget budget = busyAware(probe, 100, IDLE)) {
+            drive(budget, 150); // busy, but a queue at this rate is what a slow link builds too
+            for (int i = 0; i < BUSY_QUEUE; i++) {
+                budget.bound(new CompletableFuture<>(), "node-a");
+            }
+            assertThat(failsAfterMillis(budget))
+                    .as("budget 10 + probe timeout 20")
+                    .isBetween(28L, 120L);
+        }
+    }
+
+    @Test
     void callsAwaitedFromAnotherNodeDoNotMakeANodeBusy() {
         ScriptedProbe probe = new ScriptedProbe();
         probe.answers = false;
         try (CallBudget budget = busyAware(probe, 100, IDLE)) {
-            drive(budget, 150);
+            drive(budget, 100 * CallBudget.QUEUE_RATE_FACTOR + 50);
             for (int i = 0; i < 4 * BUSY_QUEUE; i++) {
                 budget.bound(new CompletableFuture<>(), "node-b");
             }
