@@ -32,6 +32,8 @@ class FailureModesIT {
         redis = RedisNode.start(FreePorts.any(), Files.createTempDirectory("sluice-failure-"), List.of());
         node = ServiceNode.start(Map.ofEntries(
                 Map.entry("redis.uri", redis.uri()),
+                // off by default; here so that a stall past Lettuce's backstop is settled (below)
+                Map.entry("limiter.redis.late-answer-timeout", "30s"),
                 Map.entry("limiter.policies.reads.limit", 3),
                 Map.entry("limiter.policies.reads.period", "1h"),
                 Map.entry("limiter.policies.reads.on-store-failure", "open"),
@@ -185,8 +187,9 @@ class FailureModesIT {
 
     /**
      * A Redis stalled for longer than Lettuce's own command timeout (the wait cap + 500 ms, 1.5 s)
-     * still runs the consumes written before the stall when it resumes. Lettuce keeps script calls
-     * for {@code limiter.redis.late-answer-timeout} (30 s) so that their answers are settled: the
+     * still runs the consumes written before the stall when it resumes. With {@code
+     * limiter.redis.late-answer-timeout} (30 s here; off by default) Lettuce keeps script calls so
+     * that their answers are settled: the
      * refused check's unit is given back, not charged for a 503 (before, the late call failed at
      * 1.5 s and the unit stayed taken).
      */

@@ -136,8 +136,8 @@ public class RedisClientTuning {
     }
 
     /**
-     * Lettuce's own command timeouts: the wait cap + 500 ms for every command but the scripts,
-     * which are given {@code limiter.redis.late-answer-timeout} (30 s). A script is a consume or a
+     * Lettuce's own command timeouts: the wait cap + 500 ms for every command; scripts get {@code
+     * limiter.redis.late-answer-timeout} when it is longer (off by default). A script is a consume or a
      * refund; once its caller has been answered by the failure mode, Lettuce keeps it only so that
      * its answer can still be settled ({@code sluice_store_late_answers_total}): a Redis stalled
      * for 2 s runs the commands written before the stall when it resumes, and a consume Lettuce had

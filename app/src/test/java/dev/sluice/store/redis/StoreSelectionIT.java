@@ -47,11 +47,11 @@ class StoreSelectionIT {
                             .toMillis(source.getTimeout(new io.lettuce.core.protocol.Command<>(
                                     io.lettuce.core.protocol.CommandType.GET, null))))
                     .isEqualTo(1200);
-            // a script given up on is kept so that its late answer can be settled
+            // by default a script has the same backstop (limiter.redis.late-answer-timeout: 0)
             assertThat(source.getTimeUnit()
                             .toMillis(source.getTimeout(new io.lettuce.core.protocol.Command<>(
                                     io.lettuce.core.protocol.CommandType.EVALSHA, null))))
-                    .isEqualTo(30_000);
+                    .isEqualTo(1200);
             assertThat(options.getDisconnectedBehavior()).isEqualTo(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS);
         }
     }
