@@ -321,8 +321,7 @@ public final class CallBudget implements AutoCloseable {
      * host's, not the store's.
      */
     private boolean busy(NodeHealth h, long now, long waitedNanos) {
-        long current = now - secondStart >= 2 * SECOND_NANOS ? 0 : calls.sum() - callsBefore;
-        long rate = Math.max(current, previousSecond);
+        long rate = Math.max(currentSecond(now), previousSecond);
         if (rate < busyRate) {
             return false;
         }
@@ -348,6 +347,11 @@ public final class CallBudget implements AutoCloseable {
             }
         }
         return n;
+    }
+
+    /** Calls made in the current second so far (0 once it is more than a second old). */
+    private long currentSecond(long now) {
+        return now - secondStart >= 2 * SECOND_NANOS ? 0 : calls.sum() - callsBefore;
     }
 
     /** The node serving a call, found once. */
@@ -552,7 +556,7 @@ public final class CallBudget implements AutoCloseable {
                                 + " stall {} µs; {} calls outstanding)",
                         h.node,
                         waited / 1_000,
-                        now - secondStart >= 2 * SECOND_NANOS ? 0 : calls.sum() - callsBefore,
+                        currentSecond(now),
                         previousSecond,
                         h.stalledAtPing < 0 ? -1 : pressure.stalledMicros() - h.stalledAtPing,
                         outstanding(h.node, Integer.MAX_VALUE));

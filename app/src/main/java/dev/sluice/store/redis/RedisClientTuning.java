@@ -147,6 +147,9 @@ public class RedisClientTuning {
     static TimeoutOptions timeouts(LimiterProperties.Redis redis) {
         long scripts = redis.getLateAnswerTimeout().toNanos();
         long others = redis.lettuceTimeout().toNanos();
+        if (scripts <= others) {
+            return TimeoutOptions.enabled(redis.lettuceTimeout()); // one backstop for every command
+        }
         return TimeoutOptions.builder()
                 .timeoutCommands()
                 .timeoutSource(new TimeoutOptions.TimeoutSource() {
@@ -155,7 +158,7 @@ public class RedisClientTuning {
                         io.lettuce.core.protocol.ProtocolKeyword type = command == null ? null : command.getType();
                         return type == io.lettuce.core.protocol.CommandType.EVALSHA
                                         || type == io.lettuce.core.protocol.CommandType.EVAL
-                                ? Math.max(scripts, others)
+                                ? scripts
                                 : others;
                     }
 
