@@ -79,18 +79,32 @@ public final class ChaosRun {
         String runId = HexFormat.of().formatHex(randomBytes());
         List<Row> rows = new ArrayList<>();
         List<String> skipped = new ArrayList<>();
-        for (Scenario s : Scenario.all()) {
-            if (!settings.scenarios().isEmpty() && !settings.scenarios().contains(s.name())) {
-                continue;
-            }
+        for (Scenario s : chosen()) {
             if (s.fault() != null && s.fault().healsItself() && settings.killer() == null) {
                 skipped.add(s.name() + ": no way to kill a Redis master was given (--kill-master-cmd)");
                 continue;
             }
             log.accept("scenario " + s.name() + ": " + s.description());
-            rows.addAll(run(s, runId, proxies));
+            // a scenario named twice gets fresh subjects the second time
+            rows.addAll(run(s, runId + "-" + rows.size() / MODES.size(), proxies));
         }
         return new Report(settings, proxies.size(), rows, skipped);
+    }
+
+    /** Every scenario in its order, or the named ones in the order named (a name twice runs twice). */
+    private List<Scenario> chosen() {
+        if (settings.scenarios().isEmpty()) {
+            return Scenario.all();
+        }
+        List<Scenario> chosen = new ArrayList<>();
+        for (String name : settings.scenarios()) {
+            chosen.add(Scenario.all().stream()
+                    .filter(x -> x.name().equals(name))
+                    .findFirst()
+                    .orElseThrow(() -> new IllegalArgumentException("no chaos scenario named " + name + "; there are "
+                            + Scenario.all().stream().map(Scenario::name).toList())));
+        }
+        return chosen;
     }
 
     private static byte[] randomBytes() {
@@ -144,6 +158,12 @@ public final class ChaosRun {
         long remainingAfter = awaitReconciled(keys.get("local"), limits.get("local"), samples);
         List<Row> rows = new ArrayList<>();
         for (String mode : MODES) {
+            if (s.fault() != null) {
+                List<Sample> during = samples.stream()
+                        .filter(x -> x.mode().equals(mode) && x.startNanos() >= start && x.startNanos() < windowEnd)
+                        .toList();
+                log.accept("  " + mode + " slowest during the fault: " + slowest(during, start, 3));
+            }
             rows.add(row(
                     s,
                     mode,
@@ -341,7 +361,8 @@ public final class ChaosRun {
         }
         if (s.fault() != null && p99 > settings.budgetMs() + settings.marginMs()) {
             failures.add(String.format(
-                    "p99 %.1f ms over the budget %d ms + margin %d ms", p99, settings.budgetMs(), settings.marginMs()));
+                    "p99 %.1f ms over the budget %d ms + margin %d ms (slowest: %s)",
+                    p99, settings.budgetMs(), settings.marginMs(), slowest(during, start, 3)));
         }
         if (admittedDegraded > bound) {
             failures.add("admitted " + admittedDegraded + " by itself, more than its bound " + bound);
@@ -376,6 +397,21 @@ public final class ChaosRun {
                 admittedTotal,
                 remainingAfter,
                 failures);
+    }
+
+    /** The {@code n} slowest checks: how long each took, when it started after the fault began, what it got. */
+    static String slowest(List<Sample> samples, long faultStart, int n) {
+        return samples.stream()
+                .sorted(java.util.Comparator.comparingLong((Sample x) -> x.endNanos() - x.startNanos())
+                        .reversed())
+                .limit(n)
+                .map(x -> String.format(
+                        "%.1f ms at +%d ms (%d%s)",
+                        x.millisExact(),
+                        (x.startNanos() - faultStart) / 1_000_000,
+                        x.status(),
+                        x.degraded() ? ", degraded" : ""))
+                .collect(java.util.stream.Collectors.joining("; "));
     }
 
     private static double percentile(double[] sorted, double q) {
