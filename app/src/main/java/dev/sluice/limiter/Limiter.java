@@ -383,6 +383,18 @@ public class Limiter {
         return new Verdict(c.policy(), c.key(), c.tier(), c.cost(), d, degraded, unavailable, s, l, source, false);
     }
 
+    /**
+     * Runs {@code check} through the path a check takes once the store has failed — its policy's
+     * failure mode and the verdict — without the store and without counting it anywhere: no
+     * metric, no health change, and the subject's local state and debt forgotten afterwards. For
+     * the warm-up of a starting node only ({@code NodeWarmUp}), on a subject no caller uses.
+     */
+    public CompletionStage<Verdict> rehearseDegraded(Check check) {
+        Subject subject = new Subject(check.policy().name(), check.key());
+        return degrade(check, subject, check.policy().limitFor(check.tier()))
+                .whenComplete((v, e) -> modes.forget(subject));
+    }
+
     /** The check decided by its policy's failure mode, the store having failed. */
     private CompletionStage<Verdict> degrade(Check check, Subject subject, Limit limit) {
         return modes.decide(check.policy().onStoreFailure(), subject, limit, check.cost())
