@@ -147,6 +147,13 @@ class FailureModesIT {
                 (System.nanoTime() - paused) / 1_000_000);
     }
 
+    /** Waits (up to 15 s) until a check is decided by Redis again. */
+    private static void awaitStoreDecides() {
+        await().atMost(Duration.ofSeconds(15))
+                .pollInterval(Duration.ofMillis(50))
+                .untilAsserted(() -> assertThat(check("login", "warm").body()).contains("\"degraded\":false"));
+    }
+
     private static double lateAnswers(String settled) {
         java.util.regex.Matcher m = java.util.regex.Pattern.compile(
                         "sluice_store_late_answers_total\\{settled=\"" + settled + "\"} (\\S+)")
@@ -161,9 +168,7 @@ class FailureModesIT {
      */
     @Test
     void aConsumeAnsweredAfterItsCheckWasDecidedByItsModeIsCountedOnce() {
-        await().atMost(Duration.ofSeconds(15))
-                .pollInterval(Duration.ofMillis(50))
-                .untilAsserted(() -> assertThat(check("login", "warm").body()).contains("\"degraded\":false"));
+        awaitStoreDecides();
         double refundedBefore = lateAnswers("refunded");
         double keptBefore = lateAnswers("kept");
         redis.call("CLIENT", "PAUSE", "400", "ALL");
@@ -195,9 +200,7 @@ class FailureModesIT {
      */
     @Test
     void aConsumeStalledPastLettucesOwnTimeoutIsStillGivenBack() {
-        await().atMost(Duration.ofSeconds(15))
-                .pollInterval(Duration.ofMillis(50))
-                .untilAsserted(() -> assertThat(check("login", "warm").body()).contains("\"degraded\":false"));
+        awaitStoreDecides();
         double refundedBefore = lateAnswers("refunded");
         redis.call("CLIENT", "PAUSE", "2500", "ALL");
         HttpResponse<String> refused = check("login", "stalled-closed");

@@ -158,12 +158,6 @@ public final class ChaosRun {
         long remainingAfter = awaitReconciled(keys.get("local"), limits.get("local"), samples);
         List<Row> rows = new ArrayList<>();
         for (String mode : MODES) {
-            if (s.fault() != null) {
-                List<Sample> during = samples.stream()
-                        .filter(x -> x.mode().equals(mode) && x.startNanos() >= start && x.startNanos() < windowEnd)
-                        .toList();
-                log.accept("  " + mode + " slowest during the fault: " + slowest(during, start, 3));
-            }
             rows.add(row(
                     s,
                     mode,
@@ -310,6 +304,9 @@ public final class ChaosRun {
         List<Sample> during = all.stream()
                 .filter(x -> x.mode().equals(mode) && x.startNanos() >= start && x.startNanos() < windowEnd)
                 .toList();
+        if (s.fault() != null) {
+            log.accept("  " + mode + " slowest during the fault: " + slowest(during, start, 3));
+        }
         int admitted = (int) during.stream().filter(x -> x.status() == 200).count();
         int degraded = (int) during.stream().filter(Sample::degraded).count();
         int admittedDegraded = (int)
