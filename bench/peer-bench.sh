@@ -83,14 +83,27 @@ done
 
 proc_ticks() { local t=0; for pid in "$@"; do t=$((t + $(awk '{print $14 + $15}' "/proc/$pid/stat"))); done; echo "$t"; }
 machine_busy() { awk '/^cpu / {print $2 + $3 + $4 + $7 + $8}' /proc/stat; }
+redis_io() { # commands, reads and writes the 3 Redis processes have served so far
+  local port; for port in "${cluster_ports[@]}"; do redis-cli -p "$port" info stats; done | tr -d '\r' |
+    awk -F: '$1 == "total_commands_processed" {c += $2} $1 == "total_reads_processed" {r += $2}
+             $1 == "total_writes_processed" {w += $2} END {print c, r, w}'
+}
 run_wrk() { # label, service, duration, policy
   local label=$1 name=$2 duration=$3 policy=$4
   local pid=${pid_of[$name]} j0 r0 m0
-  j0=$(proc_ticks "$pid"); r0=$(proc_ticks "${redis_pids[@]}"); m0=$(machine_busy)
+  j0=$(proc_ticks "$pid"); r0=$(proc_ticks "${redis_pids[@]}"); m0=$(machine_busy); io0=$(redis_io)
   POLICY="$policy" PATH_UNDER_TEST=/v1/check KEYS="$KEYS" wrk -t"$THREADS" -c"$CONNECTIONS" -d"$duration" --latency \
     -s "$here/check.lua" "http://127.0.0.1:${port_of[$name]}" > "$work/wrk-$label.txt" 2>&1
   local j=$(( $(proc_ticks "$pid") - j0 )) r=$(( $(proc_ticks "${redis_pids[@]}") - r0 )) m=$(( $(machine_busy) - m0 ))
   echo "$j $r $((m - j - r))" > "$work/cpu-$label"
+  echo "$io0 $(redis_io)" > "$work/io-$label"
+}
+# Redis socket reads and reply writes per request: 1 / 1 when every command travels alone, below 1 when
+# a client puts several commands in one write (Redis counts the commands a script runs as commands,
+# so reads are set against requests, not commands)
+batching() {
+  local n; n=$(awk '/requests in/ {print $1}' "$work/wrk-$1.txt")
+  awk -v n="$n" '{if ($5 - $2 < 100) print "-"; else printf "%.2f / %.2f", ($5 - $2) / n, ($6 - $3) / n}' "$work/io-$1"
 }
 rps() { awk '/^Requests\/sec/ {print $2}' "$work/wrk-$1.txt"; }
 pct() { awk -v p="$2" '$1 == p {print $2}' "$work/wrk-$1.txt"; }
@@ -122,11 +135,13 @@ out="$here/results/peer-bench-$(date -u +%Y%m%dT%H%M%SZ).txt"
   echo "noop: Micronaut, no decision; scg: Spring Cloud Gateway's request_rate_limiter.lua by EVALSHA; bucket4j: Bucket4j 8.19 Lettuce CAS proxy manager; sluice: token bucket"
   echo
   echo "CPU us per request: the service's JVM / the 3 Redis processes / wrk, kernel and the rest"
-  printf '%-6s %-28s %12s %10s %10s %10s  %s\n' round service 'requests/s' p50 p99 'not 200' 'CPU us/request'
+  echo "Redis reads / writes per request: how many socket reads of commands and writes of replies a check cost Redis"
+  printf '%-6s %-28s %12s %10s %10s %10s  %-20s %s\n' round service 'requests/s' p50 p99 'not 200' 'CPU us/request' \
+    'Redis reads, writes/request'
   for r in $(seq 1 "$ROUNDS"); do
     for p in "${parties[@]}"; do
-      printf '%-6s %-28s %12s %10s %10s %10s  %s\n' "$r" "$p" "$(rps "$p-$r")" "$(pct "$p-$r" 50%)" "$(pct "$p-$r" 99%)" \
-        "$(non200 "$p-$r")" "$(cpu "$p-$r")"
+      printf '%-6s %-28s %12s %10s %10s %10s  %-20s %s\n' "$r" "$p" "$(rps "$p-$r")" "$(pct "$p-$r" 50%)" "$(pct "$p-$r" 99%)" \
+        "$(non200 "$p-$r")" "$(cpu "$p-$r")" "$(batching "$p-$r")"
       e=$(errors "$p-$r"); [ "$e" = none ] || echo "       $e"
     done
   done

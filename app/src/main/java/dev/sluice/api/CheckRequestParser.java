@@ -4,7 +4,9 @@ import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.core.StreamReadFeature;
+import com.fasterxml.jackson.core.exc.StreamConstraintsException;
 import dev.sluice.scope.RequestFacts;
 import java.io.IOException;
 import java.util.ArrayList;
@@ -17,8 +19,17 @@ import java.util.regex.Pattern;
  * compatibility); a field given twice is an error.
  */
 public final class CheckRequestParser {
+    /**
+     * The deepest nesting a body may have: a check is at most three levels deep ({@code
+     * {"checks": [{...}]}}); unknown fields get some room, and a body nested past this is refused
+     * before it costs more.
+     */
+    static final int MAX_DEPTH = 32;
+
     private static final JsonFactory JSON = JsonFactory.builder()
             .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+            .streamReadConstraints(
+                    StreamReadConstraints.builder().maxNestingDepth(MAX_DEPTH).build())
             .build();
 
     /** Jackson's "(start marker at [Source: ...])" notes: noise for a client. */
@@ -96,13 +107,17 @@ public final class CheckRequestParser {
             if (parser.currentToken() != JsonToken.END_OBJECT || parser.nextToken() != null) {
                 throw BadRequestException.of("body", "must be exactly one JSON object");
             }
+        } catch (StreamConstraintsException e) {
+            throw BadRequestException.of("body", "is nested too deep: at most " + MAX_DEPTH + " levels");
         } catch (JsonProcessingException e) {
-            throw BadRequestException.of(
-                    "body",
-                    "is not valid JSON: "
-                            + SOURCE_NOTE.matcher(e.getOriginalMessage()).replaceAll("") + " (line "
-                            + e.getLocation().getLineNr() + ", column "
-                            + e.getLocation().getColumnNr() + ")");
+            String what = e.getOriginalMessage() == null
+                    ? e.getClass().getSimpleName()
+                    : SOURCE_NOTE.matcher(e.getOriginalMessage()).replaceAll("");
+            String where = e.getLocation() == null
+                    ? ""
+                    : " (line " + e.getLocation().getLineNr() + ", column "
+                            + e.getLocation().getColumnNr() + ")";
+            throw BadRequestException.of("body", "is not valid JSON: " + what + where);
         } catch (IOException e) {
             throw BadRequestException.of("body", "cannot be read: " + e.getMessage());
         }

@@ -6,12 +6,16 @@ import io.micronaut.http.MutableHttpResponse;
 import io.micronaut.http.server.exceptions.response.Error;
 import io.micronaut.http.server.exceptions.response.ErrorContext;
 import io.micronaut.http.server.exceptions.response.ErrorResponseProcessor;
+import io.micronaut.http.server.netty.NettyHttpRequest;
+import io.netty.handler.codec.http.TooLongHttpHeaderException;
+import io.netty.handler.codec.http.TooLongHttpLineException;
 import jakarta.inject.Singleton;
 import java.util.List;
 
 /**
  * Turns the framework's own errors (no such route, method not allowed, a body that cannot be read)
- * into problem+json too, so that every error a client sees has one shape.
+ * into problem+json too, so that every error a client sees has one shape. A request line or header
+ * block too long for the server is told so as 414 or 431 (the contract), not as Micronaut's 413.
  */
 @Singleton
 @Primary
@@ -22,11 +26,29 @@ public class ProblemErrorResponseProcessor implements ErrorResponseProcessor<byt
         HttpStatus status = base.getStatus();
         String detail =
                 context.getErrors().stream().map(Error::getMessage).findFirst().orElse(status.getReason());
+        List<InvalidParam> params = List.of();
         if (status.getCode() >= 500) {
             detail = "Internal error";
+        } else if (status == HttpStatus.REQUEST_ENTITY_TOO_LARGE) {
+            // Netty's decoder refuses a request line or header block past its limit before any
+            // route runs; Micronaut answers both 413. They are 414 and 431 (RFC 9110 15.5.15, RFC 6585 5).
+            Throwable refused = context.getRequest() instanceof NettyHttpRequest<?> netty
+                    ? netty.getNativeRequest().decoderResult().cause()
+                    : null;
+            if (refused instanceof TooLongHttpLineException) {
+                status = HttpStatus.REQUEST_URI_TOO_LONG;
+                detail = "The request line is longer than the server accepts";
+                params = List.of(new InvalidParam("uri", "is too long"));
+            } else if (refused instanceof TooLongHttpHeaderException) {
+                status = HttpStatus.REQUEST_HEADER_FIELDS_TOO_LARGE;
+                detail = "The request's headers are larger than the server accepts";
+                params = List.of(new InvalidParam("headers", "are too large"));
+            } else {
+                params = List.of(new InvalidParam("body", "is too large"));
+            }
         }
         MutableHttpResponse<byte[]> problem =
-                Responses.problem(status, "about:blank", status.getReason(), detail, List.of());
+                Responses.problem(status, "about:blank", status.getReason(), detail, params);
         base.getHeaders().forEach((name, values) -> {
             if (!name.equalsIgnoreCase("Content-Type") && !name.equalsIgnoreCase("Content-Length")) {
                 values.forEach(v -> problem.getHeaders().add(name, v));

@@ -238,6 +238,21 @@ class HttpContractIT {
                         "checks[1].policy"),
                 Arguments.of("bad tier", "{\"policy\":\"five\",\"key\":\"v\",\"tier\":\"Gold\"}", 400, "tier"),
                 Arguments.of(
+                        "nested 1,200 deep",
+                        "{\"policy\":\"five\",\"key\":" + "[".repeat(1200) + "]".repeat(1200) + "}",
+                        400,
+                        "body"),
+                Arguments.of(
+                        "an unknown field nested 40 deep",
+                        "{\"policy\":\"five\",\"key\":\"v\",\"x\":" + "[".repeat(40) + "]".repeat(40) + "}",
+                        400,
+                        "body"),
+                Arguments.of(
+                        "a 70 KiB body",
+                        "{\"policy\":\"five\",\"key\":\"v\",\"x\":\"" + "a".repeat(70 * 1024) + "\"}",
+                        413,
+                        "body"),
+                Arguments.of(
                         "request facts not an object",
                         "{\"policy\":\"five\",\"key\":\"v\",\"request\":\"x\"}",
                         400,
@@ -269,6 +284,27 @@ class HttpContractIT {
         assertThat(r.statusCode()).isEqualTo(400);
         assertThat(r.body()).contains("\"name\":\"key\"");
         assertThat(ServiceNode.get(base, "/v1/limits/nope/k").statusCode()).isEqualTo(404);
+    }
+
+    @Test
+    void headersOrARequestLineTooLargeAre431And414ProblemJson() {
+        String body = "{\"policy\":\"five\",\"key\":\"" + key() + "\"}";
+        HttpResponse<String> headers = ServiceNode.send(HttpRequest.newBuilder(URI.create(base + "/v1/check"))
+                .header("Content-Type", "application/json")
+                .header("X-Padding", "a".repeat(20_000))
+                .POST(HttpRequest.BodyPublishers.ofString(body))
+                .build());
+        assertThat(headers.statusCode()).isEqualTo(431);
+        assertThat(headers.headers().firstValue("Content-Type")).hasValue("application/problem+json");
+        assertThat(headers.body()).contains("\"status\":431", "\"name\":\"headers\"");
+        HttpResponse<String> uri =
+                ServiceNode.send(HttpRequest.newBuilder(URI.create(base + "/v1/check?pad=" + "a".repeat(20_000)))
+                        .header("Content-Type", "application/json")
+                        .POST(HttpRequest.BodyPublishers.ofString(body))
+                        .build());
+        assertThat(uri.statusCode()).isEqualTo(414);
+        assertThat(uri.headers().firstValue("Content-Type")).hasValue("application/problem+json");
+        assertThat(uri.body()).contains("\"status\":414", "\"name\":\"uri\"");
     }
 
     @Test
