@@ -10,6 +10,8 @@
 #   CONNECTIONS=256 bench/peer-bench.sh
 #   KEYS=10 LIMIT=100 bench/peer-bench.sh                 # 10 hot keys: after the first 1,000 checks all are denied
 #   ALGORITHMS="gcra fixed-window sliding-window-counter sliding-window-log concurrency" bench/peer-bench.sh
+#   COMPARE_OPTS="-Dsome.setting=x" bench/peer-bench.sh  # + a second Sluice ("sluice-b") with these options,
+#   COMPARE_JAR=/tmp/before.jar bench/peer-bench.sh       #   or on another build, interleaved with the rest
 #
 # Prints, per round and service: requests/s, p50, p99, responses that were not 200 (429s when
 # keys are hot), and CPU µs per request of the service's JVM / the 3 Redis processes / the rest
@@ -75,7 +77,13 @@ start_service noop PEER=noop "$JAVA" $JVM_OPTS -jar "$PEERS_JAR"
 start_service scg PEER=scg PEER_LIMIT="$LIMIT" PEER_PERIOD="$PERIOD" "$JAVA" $JVM_OPTS -jar "$PEERS_JAR"
 start_service bucket4j PEER=bucket4j PEER_LIMIT="$LIMIT" PEER_PERIOD="$PERIOD" "$JAVA" $JVM_OPTS -jar "$PEERS_JAR"
 start_service sluice MICRONAUT_CONFIG_FILES="$work/policies.yml" "$JAVA" $JVM_OPTS -jar "$JAR"
-for name in noop scg bucket4j sluice; do
+services=(noop scg bucket4j sluice)
+if [ -n "${COMPARE_OPTS:-}${COMPARE_JAR:-}" ]; then
+  # shellcheck disable=SC2086 # the options are words
+  start_service sluice-b MICRONAUT_CONFIG_FILES="$work/policies.yml" "$JAVA" $JVM_OPTS ${COMPARE_OPTS:-} -jar "${COMPARE_JAR:-$JAR}"
+  services+=(sluice-b)
+fi
+for name in "${services[@]}"; do
   base="http://127.0.0.1:${port_of[$name]}"
   for _ in $(seq 1 300); do curl -fs "$base/v1/ping" > /dev/null && break; sleep 0.1; done
   curl -fs "$base/v1/ping" > /dev/null || { cat "$work/$name.log"; echo "$name did not start" >&2; exit 1; }
@@ -114,9 +122,9 @@ cpu() {
   awk -v hz="$hz" -v n="$n" '{printf "%.1f / %.1f / %.1f", $1 * 1e6 / hz / n, $2 * 1e6 / hz / n, $3 * 1e6 / hz / n}' "$work/cpu-$1"
 }
 
-parties=(noop scg bucket4j sluice)
-policy_of() { case $1 in sluice-*) echo "bench-${1#sluice-}" ;; *) echo bench ;; esac; }
-service_of() { case $1 in sluice-*) echo sluice ;; *) echo "$1" ;; esac; }
+parties=("${services[@]}")
+policy_of() { case $1 in sluice-b) echo bench ;; sluice-*) echo "bench-${1#sluice-}" ;; *) echo bench ;; esac; }
+service_of() { case $1 in sluice-b) echo sluice-b ;; sluice-*) echo sluice ;; *) echo "$1" ;; esac; }
 for a in $ALGORITHMS; do parties+=("sluice-$a"); done
 
 echo "warming up ($WARMUP each)..." >&2
@@ -157,5 +165,8 @@ out="$here/results/peer-bench-$(date -u +%Y%m%dT%H%M%SZ).txt"
   ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2fx", a / b}'; }
   echo
   echo "Sluice token bucket / SCG script: $(ratio "${med[sluice]}" "${med[scg]}")   / Bucket4j: $(ratio "${med[sluice]}" "${med[bucket4j]}")   / no-op: $(ratio "${med[sluice]}" "${med[noop]}")"
+  if [ -n "${med[sluice-b]:-}" ]; then
+    echo "sluice-b (${COMPARE_JAR:-the same jar} ${COMPARE_OPTS:-}) / sluice: $(ratio "${med[sluice-b]}" "${med[sluice]}")   / SCG script: $(ratio "${med[sluice-b]}" "${med[scg]}")   / Bucket4j: $(ratio "${med[sluice-b]}" "${med[bucket4j]}")"
+  fi
   echo "Sluice RSS after the run: $(( $(awk '/VmRSS/ {print $2}' "/proc/${pid_of[sluice]}/status") / 1024 )) MiB"
 } | tee "$out"
