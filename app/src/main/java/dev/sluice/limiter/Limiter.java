@@ -66,12 +66,14 @@ public class Limiter {
             OverLimitCacheProperties cache,
             NodeClock clock,
             Optional<ResetBroadcast> resets) {
-        this.overLimit = cache.isEnabled() ? new OverLimitCache(cache.getSize(), clock) : null;
+        this.overLimit = cache.isEnabled() ? new OverLimitCache(cache.getSize(), cache.getMaxKeep(), clock) : null;
         this.resets = resets.orElse(ResetBroadcast.NONE);
         if (overLimit != null) {
             this.resets.listen(overLimit::invalidate);
+            this.resets.listenForGaps(overLimit::forgetAll);
             metrics.watchOverLimit(overLimit::size);
         }
+        modes.onGivenBack(this::givenBack);
         this.store = store;
         this.plans = plans;
         this.modes = modes;
@@ -153,6 +155,9 @@ public class Limiter {
         }
         return refunded.handle((ok, error) -> {
             metrics.refund(error == null);
+            if (error == null && v.source() != Verdict.Source.FALLBACK) {
+                givenBack(v.subject());
+            }
             if (error != null) {
                 LOG.warn(
                         "Refund of {} unit(s) of {} under policy {} failed; they stay consumed until the state"
@@ -305,7 +310,7 @@ public class Limiter {
         CompletableFuture<Void> all = CompletableFuture.completedFuture(null);
         for (Subject s : subjects) {
             modes.forget(s);
-            all = all.thenCompose(x -> store.reset(s)).thenRun(() -> forgetDenial(s));
+            all = all.thenCompose(x -> store.reset(s)).thenRun(() -> givenBack(s));
         }
         return all;
     }
@@ -355,8 +360,11 @@ public class Limiter {
                 });
     }
 
-    /** After a reset in the store: the subject's kept denial is forgotten here and on every other node. */
-    private void forgetDenial(Subject s) {
+    /**
+     * After the store gave the subject units back (a reset, a refund): a denial kept of it is
+     * forgotten here and on every other node.
+     */
+    private void givenBack(Subject s) {
         if (overLimit != null) {
             overLimit.invalidate(s);
         }

@@ -8,6 +8,7 @@ import dev.sluice.core.Decision;
 import dev.sluice.core.Limit;
 import dev.sluice.core.NodeClock;
 import dev.sluice.store.Subject;
+import java.time.Duration;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -27,6 +28,12 @@ import java.util.concurrent.atomic.AtomicLong;
  *
  * <p>A denial that arrives after an invalidation its call started before is not kept ({@link
  * #epoch}): the store may have answered from the state before the reset.
+ *
+ * <p>No denial is kept longer than {@code maxKeep} after its store call, whatever its retry time:
+ * an invalidation lost on its way (a shard failing over while it was published, a subscription
+ * down) leaves a wrong denial on this node for at most that long, and a subject hammered past its
+ * limit costs one store call per {@code maxKeep} per node. When this node may have missed
+ * invalidations ({@link #forgetAll}: its subscription came back) it forgets everything it keeps.
  */
 final class OverLimitCache {
     /** A kept denial stops answering this long before its retry time, against clock rounding. */
@@ -38,16 +45,18 @@ final class OverLimitCache {
     private final AtomicLong invalidations = new AtomicLong();
 
     private final NodeClock clock;
+    private final long maxKeepMicros;
 
-    OverLimitCache(long maximumSize, NodeClock clock) {
+    OverLimitCache(long maximumSize, Duration maxKeep, NodeClock clock) {
         this.clock = clock;
+        this.maxKeepMicros = maxKeep.toNanos() / 1000;
         this.entries = Caffeine.newBuilder()
                 .maximumSize(maximumSize)
                 .ticker(clock::nanoTime)
                 .expireAfter(new Expiry<Subject, Entry>() {
                     @Override
                     public long expireAfterCreate(Subject key, Entry e, long currentTime) {
-                        return Math.max(0, e.denial().retryAfterMs() * 1000 - MARGIN_MICROS) * 1000;
+                        return keptMicros(e.denial()) * 1000;
                     }
 
                     @Override
@@ -61,6 +70,11 @@ final class OverLimitCache {
                     }
                 })
                 .build();
+    }
+
+    /** How long {@code denial} is kept, counted from its store call. */
+    private long keptMicros(Decision denial) {
+        return Math.min(maxKeepMicros, Math.max(0, denial.retryAfterMs() * 1000 - MARGIN_MICROS));
     }
 
     /** The count of invalidations so far: a call reads it when it starts, {@link #keep} compares. */
@@ -79,8 +93,7 @@ final class OverLimitCache {
         }
         long elapsedMicros = (clock.nanoTime() - e.atNanos()) / 1000;
         Decision d = e.denial();
-        long retryMicros = d.retryAfterMs() * 1000 - elapsedMicros;
-        if (retryMicros <= MARGIN_MICROS) {
+        if (elapsedMicros >= keptMicros(d)) {
             entries.asMap().remove(subject, e);
             return null;
         }
@@ -125,6 +138,12 @@ final class OverLimitCache {
     void invalidate(Subject subject) {
         invalidations.incrementAndGet();
         entries.invalidate(subject);
+    }
+
+    /** Forgets every kept denial: this node may have missed invalidations. */
+    void forgetAll() {
+        invalidations.incrementAndGet();
+        entries.invalidateAll();
     }
 
     /** Subjects kept now (approximately). */

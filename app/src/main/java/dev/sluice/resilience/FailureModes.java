@@ -165,6 +165,7 @@ public class FailureModes {
         refunded.whenComplete((ok, e) -> {
             if (e == null) {
                 metrics.lateAnswer(DecisionMetrics.LateAnswer.REFUNDED);
+                givenBack.accept(r.subject());
             } else if (r.retry() && r.tries() + 1 < REFUND_TRIES && lateRefundCount.get() < REFUND_BACKLOG) {
                 lateRefundCount.incrementAndGet();
                 lateRefunds.add(new LateRefund(r.subject(), r.limit(), r.units(), r.consumed(), r.tries() + 1, true));
@@ -183,6 +184,17 @@ public class FailureModes {
             lateRefundCount.decrementAndGet();
             refundLate(r);
         }
+    }
+
+    /** Told of every subject a late consume's refund gave units back to in the store. */
+    private volatile java.util.function.Consumer<Subject> givenBack = subject -> {};
+
+    /**
+     * Has {@code listener} told of every subject a late consume's refund gave units back to (a
+     * denial kept of it may no longer hold).
+     */
+    public void onGivenBack(java.util.function.Consumer<Subject> listener) {
+        this.givenBack = listener;
     }
 
     /** Subjects decided locally during an outage whose usage is not yet charged to the store. */

@@ -7,6 +7,7 @@ import dev.sluice.core.Decision;
 import dev.sluice.core.Limit;
 import dev.sluice.core.ManualClock;
 import dev.sluice.store.Subject;
+import java.time.Duration;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -24,7 +25,7 @@ class OverLimitCacheTest {
     private static final Decision DENIAL = new Decision(false, 10, 0, 20_000, 20_000, STORE_NOW_MICROS);
 
     private final ManualClock clock = new ManualClock(STORE_NOW_MICROS);
-    private final OverLimitCache cache = new OverLimitCache(100, clock);
+    private final OverLimitCache cache = new OverLimitCache(100, Duration.ofHours(1), clock);
 
     private static long resetEpochSeconds(Decision d) {
         return Math.ceilDiv(d.nowMs() + d.resetMs(), 1000L); // X-RateLimit-Reset
@@ -69,5 +70,28 @@ class OverLimitCacheTest {
         cache.invalidate(ALICE); // a reset while the call was in flight
         cache.keep(ALICE, FIXED_10_PER_MINUTE, 1, DENIAL, epoch, clock.nanoTime());
         assertThat(cache.answer(ALICE, FIXED_10_PER_MINUTE, 1)).isNull();
+    }
+
+    @Test
+    void noDenialIsKeptLongerThanMaxKeepWhateverItsRetryTime() {
+        OverLimitCache capped = new OverLimitCache(100, Duration.ofSeconds(1), clock);
+        long callStart = clock.nanoTime();
+        clock.advanceMicros(300); // the store's answer arrives 300 µs after the call was made
+        capped.keep(ALICE, FIXED_10_PER_MINUTE, 1, DENIAL, capped.epoch(), callStart);
+        clock.advanceMicros(1_000_000 - 300 - 1);
+        assertThat(capped.answer(ALICE, FIXED_10_PER_MINUTE, 1)).isNotNull();
+        clock.advanceMicros(1); // one second after the call: asked again, though the retry time is 19 s away
+        assertThat(capped.answer(ALICE, FIXED_10_PER_MINUTE, 1)).isNull();
+    }
+
+    @Test
+    void forgetAllEndsEveryKeptDenialAndOneInFlight() {
+        Subject bob = new Subject("api", "bob");
+        cache.keep(ALICE, FIXED_10_PER_MINUTE, 1, DENIAL, cache.epoch(), clock.nanoTime());
+        long epoch = cache.epoch(); // bob's call starts before the gap is noticed
+        cache.forgetAll();
+        cache.keep(bob, FIXED_10_PER_MINUTE, 1, DENIAL, epoch, clock.nanoTime());
+        assertThat(cache.answer(ALICE, FIXED_10_PER_MINUTE, 1)).isNull();
+        assertThat(cache.answer(bob, FIXED_10_PER_MINUTE, 1)).isNull();
     }
 }

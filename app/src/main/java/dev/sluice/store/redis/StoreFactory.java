@@ -2,6 +2,7 @@ package dev.sluice.store.redis;
 
 import dev.sluice.config.BreakerProperties;
 import dev.sluice.config.LimiterProperties;
+import dev.sluice.config.OverLimitCacheProperties;
 import dev.sluice.core.NodeClock;
 import dev.sluice.store.InProcessStore;
 import dev.sluice.store.ResetBroadcast;
@@ -55,19 +56,26 @@ public class StoreFactory {
         return ProbeTargets.standalone(redis).probe(redis.isSsl());
     }
 
-    /** Resets told to every node (their over-limit caches), over the cluster's pub/sub. */
+    /**
+     * Resets and refunds told to every node (their over-limit caches), over the cluster's pub/sub;
+     * an announcement is tried for as long as a denial may be kept elsewhere.
+     */
     @Singleton
     @Bean(preDestroy = "close")
     @Requires(property = "redis.uris")
     ResetBroadcast clusterResets(
-            RedisClusterClient client, StatefulRedisClusterConnection<String, String> connection, KeyScheme keys) {
+            RedisClusterClient client,
+            StatefulRedisClusterConnection<String, String> connection,
+            KeyScheme keys,
+            OverLimitCacheProperties cache) {
         return new RedisResetBroadcast(
                 keys.resetsChannel(),
                 m -> connection.async().publish(m[0], m[1]),
-                () -> client.connectPubSubAsync(StringCodec.UTF8).thenApply(c -> c));
+                () -> client.connectPubSubAsync(StringCodec.UTF8).thenApply(c -> c),
+                cache.getMaxKeep());
     }
 
-    /** Resets told to every node (their over-limit caches), over Redis pub/sub. */
+    /** Resets and refunds told to every node (their over-limit caches), over Redis pub/sub. */
     @Singleton
     @Bean(preDestroy = "close")
     @Requires(property = "redis.uri")
@@ -76,11 +84,14 @@ public class StoreFactory {
             RedisClient client,
             StatefulRedisConnection<String, String> connection,
             KeyScheme keys,
+            OverLimitCacheProperties cache,
             @Value("${redis.uri}") String uri) {
         return new RedisResetBroadcast(
-                keys.resetsChannel(), m -> connection.async().publish(m[0], m[1]), () -> client.connectPubSubAsync(
-                                StringCodec.UTF8, RedisURI.create(uri))
-                        .toCompletableFuture());
+                keys.resetsChannel(),
+                m -> connection.async().publish(m[0], m[1]),
+                () -> client.connectPubSubAsync(StringCodec.UTF8, RedisURI.create(uri))
+                        .toCompletableFuture(),
+                cache.getMaxKeep());
     }
 
     /**
