@@ -63,6 +63,25 @@ public final class ServiceNode implements AutoCloseable {
         }
     }
 
+    /** The answer without what depends on the moment it was given (and on the subject's name). */
+    public static String timeless(HttpResponse<String> r, String key) {
+        String body = r.body()
+                .replace(key, "<key>")
+                .replaceAll("\"resetSeconds\":\\d+", "\"resetSeconds\":_")
+                .replaceAll("\"retryAfterSeconds\":\\d+", "\"retryAfterSeconds\":_")
+                .replaceAll("retry after \\d+ s", "retry after _ s");
+        String headers = r.headers().map().entrySet().stream()
+                .filter(e -> !e.getKey().equalsIgnoreCase("date") && !e.getKey().equalsIgnoreCase("content-length"))
+                .map(e -> e.getKey().toLowerCase(java.util.Locale.ROOT) + ": "
+                        + String.join(",", e.getValue())
+                                .replaceAll("t=\\d+", "t=_")
+                                .replaceAll("^\\d+$", "_"))
+                .sorted()
+                .toList()
+                .toString();
+        return r.statusCode() + " " + headers + " " + body;
+    }
+
     /** The whole-number field {@code field} of a JSON body; fails the test when it is not there. */
     public static long num(String json, String field) {
         java.util.regex.Matcher m =

@@ -182,7 +182,34 @@ public class Limiter {
         Subject subject = new Subject(c.rate().name(), c.account());
         Limit limit = c.rate().limit();
         DecisionMetrics.PolicyMeters meters = metrics.forPolicy(c.rate().name());
+        PlanShape shape = null;
+        long epoch = 0;
+        if (overLimit != null) {
+            shape = new PlanShape(limit, c.quotas().daily(), c.quotas().monthly(), c.dayId(), c.monthId());
+            OverLimitCache.Kept kept = overLimit.answerWith(subject, shape, c.cost());
+            if (kept != null) {
+                meters.decision(false, false, false);
+                metrics.overLimitHit();
+                PlanQuota.Result r = (PlanQuota.Result) kept.extra();
+                return CompletableFuture.completedFuture(planVerdicts(
+                        c,
+                        subject,
+                        new PlanQuota.Result(
+                                kept.decision(),
+                                r.dayUsed(),
+                                r.monthUsed(),
+                                r.violated(),
+                                null,
+                                -1,
+                                false,
+                                false,
+                                false)));
+            }
+            epoch = overLimit.epoch();
+        }
         long start = clock.nanoTime();
+        long epochAtStart = epoch;
+        PlanShape keptShape = shape;
         CompletionStage<PlanQuota.Result> decided;
         try {
             decided = plans.acquirePlan(subject, limit, c.cost(), c.dayId(), c.monthId(), c.quotas());
@@ -193,6 +220,9 @@ public class Limiter {
                     storeMeters.record(true, clock.nanoTime() - start);
                     health.succeeded();
                     meters.decision(r.bucket().allowed(), false, false);
+                    if (overLimit != null && !r.bucket().allowed()) {
+                        overLimit.keep(subject, keptShape, c.cost(), r.bucket(), r, epochAtStart, start);
+                    }
                     return planVerdicts(c, subject, r);
                 })
                 .exceptionallyCompose(error -> {
@@ -206,6 +236,12 @@ public class Limiter {
                     });
                 });
     }
+
+    /**
+     * What a kept denial of a check by API key answers for: the plan's rate (its override's), its
+     * quotas and the day and month they count (a new day, or a changed plan or override, misses).
+     */
+    private record PlanShape(Limit rate, long daily, long monthly, String dayId, String monthId) {}
 
     private static List<Verdict> planVerdicts(PlanCheck c, Subject subject, PlanQuota.Result r) {
         boolean allowed = r.bucket().allowed();
@@ -296,7 +332,11 @@ public class Limiter {
         if (rate) {
             modes.forget(subject);
         }
-        return plans.resetPlan(subject, dayId, monthId, rate, day, month);
+        return plans.resetPlan(subject, dayId, monthId, rate, day, month).whenComplete((done, error) -> {
+            if (error == null) {
+                givenBack(subject);
+            }
+        });
     }
 
     /** Restores the subject's full allowance in the store (and in the fallback). */

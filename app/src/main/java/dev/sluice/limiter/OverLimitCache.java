@@ -17,8 +17,11 @@ import java.util.concurrent.atomic.AtomicLong;
  * keys is the anchor).
  *
  * <p>Exact, not approximate: only a denial of a cost-1 check with nothing left is kept, and it
- * answers only cost-1 checks of the same subject under the same limit (a policy change makes a new
- * {@link Limit}, which misses), until {@link #MARGIN_MICROS} before the retry time the store gave.
+ * answers only cost-1 checks of the same subject under the same shape — the {@link Limit}, or for
+ * a check by API key the plan's rate, quotas, day and month (a policy or override change makes a
+ * new shape, which misses) — until {@link #MARGIN_MICROS} before the retry time the store gave.
+ * (A plan check denied by a quota with its bucket full is kept too: nothing it reports changes
+ * until the retry time either.)
  * Until then no check of cost 1 can pass in the store either — a denied check consumes nothing and
  * a subject with nothing left stays so until the retry time — unless the subject is reset or given
  * units back, and both invalidate ({@link #invalidate}: on this node at once, on the others by the
@@ -39,7 +42,10 @@ final class OverLimitCache {
     /** A kept denial stops answering this long before its retry time, against clock rounding. */
     static final long MARGIN_MICROS = 1_000;
 
-    private record Entry(Limit limit, Decision denial, long atNanos) {}
+    private record Entry(Object shape, Decision denial, Object extra, long atNanos) {}
+
+    /** A kept denial moved to now, and what its caller kept beside it. */
+    record Kept(Decision decision, Object extra) {}
 
     private final Cache<Subject, Entry> entries;
     private final AtomicLong invalidations = new AtomicLong();
@@ -84,11 +90,17 @@ final class OverLimitCache {
 
     /** The kept denial of a cost-{@code cost} check of {@code subject} under {@code limit}, moved to now; or null. */
     Decision answer(Subject subject, Limit limit, long cost) {
+        Kept k = answerWith(subject, limit, cost);
+        return k == null ? null : k.decision();
+    }
+
+    /** The kept denial of a cost-{@code cost} check of {@code subject} under {@code shape}, moved to now; or null. */
+    Kept answerWith(Subject subject, Object shape, long cost) {
         if (cost != 1) {
             return null;
         }
         Entry e = entries.getIfPresent(subject);
-        if (e == null || !e.limit().equals(limit)) {
+        if (e == null || !e.shape().equals(shape)) {
             return null;
         }
         long elapsedMicros = (clock.nanoTime() - e.atNanos()) / 1000;
@@ -102,13 +114,15 @@ final class OverLimitCache {
         // end on a second boundary is not pushed into the next second by the rounding of either part
         long nowMicros = d.nowMicros() + elapsedMicros;
         long nowMs = Math.floorDiv(nowMicros, 1000L);
-        return new Decision(
-                false,
-                d.limit(),
-                0,
-                Math.max(0, d.nowMs() + d.resetMs() - nowMs),
-                Math.max(1, d.nowMs() + d.retryAfterMs() - nowMs),
-                nowMicros);
+        return new Kept(
+                new Decision(
+                        false,
+                        d.limit(),
+                        d.remaining(),
+                        Math.max(0, d.nowMs() + d.resetMs() - nowMs),
+                        Math.max(1, d.nowMs() + d.retryAfterMs() - nowMs),
+                        nowMicros),
+                e.extra());
     }
 
     /**
@@ -118,17 +132,27 @@ final class OverLimitCache {
      * it, so the kept retry time is never later than the store's.
      */
     void keep(Subject subject, Limit limit, long cost, Decision denial, long epoch, long startNanos) {
+        if (limit.algorithm() != Algorithm.CONCURRENCY) { // a release frees a slot at any time
+            keep(subject, limit, cost, denial, null, epoch, startNanos);
+        }
+    }
+
+    /**
+     * As {@link #keep(Subject, Limit, long, Decision, long, long)} under any {@code shape}, with
+     * {@code extra} handed back with every answer. What a denial reports must stay the same until
+     * its retry time: nothing left, or (a plan's quota) a bucket that is full.
+     */
+    void keep(Subject subject, Object shape, long cost, Decision denial, Object extra, long epoch, long startNanos) {
         if (cost != 1
                 || denial.allowed()
-                || denial.remaining() != 0
-                || denial.retryAfterMs() * 1000 <= 2 * MARGIN_MICROS
-                || limit.algorithm() == Algorithm.CONCURRENCY) {
+                || (denial.remaining() != 0 && denial.resetMs() != 0)
+                || denial.retryAfterMs() * 1000 <= 2 * MARGIN_MICROS) {
             return;
         }
         if (invalidations.get() != epoch) {
             return;
         }
-        entries.put(subject, new Entry(limit, denial, startNanos));
+        entries.put(subject, new Entry(shape, denial, extra, startNanos));
         if (invalidations.get() != epoch) {
             entries.invalidate(subject); // an invalidation raced the put
         }

@@ -93,25 +93,6 @@ class OverLimitCacheIT {
         return sum;
     }
 
-    /** The answer without what depends on the moment it was given (and on the subject's name). */
-    private static String timeless(HttpResponse<String> r, String key) {
-        String body = r.body()
-                .replace(key, "<key>")
-                .replaceAll("\"resetSeconds\":\\d+", "\"resetSeconds\":_")
-                .replaceAll("\"retryAfterSeconds\":\\d+", "\"retryAfterSeconds\":_")
-                .replaceAll("retry after \\d+ s", "retry after _ s");
-        String headers = r.headers().map().entrySet().stream()
-                .filter(e -> !e.getKey().equalsIgnoreCase("date") && !e.getKey().equalsIgnoreCase("content-length"))
-                .map(e -> e.getKey().toLowerCase(java.util.Locale.ROOT) + ": "
-                        + String.join(",", e.getValue())
-                                .replaceAll("t=\\d+", "t=_")
-                                .replaceAll("^\\d+$", "_"))
-                .sorted()
-                .toList()
-                .toString();
-        return r.statusCode() + " " + headers + " " + body;
-    }
-
     private static long field(HttpResponse<String> r, String name) {
         return ServiceNode.num(r.body(), name);
     }
@@ -139,8 +120,9 @@ class OverLimitCacheIT {
                 }
                 admittedA += ra.statusCode() == 200 ? 1 : 0;
                 admittedB += rb.statusCode() == 200 ? 1 : 0;
-                if (!timeless(ra, ka).equals(timeless(rb, kb))) {
-                    mismatches.add(policy + " #" + i + ":\n  A " + timeless(ra, ka) + "\n  B " + timeless(rb, kb));
+                if (!ServiceNode.timeless(ra, ka).equals(ServiceNode.timeless(rb, kb))) {
+                    mismatches.add(policy + " #" + i + ":\n  A " + ServiceNode.timeless(ra, ka) + "\n  B "
+                            + ServiceNode.timeless(rb, kb));
                 }
                 // the clock-derived fields agree within the rounding to whole seconds
                 for (String f : List.of("resetSeconds", "retryAfterSeconds")) {
