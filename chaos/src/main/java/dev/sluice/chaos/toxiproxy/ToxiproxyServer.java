@@ -101,11 +101,17 @@ public final class ToxiproxyServer implements AutoCloseable {
                 send(ex, status, "application/json", GSON.toJson(json));
             }
         } catch (ApiException e) {
+            if (e.status >= 500) {
+                System.err.println("toxiproxy: " + ex.getRequestMethod() + " " + ex.getRequestURI() + " failed: "
+                        + e.getMessage());
+            }
             Map<String, Object> error = new LinkedHashMap<>();
             error.put("error", e.getMessage());
             error.put("status", e.status);
             send(ex, e.status, "application/json", GSON.toJson(error));
         } catch (RuntimeException e) {
+            System.err.println("toxiproxy: " + ex.getRequestMethod() + " " + ex.getRequestURI() + " failed: " + e);
+            e.printStackTrace();
             send(ex, 500, "application/json", GSON.toJson(Map.of("error", String.valueOf(e), "status", 500)));
         } finally {
             ex.close();
