@@ -50,6 +50,9 @@ final class ToxicProxy {
     private final ScheduledExecutorService timers;
     private ServerSocket server;
 
+    /** The thread accepting on {@link #server}; the listener's port is free again only once it has ended. */
+    private Thread acceptor;
+
     ToxicProxy(String name, String listen, String upstream, ScheduledExecutorService timers) {
         if (name == null || name.isBlank()) {
             throw new ApiException(400, "bad request: missing name");
@@ -80,7 +83,7 @@ final class ToxicProxy {
         enabled = true;
         ServerSocket s = server;
         // a platform thread: closing a listener that a virtual thread waits on may take effect late
-        Thread.ofPlatform().daemon().name("toxiproxy-accept-" + name).start(() -> accept(s));
+        acceptor = Thread.ofPlatform().daemon().name("toxiproxy-accept-" + name).start(() -> accept(s));
     }
 
     synchronized void stop() {
@@ -92,6 +95,15 @@ final class ToxicProxy {
                 // closing anyway
             }
             server = null;
+            // the JDK closes a listener that a thread is blocked accepting on only when that thread
+            // leaves accept(): until then the port is taken, and enabling the proxy again on it failed
+            // with "Address already in use" (ToxiproxyServerTest, POST /reset right after a disable)
+            try {
+                acceptor.join(2_000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            acceptor = null;
         }
         for (Link l : links) {
             l.close(false);
