@@ -41,6 +41,18 @@ public final class ServiceNode implements AutoCloseable {
         return server.getApplicationContext();
     }
 
+    /** The sum of every series of the Prometheus metric {@code name} this node exposes now. */
+    public double metric(String name) {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile(
+                        "(?m)^" + java.util.regex.Pattern.quote(name) + "(\\{[^}]*})? (\\S+)$")
+                .matcher(get(url(), "/prometheus").body());
+        double sum = 0;
+        while (m.find()) {
+            sum += Double.parseDouble(m.group(2));
+        }
+        return sum;
+    }
+
     public static HttpResponse<String> post(String base, String path, String body) {
         return send(HttpRequest.newBuilder(URI.create(base + path))
                 .header("Content-Type", "application/json")

@@ -87,29 +87,19 @@ class PlanOverLimitCacheIT {
                 .build());
     }
 
-    private static double metric(ServiceNode node, String name) {
-        Matcher m = Pattern.compile("(?m)^" + Pattern.quote(name) + "(\\{[^}]*})? (\\S+)$")
-                .matcher(ServiceNode.get(node.url(), "/prometheus").body());
-        double sum = 0;
-        while (m.find()) {
-            sum += Double.parseDouble(m.group(2));
-        }
-        return sum;
-    }
-
     /** {@code n} checks of {@code k} on A, each denied by its cache: no store call among them. */
     private static HttpResponse<String> deniedFromTheCache(Key k, int n) {
-        double storeCalls = metric(a, "sluice_store_latency_seconds_count");
-        double hits = metric(a, "sluice_over_limit_cache_hits_total");
+        double storeCalls = a.metric("sluice_store_latency_seconds_count");
+        double hits = a.metric("sluice_over_limit_cache_hits_total");
         HttpResponse<String> last = null;
         for (int i = 0; i < n; i++) {
             last = check(a, k);
             assertThat(last.statusCode()).as(last.body()).isEqualTo(429);
         }
-        assertThat(metric(a, "sluice_store_latency_seconds_count") - storeCalls)
+        assertThat(a.metric("sluice_store_latency_seconds_count") - storeCalls)
                 .as("store calls for %d denials of a key over its limit", n)
                 .isZero();
-        assertThat(metric(a, "sluice_over_limit_cache_hits_total") - hits).isEqualTo(n);
+        assertThat(a.metric("sluice_over_limit_cache_hits_total") - hits).isEqualTo(n);
         return last;
     }
 
