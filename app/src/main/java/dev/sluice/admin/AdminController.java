@@ -508,7 +508,11 @@ public class AdminController {
         if (!v.isString()) {
             throw BadRequestException.of(field, "must be a string");
         }
-        return v.getStringValue();
+        String text = v.getStringValue();
+        if (text.indexOf('\u0000') >= 0) {
+            throw BadRequestException.of(field, "must not contain the NUL character (U+0000)");
+        }
+        return text;
     }
 
     @Nullable
@@ -690,6 +694,12 @@ public class AdminController {
             String state = sql.getSQLState() == null ? "" : sql.getSQLState();
             if (state.startsWith("23")) {
                 return conflict("the change conflicts with the current data (" + sql.getMessage() + ")");
+            }
+            if (state.equals("22021") || state.equals("22P05")) {
+                // the database refused a character of the request (NUL in a path or query parameter):
+                // the caller's input, not an outage
+                return Responses.badRequest(BadRequestException.of(
+                        "request", "a path or query parameter holds a character that cannot be stored (such as NUL)"));
             }
             LOG.warn("Admin API: the database cannot be reached ({})", sql.toString());
             return Responses.problem(

@@ -11,8 +11,26 @@ public final class Durations {
 
     private Durations() {}
 
-    /** The duration in {@code text}, or {@code null} when it is not one. */
+    /**
+     * The duration in {@code text}, or {@code null} when it is not one — or is too long to count in
+     * milliseconds (a long), which no limit or timeout can use.
+     */
     public static Duration parse(String text) {
+        Duration d;
+        try {
+            d = parseUnchecked(text);
+        } catch (ArithmeticException e) {
+            return null; // "999999999999d": past what a Duration holds
+        }
+        if (d != null && (d.compareTo(LONGEST) > 0 || d.compareTo(LONGEST.negated()) < 0)) {
+            return null; // past what a long counts in milliseconds
+        }
+        return d;
+    }
+
+    private static final Duration LONGEST = Duration.ofMillis(Long.MAX_VALUE);
+
+    private static Duration parseUnchecked(String text) {
         if (text == null) {
             return null;
         }

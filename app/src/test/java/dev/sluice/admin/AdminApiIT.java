@@ -133,6 +133,11 @@ class AdminApiIT {
             {"{\"name\":\"a\",\"limit\":1,\"period\":\"1s\",\"quotaTimeZone\":\"Mars/Olympus\"}", "quotaTimeZone"},
             {"{\"name\":\"a\",\"limit\":1,\"period\":\"1s\",\"limt\":2}", "limt"},
             {"{\"name\":\"a\",\"limit\":1,\"period\":\"1d\",\"burst\":100000000}", "burst"},
+            // past what a long counts in milliseconds (was a 500: long overflow)
+            {"{\"name\":\"a\",\"limit\":1,\"period\":\"999999999999d\"}", "period"},
+            {"{\"name\":\"a\",\"limit\":1,\"period\":\"9999999999999999s\"}", "period"},
+            {"{\"name\":\"a\",\"limit\":1,\"period\":\"PT9999999999999999S\"}", "period"},
+            {"{\"name\":\"a\",\"limit\":1,\"period\":\"1s\",\"tier\":\"a\\u0000b\"}", "tier"},
             {"[1]", "body"},
             {"{", "body"},
         };
@@ -143,6 +148,31 @@ class AdminApiIT {
             assertThat(r.body()).as(c[0]).contains("\"name\":\"" + c[1] + "\"");
         }
         assertThat(admin("GET", "/admin/plans/a", null).statusCode()).isEqualTo(404);
+    }
+
+    /**
+     * A NUL character, which PostgreSQL cannot store, is the caller's mistake: 400, never the 503
+     * that says the database is down (it did, logging "the database cannot be reached").
+     */
+    @Test
+    void aNulCharacterIsBadInputNotAnOutage() {
+        admin("POST", "/admin/plans", "{\"name\":\"nul\",\"limit\":10,\"period\":\"1m\"}");
+        String[][] cases = {
+            {"POST", "/admin/keys", "{\"plan\":\"nul\",\"label\":\"a\\u0000b\"}", "label"},
+            {"GET", "/admin/usage?key=%00", null, "request"},
+            {"GET", "/admin/violations?key=a%00b", null, "request"},
+            {"POST", "/admin/keys/%00%ff/reset", null, "request"},
+            {"GET", "/admin/keys/%00", null, "request"},
+        };
+        for (String[] c : cases) {
+            HttpResponse<String> r = admin(c[0], c[1], c[2]);
+            assertThat(r.statusCode()).as(c[0] + " " + c[1] + " → " + r.body()).isEqualTo(400);
+            assertThat(r.headers().firstValue("Content-Type")).hasValue("application/problem+json");
+            assertThat(r.body()).as(c[1]).contains("\"name\":\"" + c[3] + "\"");
+        }
+        assertThat(admin("GET", "/admin/plans", null).statusCode())
+                .as("the database is fine")
+                .isEqualTo(200);
     }
 
     @Test
