@@ -12,8 +12,9 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * An open-loop load: {@code ratePerSecond} checks a second, whatever the answers take, spread at
- * random over the failure modes (one subject per mode). Each check runs on its own virtual thread, so
- * a slow answer never delays the next check.
+ * random over the failure modes (one subject per mode), and as many no-op pings as one mode gets
+ * checks ({@link Target#ping}, the control: what the HTTP path and the host take meanwhile). Each
+ * request runs on its own virtual thread, so a slow answer never delays the next.
  */
 final class Load implements AutoCloseable {
     private final Target target;
@@ -27,6 +28,7 @@ final class Load implements AutoCloseable {
         return t;
     });
     private final AtomicInteger inFlight = new AtomicInteger();
+    private final AtomicInteger fired = new AtomicInteger();
     private ScheduledFuture<?> ticks;
 
     Load(Target target, List<String> modes, Map<String, String> policies, Map<String, String> keys) {
@@ -45,10 +47,17 @@ final class Load implements AutoCloseable {
         // at random, not in turn: in turn, a round-robin balancer in front of as many nodes as there
         // are modes would send every check of one mode to the same node
         String mode = modes.get(java.util.concurrent.ThreadLocalRandom.current().nextInt(modes.size()));
+        send(() -> target.check(mode, policies.get(mode), keys.get(mode)));
+        if (fired.incrementAndGet() % modes.size() == 0) {
+            send(target::ping);
+        }
+    }
+
+    private void send(java.util.function.Supplier<Sample> request) {
         inFlight.incrementAndGet();
         Thread.ofVirtual().start(() -> {
             try {
-                samples.add(target.check(mode, policies.get(mode), keys.get(mode)));
+                samples.add(request.get());
             } finally {
                 inFlight.decrementAndGet();
             }

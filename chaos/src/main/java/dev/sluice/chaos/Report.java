@@ -52,7 +52,8 @@ public record Report(ChaosRun.Settings settings, int proxies, List<Row> rows, Li
                 .append(settings.budgetMs())
                 .append(" ms, p99 allowed up to budget + ")
                 .append(settings.marginMs())
-                .append(" ms; recovery bound ")
+                .append(" ms + the p99 of the no-op pings sent meanwhile (what the HTTP path and the host alone"
+                        + " took); recovery bound ")
                 .append(settings.recoverBound().toMillis())
                 .append(" ms\n");
         md.append("- Result: ")
@@ -64,12 +65,13 @@ public record Report(ChaosRun.Settings settings, int proxies, List<Row> rows, Li
                 + " again), of them *admitted* (200) and *degraded* (answered by the failure mode); *by itself* ="
                 + " admitted by the failure mode, against its *bound* (open: all; closed: 0; local: the nodes' shares"
                 + " per outage); *errors* = no answer or an unintended 5xx; p50/p99/max latency (ms) during the fault;"
+                + " *ping p99* = the no-op `POST /v1/ping` sent alongside (the HTTP path and the host alone);"
                 + " *detect* = fault → first degraded answer; *recover* = fault end (failover: kill) → Redis decides"
                 + " again (the first of 10 store decisions in a row); *reconciled* (local) = what Redis shows left after the outage ≤ limit − every"
                 + " admission.\n\n");
         md.append("| scenario | mode | sent | admitted | degraded | by itself / bound | errors | p50 | p99 | max"
-                + " | detect | recover | reconciled | result |\n");
-        md.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|\n");
+                + " | ping p99 | detect | recover | reconciled | result |\n");
+        md.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|\n");
         for (Row r : rows) {
             md.append("| ")
                     .append(r.scenario())
@@ -93,6 +95,8 @@ public record Report(ChaosRun.Settings settings, int proxies, List<Row> rows, Li
                     .append(ms(r.p99Ms()))
                     .append(" | ")
                     .append(ms(r.maxMs()))
+                    .append(" | ")
+                    .append(ms(r.pingP99Ms()))
                     .append(" | ")
                     .append(time(r.detectMs()))
                     .append(" | ")

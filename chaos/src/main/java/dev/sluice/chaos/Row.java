@@ -14,6 +14,8 @@ import java.util.List;
  * @param errors answers that are errors: no answer, or a 5xx other than the 503 of {@code closed}
  * @param wrong degraded answers the mode must not give (open: not 200; closed: not 503; local: not
  *     200 or 429)
+ * @param pingP99Ms the p99 of the no-op pings sent during the same window (the HTTP path and host alone)
+ * @param allowedP99Ms the p99 a faulted row may reach: budget + margin + pingP99Ms
  * @param detectMs from the fault to the first degraded answer
  * @param recoverMs from the end of the fault (or, for a failover, from the kill) until the store
  *     decides again (the first of ten decisions in a row by the store)
@@ -35,6 +37,8 @@ record Row(
         double p50Ms,
         double p99Ms,
         double maxMs,
+        double pingP99Ms,
+        double allowedP99Ms,
         long detectMs,
         long recoverMs,
         long limit,

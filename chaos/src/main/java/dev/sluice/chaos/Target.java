@@ -54,6 +54,31 @@ final class Target {
         }
     }
 
+    /** The mode of the samples of {@link #ping}. */
+    static final String PING = "ping";
+
+    /**
+     * The no-op {@code POST /v1/ping}, with a check's body, through the same path as the checks: no
+     * store, no decision — how long the HTTP path and the host alone take at this moment.
+     */
+    Sample ping() {
+        HttpRequest request = HttpRequest.newBuilder(base.resolve("/v1/ping"))
+                .timeout(Duration.ofSeconds(3))
+                .header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString("{\"policy\":\"ping\",\"key\":\"ping\"}"))
+                .build();
+        long start = System.nanoTime();
+        try {
+            HttpResponse<String> r = http.send(request, HttpResponse.BodyHandlers.ofString());
+            return new Sample(start, System.nanoTime(), PING, "", r.statusCode(), false);
+        } catch (IOException e) {
+            return new Sample(start, System.nanoTime(), PING, "", -1, false);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return new Sample(start, System.nanoTime(), PING, "", -1, false);
+        }
+    }
+
     /**
      * The look of {@code GET /v1/limits/{policy}/{key}} (writes nothing): its body, also when a
      * fail-closed policy answers it with 503 (then {@code degraded} is true).
