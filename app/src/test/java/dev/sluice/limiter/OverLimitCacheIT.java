@@ -50,6 +50,8 @@ class OverLimitCacheIT {
         p.put("redis.uris", RedisServers.cluster().uris());
         p.put("limiter.over-limit-cache.enabled", cache);
         p.put("limiter.over-limit-cache.max-keep", "1h");
+        // a call kept waiting by a paused shard (the refund test) is waited for, not failed at 1 s
+        p.put("limiter.redis.wait-cap", "4s");
         for (String algorithm : ALGORITHMS) {
             p.put("limiter.policies." + algorithm + ".algorithm", algorithm);
             p.put("limiter.policies." + algorithm + ".limit", LIMIT);
@@ -231,14 +233,14 @@ class OverLimitCacheIT {
                 .filter(m -> m.port() == tPort)
                 .findFirst()
                 .orElseThrow();
-        tMaster.call("CLIENT", "PAUSE", "600", "WRITE");
+        tMaster.call("CLIENT", "PAUSE", "2000", "WRITE"); // room for the steps below on a host that stalls
         CompletableFuture<HttpResponse<String>> multi = CompletableFuture.supplyAsync(() -> ServiceNode.post(
                 a.url(),
                 "/v1/check",
                 "{\"checks\":[{\"policy\":\"" + policy + "\",\"key\":\"" + s + "\"},{\"policy\":\"" + policy
                         + "\",\"key\":\"" + t + "\"}]}"));
         // S's last unit is taken at once (its shard is not paused): seen by a look on B; then C keeps a denial of S
-        await().atMost(Duration.ofMillis(400))
+        await().atMost(Duration.ofMillis(1500))
                 .pollInterval(Duration.ofMillis(5))
                 .until(() -> ServiceNode.num(
                                 ServiceNode.get(b.url(), "/v1/limits/" + policy + "/" + s)
