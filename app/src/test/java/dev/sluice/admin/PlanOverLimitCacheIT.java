@@ -161,4 +161,35 @@ class PlanOverLimitCacheIT {
                 "PlanOverLimitCacheIT: a key's reset through node B reached node A's cache within %d ms%n",
                 (System.nanoTime() - t0) / 1_000_000);
     }
+
+    /**
+     * An override that raises the key's burst is another shape: A's kept denial no longer answers
+     * once A knows it. (A higher rate alone would not admit: the bucket's debt is kept as time, an
+     * hour of it is every token of 5 an hour too — the store denies as well.)
+     */
+    @Test
+    void anOverrideMadeThroughAnotherNodeEndsAKeptDenial() {
+        plan("{\"name\":\"boosted\",\"limit\":2,\"period\":\"1h\"}");
+        Key k = issue("boosted");
+        for (int i = 0; i < 2; i++) {
+            assertThat(check(a, k).statusCode()).isEqualTo(200);
+        }
+        assertThat(check(a, k).statusCode()).isEqualTo(429);
+        deniedFromTheCache(k, 5);
+
+        long t0 = System.nanoTime();
+        HttpResponse<String> override = PlansDatabase.admin(
+                b.url(),
+                TOKEN,
+                "POST",
+                "/admin/keys/" + k.id() + "/overrides",
+                "{\"for\":\"1h\",\"limit\":5,\"burst\":10}");
+        assertThat(override.statusCode()).as(override.body()).isEqualTo(201);
+        await().atMost(Duration.ofSeconds(5))
+                .pollInterval(Duration.ofMillis(10))
+                .until(() -> check(a, k).statusCode() == 200);
+        System.out.printf(
+                "PlanOverLimitCacheIT: an override made through node B ended node A's kept denial within %d ms%n",
+                (System.nanoTime() - t0) / 1_000_000);
+    }
 }
