@@ -34,22 +34,37 @@ final class BearerTokens {
     /** {@code null} when the request carries one of the tokens; else the 401 problem to answer. */
     @Nullable
     HttpResponse<?> check(HttpRequest<?> request) {
-        String header = request.getHeaders().get(HttpHeaders.AUTHORIZATION);
-        String token = header != null && header.regionMatches(true, 0, "Bearer ", 0, 7)
-                ? header.substring(7).trim()
-                : null;
-        if (token == null || token.isEmpty()) {
+        String token = token(request.getHeaders().get(HttpHeaders.AUTHORIZATION));
+        if (token == null) {
             return unauthorized(
                     hashes.isEmpty()
                             ? "closed: no token is configured (" + setting + ")"
                             : "a token is required: Authorization: Bearer <token>");
         }
+        return known(token) ? null : unauthorized("the token is not valid");
+    }
+
+    /** Whether this {@code Authorization} header carries one of the tokens. */
+    boolean admits(@Nullable String authorization) {
+        String token = token(authorization);
+        return token != null && known(token);
+    }
+
+    @Nullable
+    private static String token(@Nullable String header) {
+        String token = header != null && header.regionMatches(true, 0, "Bearer ", 0, 7)
+                ? header.substring(7).trim()
+                : null;
+        return token == null || token.isEmpty() ? null : token;
+    }
+
+    private boolean known(String token) {
         byte[] presented = ApiKeys.hash(token);
         boolean ok = false;
         for (byte[] known : hashes) {
             ok |= ApiKeys.same(presented, known);
         }
-        return ok ? null : unauthorized("the token is not valid");
+        return ok;
     }
 
     private HttpResponse<?> unauthorized(String detail) {

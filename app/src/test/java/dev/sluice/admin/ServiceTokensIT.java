@@ -39,6 +39,8 @@ class ServiceTokensIT {
 
     @Test
     void onlyServicesWithATokenAreAnswered() {
+        long direct =
+                node.context().getBean(dev.sluice.api.DirectPathInstaller.class).served();
         for (String bad : new String[] {null, "nope", TOKEN + "x"}) {
             HttpResponse<String> r = check(bad);
             assertThat(r.statusCode()).isEqualTo(401);
@@ -50,5 +52,11 @@ class ServiceTokensIT {
                 .as("either of two tokens (rotation)")
                 .isEqualTo(200);
         assertThat(ServiceNode.get(node.url(), "/health").statusCode()).isEqualTo(200);
+        assertThat(node.context()
+                                .getBean(dev.sluice.api.DirectPathInstaller.class)
+                                .served()
+                        - direct)
+                .as("the two checks with a token answered by the direct path; the three without, by the filter")
+                .isEqualTo(2);
     }
 }
