@@ -118,7 +118,8 @@ final class DirectCheckPath implements RequestHandler {
      * the controller ignores it) whose body has arrived whole or has a declared length within the
      * server's {@code max-request-size}, with a valid service token when tokens are configured.
      * Anything else goes to the framework: a chunked or oversized body, an expectation of {@code 100
-     * Continue}, a context path, an absolute URI, an {@code Accept} without JSON, a
+     * Continue}, a context path, an absolute URI, an {@code Accept} without JSON, an {@code Origin}
+     * (the framework's CORS filter judges cross-origin requests, even with CORS off: 403), a
      * request the decoder refused (a header block or request line too long), a request the filter
      * would refuse.
      */
@@ -139,14 +140,18 @@ final class DirectCheckPath implements RequestHandler {
         if (!uri.startsWith("/v1/check") || (uri.length() > 9 && uri.charAt(9) != '?')) {
             return false;
         }
-        return acceptsJson(request.headers().get(HttpHeaderNames.ACCEPT))
-                && authorized.test(request.headers().get(HttpHeaderNames.AUTHORIZATION));
+        HttpHeaders headers = request.headers();
+        return !headers.contains(HttpHeaderNames.ORIGIN)
+                && headers.getAll(HttpHeaderNames.ACCEPT).size() <= 1
+                && acceptsJson(headers.get(HttpHeaderNames.ACCEPT))
+                && authorized.test(headers.get(HttpHeaderNames.AUTHORIZATION));
     }
 
     /**
-     * Whether the framework would find JSON acceptable: no {@code Accept}, or one naming {@code
-     * application/json}, {@code application/*} or {@code * / *} (parameters ignored). Any other is left
-     * to the framework, which answers 406 without consuming.
+     * Whether the framework would find JSON acceptable: no {@code Accept}, or one naming exactly
+     * {@code application/json} or {@code * / *} (parameters ignored). The framework refuses others it
+     * might be expected to take ({@code application/*}: 406), so any other is left to it, and it
+     * answers 406 without consuming.
      */
     static boolean acceptsJson(@Nullable String accept) {
         if (accept == null || accept.isBlank()) {
@@ -155,9 +160,7 @@ final class DirectCheckPath implements RequestHandler {
         for (String range : accept.split(",")) {
             int semicolon = range.indexOf(';');
             String type = (semicolon < 0 ? range : range.substring(0, semicolon)).trim();
-            if (type.equalsIgnoreCase("application/json")
-                    || type.equalsIgnoreCase("application/*")
-                    || type.equals("*/*")) {
+            if (type.equals("application/json") || type.equals("*/*")) {
                 return true;
             }
         }

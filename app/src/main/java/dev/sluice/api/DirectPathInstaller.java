@@ -34,9 +34,9 @@ import org.slf4j.LoggerFactory;
  * PipeliningServerHandler} is wrapped by reflection, once per connection; the rest of the pipeline is
  * the framework's. The path stays off, with one log line saying why, when that field is not there
  * (another Micronaut version), or when a filter other than the service-token filter and the metrics
- * filter applies to {@code POST /v1/check} (enabled CORS, tracing, a filter of the deployment's
- * own): the direct path would skip it. The management endpoints' filter, which acts only on their
- * routes, and the CORS filter while CORS is off, do nothing to a check.
+ * filter applies to {@code POST /v1/check} (tracing, a filter of the deployment's
+ * own): the direct path would skip it. The management endpoints' filter acts only on their routes,
+ * and the CORS filter only on requests with an {@code Origin}, which the direct path does not claim.
  */
 @Singleton
 @Requires(property = "limiter.http.direct-path", notEquals = "false")
@@ -45,7 +45,7 @@ public class DirectPathInstaller implements BeanCreatedEventListener<NettyServer
     private static final String METRICS_FILTER = "io.micronaut.configuration.metrics.binder.web.ServerMetricsFilter";
     /** Acts only on routes of management endpoints (a sensitive endpoint asked without rights). */
     private static final String ENDPOINTS_FILTER = "io.micronaut.management.endpoint.EndpointsFilter";
-    /** Acts only when CORS is enabled, and then only on requests with an {@code Origin}. */
+    /** Acts only on requests with an {@code Origin}, which the direct path leaves to the framework. */
     private static final String CORS_FILTER = "io.micronaut.http.server.cors.CorsFilter";
 
     private static final Field REQUEST_HANDLER = requestHandlerField();
@@ -184,8 +184,7 @@ public class DirectPathInstaller implements BeanCreatedEventListener<NettyServer
                 metricsFilterApplies = true;
                 continue;
             }
-            if (name.equals(ENDPOINTS_FILTER)
-                    || (name.equals(CORS_FILTER) && !server.get().getCors().isEnabled())) {
+            if (name.equals(ENDPOINTS_FILTER) || name.equals(CORS_FILTER)) {
                 continue;
             }
             others.add(name);

@@ -97,7 +97,11 @@ class DirectCheckPathIT {
                 new Call("[1,2]"),
                 new Call("{\"policy\":\"five\",\"key\":\"KEY\",\"apiKey\":\"sk_x\"}"),
                 new Call("{\"policy\":\"five\",\"key\":\"KEY\"}", "X-Api-Key", "sk_y"),
-                new Call("{\"a\":".repeat(10_000) + "1" + "}".repeat(10_000)));
+                new Call("{\"a\":".repeat(10_000) + "1" + "}".repeat(10_000)),
+                // left to the framework (CORS judges a foreign origin; application/* is 406 there)
+                new Call("{\"policy\":\"hour\",\"key\":\"z-KEY\"}", "Origin", "http://evil.example"),
+                new Call("{\"policy\":\"hour\",\"key\":\"z-KEY\"}", "Accept", "application/*"),
+                new Call("{\"policy\":\"hour\",\"key\":\"z-KEY\",\"cost\":3}")); // all 3 still there
         String id = UUID.randomUUID().toString().substring(0, 8);
         String keyA = "a-" + id;
         String keyB = "b-" + id;
@@ -123,9 +127,12 @@ class DirectCheckPathIT {
         assertThat(viaDirect.get(8)).startsWith("406 ");
         assertThat(viaDirect.get(9)).startsWith("200 ");
         assertThat(left)
-                .as("calls left to the framework: only the one with Accept: text/plain")
-                .containsExactly(8);
-        assertThat(served() - servedBefore).isEqualTo(calls.size() - 1);
+                .as("calls left to the framework: Accept: text/plain, a foreign Origin, Accept: application/*")
+                .containsExactly(8, 20, 21);
+        assertThat(viaDirect.get(20)).startsWith("403 ");
+        assertThat(viaDirect.get(21)).startsWith("406 ");
+        assertThat(viaDirect.get(22)).startsWith("200 ");
+        assertThat(served() - servedBefore).isEqualTo(calls.size() - 3);
         Map<String, Long> countedDirect = since(seriesDirect, checkSeries(direct));
         assertThat(countedDirect)
                 .as("http.server.requests for the checks, by status")
