@@ -19,8 +19,11 @@ import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.util.AsciiString;
+import io.netty.util.Attribute;
+import io.netty.util.AttributeKey;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
@@ -45,6 +48,9 @@ import java.util.function.Predicate;
  * DirectPathInstaller} installs it only when no other filter applies to the route.
  */
 final class DirectCheckPath implements RequestHandler {
+    /** Set on a connection once a request on it asked to close it ({@code Connection: close}). */
+    private static final AttributeKey<Boolean> CLOSING = AttributeKey.valueOf(DirectCheckPath.class, "closing");
+
     /** Marks this path's own responses, so that their completion is not reported to {@code next}. */
     private static final Object DIRECT = new Object();
 
@@ -82,6 +88,18 @@ final class DirectCheckPath implements RequestHandler {
 
     @Override
     public void accept(ChannelHandlerContext ctx, HttpRequest request, CloseableByteBody body, OutboundAccess out) {
+        Attribute<Boolean> closing = ctx.channel().attr(CLOSING);
+        if (closing.get() != null) {
+            // RFC 9112 9.6: after a request that closes the connection, the server "MUST NOT process
+            // any further requests received on that connection" — the framework decided them
+            // (consumed) and then closed without an answer. The connection closes after the answer
+            // to the closing request; these are dropped unread.
+            body.close();
+            return;
+        }
+        if (!HttpUtil.isKeepAlive(request)) {
+            closing.set(Boolean.TRUE);
+        }
         if (!claims(request, body)) {
             next.accept(ctx, request, body, out);
             return;

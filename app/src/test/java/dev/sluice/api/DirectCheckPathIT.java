@@ -206,6 +206,30 @@ class DirectCheckPathIT {
         assertThat(answers.split("HTTP/1.1 ", -1)).hasSize(6);
     }
 
+    @Test
+    void requestsPipelinedAfterACloseAreNeitherDecidedNorAnswered() throws Exception {
+        String key = "c-" + UUID.randomUUID();
+        String body = "{\"policy\":\"five\",\"key\":\"" + key + "\"}";
+        String check = "POST /v1/check HTTP/1.1\r\nHost: t\r\nContent-Length: " + body.length() + "\r\n";
+        String wire = check + "Connection: close\r\n\r\n" + body // the closing request
+                + (check + "\r\n" + body).repeat(3) // by the direct path, had the connection stayed
+                + check + "Accept: text/plain\r\n\r\n" + body // by the framework
+                + "GET /v1/ping HTTP/1.1\r\nHost: t\r\n\r\n";
+        String answers;
+        try (java.net.Socket socket = new java.net.Socket("127.0.0.1", direct.port())) {
+            socket.setSoTimeout(10_000);
+            socket.getOutputStream().write(wire.getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            socket.getOutputStream().flush();
+            answers = new String(socket.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        }
+        assertThat(answers.split("HTTP/1.1 ", -1)).as(answers).hasSize(2);
+        assertThat(answers).startsWith("HTTP/1.1 200 ").contains("\"remaining\":4");
+        HttpResponse<String> look = ServiceNode.get(direct.url(), "/v1/limits/five/" + key);
+        assertThat(ServiceNode.num(look.body(), "remaining"))
+                .as("only the closing request consumed")
+                .isEqualTo(4);
+    }
+
     private static long served() {
         return direct.context().getBean(DirectPathInstaller.class).served();
     }
