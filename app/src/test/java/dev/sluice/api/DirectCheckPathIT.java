@@ -190,13 +190,7 @@ class DirectCheckPathIT {
             }
         }
         wire.append("GET /v1/ping HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
-        String answers;
-        try (java.net.Socket socket = new java.net.Socket("127.0.0.1", direct.port())) {
-            socket.setSoTimeout(10_000);
-            socket.getOutputStream().write(wire.toString().getBytes(java.nio.charset.StandardCharsets.US_ASCII));
-            socket.getOutputStream().flush();
-            answers = new String(socket.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
-        }
+        String answers = exchange(wire.toString());
         int first = answers.indexOf("first-" + id);
         int ping = answers.indexOf("{\"pong\":true}", first);
         int third = answers.indexOf("no policy named 'nope'", ping);
@@ -215,19 +209,23 @@ class DirectCheckPathIT {
                 + (check + "\r\n" + body).repeat(3) // by the direct path, had the connection stayed
                 + check + "Accept: text/plain\r\n\r\n" + body // by the framework
                 + "GET /v1/ping HTTP/1.1\r\nHost: t\r\n\r\n";
-        String answers;
-        try (java.net.Socket socket = new java.net.Socket("127.0.0.1", direct.port())) {
-            socket.setSoTimeout(10_000);
-            socket.getOutputStream().write(wire.getBytes(java.nio.charset.StandardCharsets.US_ASCII));
-            socket.getOutputStream().flush();
-            answers = new String(socket.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
-        }
+        String answers = exchange(wire);
         assertThat(answers.split("HTTP/1.1 ", -1)).as(answers).hasSize(2);
         assertThat(answers).startsWith("HTTP/1.1 200 ").contains("\"remaining\":4");
         HttpResponse<String> look = ServiceNode.get(direct.url(), "/v1/limits/five/" + key);
         assertThat(ServiceNode.num(look.body(), "remaining"))
                 .as("only the closing request consumed")
                 .isEqualTo(4);
+    }
+
+    /** Writes {@code wire} to the direct node in one write; everything it answers until it closes. */
+    private static String exchange(String wire) throws java.io.IOException {
+        try (java.net.Socket socket = new java.net.Socket("127.0.0.1", direct.port())) {
+            socket.setSoTimeout(10_000);
+            socket.getOutputStream().write(wire.getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            socket.getOutputStream().flush();
+            return new String(socket.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        }
     }
 
     private static long served() {
