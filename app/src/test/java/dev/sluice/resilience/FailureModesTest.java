@@ -263,6 +263,41 @@ class FailureModesTest {
     }
 
     @Test
+    void aLocalDecisionMadeWhileTheSubjectsChargeIsUnderWayAddsToTheSameDebt() {
+        // the charge before a check is held, then fails (the store went again); a local decision
+        // made meanwhile must not open a second debt seeded again from the store's last answer
+        CompletableFuture<Decision> held = new CompletableFuture<>();
+        java.util.concurrent.atomic.AtomicBoolean holdNext = new java.util.concurrent.atomic.AtomicBoolean(true);
+        dev.sluice.store.RateLimitStore holding = new Forwarding(shared) {
+            @Override
+            public java.util.concurrent.CompletionStage<Decision> charge(Subject s, Limit l, long units, String id) {
+                return holdNext.getAndSet(false) ? held : shared.charge(s, l, units, id);
+            }
+        };
+        LocalModeProperties local = new LocalModeProperties();
+        startMembership(local);
+        FailureModes modes =
+                new FailureModes(holding, membership, health, metrics, local, NodeIdentity.random(), clock);
+        Subject s = fresh("charge-under-way");
+        modes.remember(FailureMode.LOCAL, s, TEN_PER_MINUTE, take(s, 2)); // 8 left
+        assertThat(decide(modes, FailureMode.LOCAL, s, 1).decision().allowed()).isTrue();
+        CompletableFuture<Void> charging = modes.chargeOwed(s).toCompletableFuture();
+        assertThat(charging).isNotDone();
+        assertThat(modes.chargeOwed(s).toCompletableFuture())
+                .as("a second charge of the subject waits for the one under way")
+                .isSameAs(charging);
+        assertThat(decide(modes, FailureMode.LOCAL, s, 1).decision().allowed()).isTrue();
+        held.completeExceptionally(new IllegalStateException("the store went again"));
+        assertThat(charging).isCompletedExceptionally();
+        assertThat(modes.owedSubjects()).isEqualTo(1);
+        modes.chargeOwed(s).toCompletableFuture().join();
+        assertThat(take(s, 0).remaining())
+                .as("8 left, 2 taken locally, each charged once")
+                .isEqualTo(6);
+        assertThat(modes.owedSubjects()).isZero();
+    }
+
+    @Test
     void aLateConsumesRefundRefusedByTheBreakerIsTriedAgainWhenTheStoreAnswers() {
         // Redis runs the stalled consume and answers while the breaker is still open: the refund is
         // refused at first, and must not leave the refused check counted
