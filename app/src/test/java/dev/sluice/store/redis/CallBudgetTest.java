@@ -201,6 +201,24 @@ class CallBudgetTest {
     }
 
     @Test
+    void aBurstSplitAcrossTwoSecondsStillMakesItsQueueBusy() throws Exception {
+        ScriptedProbe probe = new ScriptedProbe();
+        probe.answers = false;
+        try (CallBudget budget = busyAware(probe, 100, IDLE)) {
+            int half = 100 * CallBudget.QUEUE_RATE_FACTOR * 6 / 10; // 60 % of the queue rule's rate
+            drive(budget, half);
+            Thread.sleep(1_050); // the counting second ends: the burst's second half counts in the next
+            drive(budget, half);
+            for (int i = 0; i < BUSY_QUEUE; i++) {
+                budget.bound(new CompletableFuture<>(), "node-a");
+            }
+            assertThat(failsAfterMillis(budget))
+                    .as("budget 10 + busy probe timeout 150: neither second alone reached the rate")
+                    .isBetween(155L, 600L);
+        }
+    }
+
+    @Test
     void aQueueBuiltAtAModestRateIsJudgedOnTheProbeTimeout() {
         ScriptedProbe probe = new ScriptedProbe();
         probe.answers = false;
