@@ -7,7 +7,7 @@ import io.micronaut.http.MutableHttpResponse;
 import io.micronaut.http.body.AvailableByteBody;
 import io.micronaut.http.body.CloseableByteBody;
 import io.micronaut.http.netty.NettyMutableHttpResponse;
-import io.micronaut.http.netty.body.AvailableNettyByteBody;
+import io.micronaut.http.netty.body.NettyByteBodyFactory;
 import io.micronaut.http.server.netty.handler.OutboundAccess;
 import io.micronaut.http.server.netty.handler.RequestHandler;
 import io.netty.buffer.Unpooled;
@@ -109,25 +109,25 @@ final class DirectCheckPath implements RequestHandler {
         served.increment();
         if (body instanceof AvailableByteBody whole) {
             byte[] bytes = whole.toByteArray(); // releases the body
-            decide(request, bytes, out, start);
+            decide(ctx, request, bytes, out, start);
             return;
         }
         // the head came in one read, the body follows (as some clients write them): wait for it,
         // at most the declared length (checked in claims), on this connection's event loop
         body.buffer().whenComplete((whole, error) -> {
             if (error != null) {
-                write(out, Responses.badRequest(BadRequestException.of("body", "could not be read whole")), start);
+                write(ctx, out, Responses.badRequest(BadRequestException.of("body", "could not be read whole")), start);
                 return;
             }
-            decide(request, whole.toByteArray(), out, start);
+            decide(ctx, request, whole.toByteArray(), out, start);
         });
     }
 
-    private void decide(HttpRequest request, byte[] bytes, OutboundAccess out, long start) {
+    private void decide(ChannelHandlerContext ctx, HttpRequest request, byte[] bytes, OutboundAccess out, long start) {
         checks.check(bytes.length == 0 ? null : bytes, request.headers().get(X_API_KEY))
                 .whenComplete((response, error) -> {
                     MutableHttpResponse<byte[]> answer = error == null ? response : Checks.internalError();
-                    write(out, answer, start);
+                    write(ctx, out, answer, start);
                 });
     }
 
@@ -185,7 +185,7 @@ final class DirectCheckPath implements RequestHandler {
         return false;
     }
 
-    private void write(OutboundAccess out, MutableHttpResponse<byte[]> answer, long start) {
+    private void write(ChannelHandlerContext ctx, OutboundAccess out, MutableHttpResponse<byte[]> answer, long start) {
         byte[] content = answer.body();
         HttpResponseStatus status = HttpResponseStatus.valueOf(answer.code());
         HttpHeaders headers;
@@ -199,7 +199,8 @@ final class DirectCheckPath implements RequestHandler {
         headers.set(HttpHeaderNames.CONTENT_LENGTH, content == null ? 0 : content.length);
         out.write(
                 new DefaultHttpResponse(HttpVersion.HTTP_1_1, status, headers),
-                new AvailableNettyByteBody(content == null ? Unpooled.EMPTY_BUFFER : Unpooled.wrappedBuffer(content)));
+                new NettyByteBodyFactory(ctx.channel())
+                        .adapt(content == null ? Unpooled.EMPTY_BUFFER : Unpooled.wrappedBuffer(content)));
         if (timers != null) {
             timers.of(status.code()).record(System.nanoTime() - start, TimeUnit.NANOSECONDS);
         }
