@@ -82,10 +82,6 @@ final class DirectCheckPath implements RequestHandler {
         this.served = served;
     }
 
-    RequestHandler next() {
-        return next;
-    }
-
     @Override
     public void accept(ChannelHandlerContext ctx, HttpRequest request, CloseableByteBody body, OutboundAccess out) {
         Attribute<Boolean> closing = ctx.channel().attr(CLOSING);
@@ -159,9 +155,10 @@ final class DirectCheckPath implements RequestHandler {
             return false;
         }
         HttpHeaders headers = request.headers();
+        String accept = headers.get(HttpHeaderNames.ACCEPT);
         return !headers.contains(HttpHeaderNames.ORIGIN)
-                && headers.getAll(HttpHeaderNames.ACCEPT).size() <= 1
-                && acceptsJson(headers.get(HttpHeaderNames.ACCEPT))
+                && (accept == null || headers.getAll(HttpHeaderNames.ACCEPT).size() == 1)
+                && acceptsJson(accept)
                 && authorized.test(headers.get(HttpHeaderNames.AUTHORIZATION));
     }
 
