@@ -556,16 +556,19 @@ public final class CallBudget implements AutoCloseable {
                 wakeSweeper();
                 return;
             }
-            if (LOG.isDebugEnabled()) {
-                LOG.debug(
-                        "Store node {} judged sick: ping unanswered for {} µs (calls/s {} now, {} before; host CPU"
-                                + " stall {} µs; {} calls outstanding)",
-                        h.node,
-                        waited / 1_000,
-                        currentSecond(now),
-                        previousSecond,
-                        h.stalledAtPing < 0 ? -1 : pressure.stalledMicros() - h.stalledAtPing,
-                        outstanding(h.node, Integer.MAX_VALUE));
+            // a node's first sick verdict since it last answered is logged at INFO with its evidence
+            // (once per change; later verdicts at debug), so that a wrong one can be told from the log
+            if (!h.sick ? LOG.isInfoEnabled() : LOG.isDebugEnabled()) {
+                LOG.atLevel(!h.sick ? org.slf4j.event.Level.INFO : org.slf4j.event.Level.DEBUG)
+                        .log(
+                                "Store node {} judged sick: ping unanswered for {} µs (calls/s {} now, {} before; host CPU"
+                                        + " stall {} µs; {} calls outstanding)",
+                                h.node,
+                                waited / 1_000,
+                                currentSecond(now),
+                                previousSecond,
+                                h.stalledAtPing < 0 ? -1 : pressure.stalledMicros() - h.stalledAtPing,
+                                outstanding(h.node, Integer.MAX_VALUE));
             }
             h.ping = 0;
             // a first sick verdict is checked at once by another ping, so that a node that was
