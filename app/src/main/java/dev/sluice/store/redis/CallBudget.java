@@ -187,6 +187,10 @@ public final class CallBudget implements AutoCloseable {
         long stalledAtPing;
         /** Whether the node was found sick since it last answered a ping: it is pinged again at once, once. */
         boolean retry;
+        /** Answers of this service's calls that the node gave (counted once a call's node is known). */
+        final LongAdder answers = new LongAdder();
+        /** {@link #answers} when the ping in flight was sent or its verdict last put off. */
+        long answersSeen;
 
         NodeHealth(Object node) {
             this.node = node;
@@ -293,9 +297,24 @@ public final class CallBudget implements AutoCloseable {
                         error instanceof CompletionException ? error : new CompletionException(error));
             } else {
                 bounded.complete(value);
+                countAnswer(p);
             }
         });
         return bounded;
+    }
+
+    /**
+     * Counts the answer of a call whose node is known (a late call, or one counted as outstanding):
+     * evidence that the node works through its queue ({@link #busy}).
+     */
+    private void countAnswer(Pending p) {
+        Object node = p.node;
+        if (node != null) {
+            NodeHealth h = nodes.get(node);
+            if (h != null) {
+                h.answers.increment();
+            }
+        }
     }
 
     /** Counts a call into the current second; starts a new second when this one is over. */
@@ -315,29 +334,70 @@ public final class CallBudget implements AutoCloseable {
     }
 
     /**
-     * Whether the store is driven hard (at least the busy rate of calls in the current second or the
-     * one before) while this host's CPUs are contended (some task waited for a CPU {@link
-     * #BUSY_SHARE} of the ping's wait; or no reading): then a silence of the store may be this
-     * host's, not the store's.
+     * What a late ping's verdict is taken on, read once: the same figures decide and are logged.
+     *
+     * @param waitedMicros how long the ping has waited since it was written
+     * @param now calls made in the current second
+     * @param before calls made in the second before
+     * @param stallMicros how long some task of this host waited for a CPU meanwhile; negative: unknown
+     * @param outstanding this service's calls to the node awaiting their answers (counted up to the
+     *     busy queue)
+     * @param answered the node's answers to this service's calls since the ping was sent or its
+     *     verdict last put off
      */
-    private boolean busy(NodeHealth h, long now, long waitedNanos) {
-        long current = currentSecond(now);
-        long rate = Math.max(current, previousSecond);
-        if (rate < busyRate) {
-            return false;
+    private record Evidence(
+            long waitedMicros, long now, long before, long stallMicros, int outstanding, long answered) {
+        @Override
+        public String toString() {
+            return "ping unanswered for " + waitedMicros + " µs (calls/s " + now + " now, " + before + " before;"
+                    + " host CPU stall " + stallMicros + " µs; " + outstanding + " calls outstanding; "
+                    + answered + " answered meanwhile)";
         }
-        if (h.stalledAtPing < 0 || waitedNanos <= 0) {
+    }
+
+    private Evidence evidence(NodeHealth h, long now, long waitedNanos) {
+        long stalled = h.stalledAtPing < 0 ? -1 : pressure.stalledMicros();
+        long answers = h.answers.sum();
+        return new Evidence(
+                waitedNanos / 1_000,
+                currentSecond(now),
+                previousSecond,
+                stalled < 0 ? -1 : stalled - h.stalledAtPing,
+                outstanding(h.node, busyQueue),
+                answers - h.answersSeen);
+    }
+
+    /**
+     * Whether a silence of the node may be its queue's or this host's, not the node's own:
+     *
+     * <ul>
+     *   <li>the node answered at least the busy queue of this service's calls since the ping was
+     *       sent or its verdict last put off — it works through a queue that the ping, written on
+     *       another connection, waits behind (a node that is down, blackholed or stalled answers
+     *       none; one behind a slow link answers at the rate it is called, a few per probe timeout
+     *       at the rates that do not make a store busy) — measured: 3 nodes at -c256 on a slowed
+     *       host, a ping unanswered for 21 ms with the host's stall under a quarter of it and 18
+     *       calls outstanding, 138 degraded answers when this rule was missing;
+     *   <li>or the store is driven hard (at least the busy rate of calls in the current second or
+     *       the one before) while this host's CPUs are contended (some task waited for a CPU {@link
+     *       #BUSY_SHARE} of the ping's wait; or no reading), or while at {@link #QUEUE_RATE_FACTOR}
+     *       times the rate the busy queue of calls to the node await their answers.
+     * </ul>
+     */
+    private boolean busy(Evidence e) {
+        if (e.answered() >= busyQueue) {
             return true;
         }
-        long stalled = pressure.stalledMicros();
+        if (Math.max(e.now(), e.before()) < busyRate) {
+            return false;
+        }
         // the queue rule counts the calls of both seconds: a burst that straddles the start of a
         // new second (or takes more than one on a slow host) is still the burst it is — measured:
         // 1,000 concurrent checks of one key on a slowed host, its pings judged on the probe
         // timeout alone, 72 degraded answers
-        return stalled < 0
-                || (stalled - h.stalledAtPing) * 1_000.0 >= BUSY_SHARE * waitedNanos
-                || (current + previousSecond >= QUEUE_RATE_FACTOR * busyRate
-                        && outstanding(h.node, busyQueue) >= busyQueue);
+        return e.stallMicros() < 0
+                || e.stallMicros() * 1_000.0 >= BUSY_SHARE * e.waitedMicros() * 1_000.0
+                || (e.now() + e.before() >= QUEUE_RATE_FACTOR * busyRate && e.outstanding() >= busyQueue);
     }
 
     /**
@@ -501,6 +561,7 @@ public final class CallBudget implements AutoCloseable {
         h.ping = ping;
         h.timeout = probeNanos;
         h.stalledAtPing = pressure.stalledMicros();
+        h.answersSeen = h.answers.sum();
         h.pingSent = now;
         h.written = false;
         h.verdictAsked = false;
@@ -510,7 +571,7 @@ public final class CallBudget implements AutoCloseable {
         } catch (RuntimeException e) {
             answer = CompletableFuture.failedFuture(e);
         }
-        answer.whenComplete((ok, error) -> answered(h, ping, error == null));
+        answer.whenComplete((ok, error) -> answered(h, ping, error));
     }
 
     /** The probe wrote the ping at {@code at}: its time runs from there. */
@@ -525,16 +586,19 @@ public final class CallBudget implements AutoCloseable {
     }
 
     /** A ping's answer (or failure), if it came before its verdict. */
-    private void answered(NodeHealth h, long ping, boolean ok) {
+    private void answered(NodeHealth h, long ping, Throwable error) {
         synchronized (h) {
             if (h.ping != ping) {
                 return;
             }
             h.ping = 0;
-            h.sick = !ok;
-            if (ok) {
+            if (error == null) {
                 h.okAt = System.nanoTime();
+            } else {
+                LOG.atLevel(!h.sick ? org.slf4j.event.Level.INFO : org.slf4j.event.Level.DEBUG)
+                        .log("Store node {} judged sick: its ping failed ({})", h.node, error.toString());
             }
+            h.sick = error != null;
         }
         wakeSweeper();
     }
@@ -547,29 +611,22 @@ public final class CallBudget implements AutoCloseable {
             }
             long now = System.nanoTime();
             long waited = now - h.pingSent;
-            if (waited < busyProbeNanos && busy(h, now, waited)) {
-                // the store is driven hard while the host's CPUs are short (Redis, or this
-                // service's reading of its answer, may be waiting for a CPU) or while Redis has
-                // this service's queued calls to serve first: look again a probe timeout on
+            Evidence evidence = evidence(h, now, waited);
+            if (waited < busyProbeNanos && busy(evidence)) {
+                // Redis works through queued calls ahead of the ping, or is driven hard while the
+                // host's CPUs are short (Redis, or this service's reading of its answer, may be
+                // waiting for a CPU): look again a probe timeout on
                 h.timeout = Math.min(busyProbeNanos, waited + probeNanos);
+                h.answersSeen += evidence.answered();
                 h.verdictAsked = false;
                 wakeSweeper();
                 return;
             }
-            // a node's first sick verdict since it last answered is logged at INFO with its evidence
-            // (once per change; later verdicts at debug), so that a wrong one can be told from the log
-            if (!h.sick ? LOG.isInfoEnabled() : LOG.isDebugEnabled()) {
-                LOG.atLevel(!h.sick ? org.slf4j.event.Level.INFO : org.slf4j.event.Level.DEBUG)
-                        .log(
-                                "Store node {} judged sick: ping unanswered for {} µs (calls/s {} now, {} before; host CPU"
-                                        + " stall {} µs; {} calls outstanding)",
-                                h.node,
-                                waited / 1_000,
-                                currentSecond(now),
-                                previousSecond,
-                                h.stalledAtPing < 0 ? -1 : pressure.stalledMicros() - h.stalledAtPing,
-                                outstanding(h.node, Integer.MAX_VALUE));
-            }
+            // a node's first sick verdict since it last answered is logged at INFO with the evidence
+            // it was taken on (once per change; later ones at debug), so that a wrong one can be
+            // told from the log
+            LOG.atLevel(!h.sick ? org.slf4j.event.Level.INFO : org.slf4j.event.Level.DEBUG)
+                    .log("Store node {} judged sick: {}", h.node, evidence);
             h.ping = 0;
             // a first sick verdict is checked at once by another ping, so that a node that was
             // silent for one ping's time only is trusted again without waiting for the sick pings

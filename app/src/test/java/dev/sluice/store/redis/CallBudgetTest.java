@@ -218,6 +218,79 @@ class CallBudgetTest {
         }
     }
 
+    /** A budget whose busy probe timeout (1 s) is far from the probe timeout, on an idle host at no rate. */
+    private static CallBudget answerAware(ScriptedProbe probe) {
+        return new CallBudget(
+                Duration.ofMillis(10),
+                Duration.ofMillis(5_000),
+                Duration.ofMillis(20),
+                Duration.ofMillis(1_000),
+                Integer.MAX_VALUE,
+                BUSY_QUEUE,
+                IDLE,
+                probe);
+    }
+
+    /** {@code n} calls to node-a that the test answers, made now (late in a budget). */
+    private static java.util.List<CompletableFuture<String>> queued(CallBudget budget, int n) {
+        java.util.List<CompletableFuture<String>> calls = new java.util.ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            CompletableFuture<String> call = new CompletableFuture<>();
+            budget.bound(call, "node-a");
+            calls.add(call);
+        }
+        return calls;
+    }
+
+    @Test
+    void aNodeThatKeepsAnsweringQueuedCallsWhileItsPingWaitsIsWaitedForUntilItStops() throws Exception {
+        ScriptedProbe probe = new ScriptedProbe();
+        probe.answers = false;
+        try (CallBudget budget = answerAware(probe)) {
+            CompletionStage<String> bounded = budget.bound(new CompletableFuture<>(), "node-a");
+            java.util.List<CompletableFuture<String>> queue = queued(budget, 400);
+            Thread.sleep(15); // every call late: its node known, the node pinged
+            long start = System.nanoTime();
+            int answered = 0;
+            // two answers a millisecond (or fewer, on a slow host): the ping's busy queue of 8 per 20 ms
+            while (System.nanoTime() - start < TimeUnit.MILLISECONDS.toNanos(100) && answered < queue.size() - 2) {
+                queue.get(answered++).complete("answered");
+                queue.get(answered++).complete("answered");
+                Thread.sleep(1);
+            }
+            assertThat(bounded.toCompletableFuture())
+                    .as("115 ms, far past budget + probe timeout (30 ms): the node works through its queue")
+                    .isNotDone();
+            long stopped = System.nanoTime();
+            assertThatThrownBy(() -> bounded.toCompletableFuture().get(5, TimeUnit.SECONDS))
+                    .hasCauseInstanceOf(StoreTimeoutException.class);
+            assertThat((System.nanoTime() - stopped) / 1_000_000)
+                    .as("once its answers stop, a probe timeout or two — not the rest of the busy probe timeout")
+                    .isLessThan(600L);
+        }
+    }
+
+    @Test
+    void aNodeAnsweringAFewCallsPerProbeTimeoutIsJudgedOnTheProbeTimeout() throws Exception {
+        ScriptedProbe probe = new ScriptedProbe();
+        probe.answers = false;
+        try (CallBudget budget = answerAware(probe)) {
+            long start = System.nanoTime();
+            CompletionStage<String> bounded = budget.bound(new CompletableFuture<>(), "node-a");
+            java.util.List<CompletableFuture<String>> queue = queued(budget, 60);
+            // one answer every 5 ms or slower: what a slow link answers at a modest rate
+            for (int i = 0; i < queue.size() && !bounded.toCompletableFuture().isDone(); i++) {
+                queue.get(i).complete("slow");
+                Thread.sleep(5);
+            }
+            assertThatThrownBy(() -> bounded.toCompletableFuture().get(5, TimeUnit.SECONDS))
+                    .hasCauseInstanceOf(StoreTimeoutException.class);
+            assertThat((System.nanoTime() - start) / 1_000_000)
+                    .as("budget 10 + probe timeout 20, not the busy probe timeout")
+                    .isBetween(28L, 200L);
+        }
+    }
+
     @Test
     void aQueueBuiltAtAModestRateIsJudgedOnTheProbeTimeout() {
         ScriptedProbe probe = new ScriptedProbe();
