@@ -33,7 +33,9 @@ import org.slf4j.LoggerFactory;
  *       from when the probe wrote it. When it is up, the verdict is taken on the probe's thread
  *       after it has read whatever has arrived ({@link StoreProbe#afterReads}): an answer that
  *       reached this host in time but waited for a busy CPU counts as an answer.
- *   <li>If the store is <em>busy</em> then — this service sent it at least {@code
+ *   <li>If the pinged node answered at least {@code limiter.redis.busy-queue} (16) of this
+ *       service's calls meanwhile (it works through a queue that the ping waits behind), or if the
+ *       store is <em>busy</em> then — this service sent it at least {@code
  *       limiter.redis.busy-rate} calls (200) in the current second or the one before, while some
  *       task of this host waited for a CPU for at least a quarter of the ping's wait ({@link
  *       HostPressure}, Linux's pressure stall information; no reading counts as contended) or
