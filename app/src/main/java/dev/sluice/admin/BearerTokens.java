@@ -7,6 +7,7 @@ import io.micronaut.http.HttpHeaders;
 import io.micronaut.http.HttpRequest;
 import io.micronaut.http.HttpResponse;
 import io.micronaut.http.HttpStatus;
+import io.micronaut.http.MutableHttpResponse;
 import java.util.List;
 
 /**
@@ -34,7 +35,13 @@ final class BearerTokens {
     /** {@code null} when the request carries one of the tokens; else the 401 problem to answer. */
     @Nullable
     HttpResponse<?> check(HttpRequest<?> request) {
-        String token = token(request.getHeaders().get(HttpHeaders.AUTHORIZATION));
+        return check(request.getHeaders().get(HttpHeaders.AUTHORIZATION));
+    }
+
+    /** {@code null} when this {@code Authorization} header carries one of the tokens; else the 401 problem. */
+    @Nullable
+    MutableHttpResponse<byte[]> check(@Nullable String authorization) {
+        String token = token(authorization);
         if (token == null) {
             return unauthorized(
                     hashes.isEmpty()
@@ -67,7 +74,7 @@ final class BearerTokens {
         return ok;
     }
 
-    private HttpResponse<?> unauthorized(String detail) {
+    private MutableHttpResponse<byte[]> unauthorized(String detail) {
         return Responses.problem(
                         HttpStatus.UNAUTHORIZED, "urn:sluice:problem:unauthorized", "Unauthorized", detail, List.of())
                 .header(HttpHeaders.WWW_AUTHENTICATE, "Bearer realm=\"" + realm + "\"");

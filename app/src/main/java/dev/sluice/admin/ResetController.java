@@ -176,7 +176,7 @@ public class ResetController {
     @Delete("/limits/{policy}/{key}")
     public CompletionStage<MutableHttpResponse<byte[]>> resetSubject(
             @PathVariable String policy, @PathVariable String key) {
-        return checks.reset(policy, key);
+        return checks.restore(policy, key);
     }
 
     private long ledgerTotal(String account, String period) {

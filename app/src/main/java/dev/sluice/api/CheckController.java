@@ -1,9 +1,11 @@
 package dev.sluice.api;
 
+import dev.sluice.admin.ResetGuard;
 import dev.sluice.config.Policy;
 import dev.sluice.config.PolicyRegistry;
 import dev.sluice.limiter.Limiter;
 import io.micronaut.core.annotation.Nullable;
+import io.micronaut.http.HttpHeaders;
 import io.micronaut.http.HttpRequest;
 import io.micronaut.http.HttpResponse;
 import io.micronaut.http.HttpStatus;
@@ -14,6 +16,7 @@ import io.micronaut.http.annotation.Consumes;
 import io.micronaut.http.annotation.Controller;
 import io.micronaut.http.annotation.Delete;
 import io.micronaut.http.annotation.Get;
+import io.micronaut.http.annotation.Header;
 import io.micronaut.http.annotation.PathVariable;
 import io.micronaut.http.annotation.Post;
 import java.nio.charset.StandardCharsets;
@@ -36,11 +39,13 @@ public class CheckController {
     private final PolicyRegistry policies;
     private final Limiter limiter;
     private final Checks checks;
+    private final ResetGuard resets;
 
-    public CheckController(PolicyRegistry policies, Limiter limiter, Checks checks) {
+    public CheckController(PolicyRegistry policies, Limiter limiter, Checks checks, ResetGuard resets) {
         this.policies = policies;
         this.limiter = limiter;
         this.checks = checks;
+        this.resets = resets;
     }
 
     /**
@@ -102,9 +107,34 @@ public class CheckController {
         }
     }
 
-    /** Restores the subject's full allowance. */
+    /**
+     * Restores the subject's full allowance. An administrative call: once admin tokens are
+     * configured (limiter.admin.tokens) it needs one — 403 for a service token, 401 without a
+     * valid token, checked before the policy is looked up; without admin tokens, the service-token
+     * rule of every /v1 call.
+     */
     @Delete("/limits/{policy}/{key}")
-    public CompletionStage<MutableHttpResponse<byte[]>> reset(@PathVariable String policy, @PathVariable String key) {
+    @io.swagger.v3.oas.annotations.security.SecurityRequirement(name = "admin-token")
+    @io.swagger.v3.oas.annotations.responses.ApiResponse(responseCode = "204", description = "reset")
+    @io.swagger.v3.oas.annotations.responses.ApiResponse(
+            responseCode = "401",
+            description = "admin tokens are configured and none was presented (problem+json)")
+    @io.swagger.v3.oas.annotations.responses.ApiResponse(
+            responseCode = "403",
+            description = "a service token was presented: resets need an admin token (problem+json)")
+    public CompletionStage<MutableHttpResponse<byte[]>> reset(
+            @PathVariable String policy,
+            @PathVariable String key,
+            @Nullable @Header(HttpHeaders.AUTHORIZATION) String authorization) {
+        MutableHttpResponse<byte[]> refusal = resets.refusal(authorization);
+        return refusal != null ? CompletableFuture.completedFuture(refusal) : restore(policy, key);
+    }
+
+    /**
+     * Restores the subject's full allowance, for a caller already authenticated as an
+     * administrator (the admin API's twin, {@code DELETE /admin/limits/…}).
+     */
+    public CompletionStage<MutableHttpResponse<byte[]>> restore(String policy, String key) {
         try {
             Policy p = policy(policy);
             return limiter.reset(p, checkedKey(key))
