@@ -140,6 +140,8 @@ class AdminApiIT {
             {"{\"name\":\"a\",\"limit\":1,\"period\":\"1s\",\"tier\":\"a\\u0000b\"}", "tier"},
             {"[1]", "body"},
             {"{", "body"},
+            // a duplicate field is refused, as on /v1/check (was: the last one won)
+            {"{\"name\":\"a\",\"limit\":1,\"limit\":1000,\"period\":\"1s\"}", "body"},
         };
         for (String[] c : cases) {
             HttpResponse<String> r = admin("POST", "/admin/plans", c[0]);
