@@ -226,7 +226,12 @@ public final class CheckRequestParser {
                                 invalid.add(new InvalidParam(
                                         prefix + "request." + name, "must be at most 4096 characters"));
                             } else if (text != null) {
-                                facts.put(name, text);
+                                String reason = checkFact(name, text);
+                                if (reason != null) {
+                                    invalid.add(new InvalidParam(prefix + "request." + name, reason));
+                                } else {
+                                    facts.put(name, text);
+                                }
                             }
                         } else {
                             parser.skipChildren();
@@ -300,6 +305,49 @@ public final class CheckRequestParser {
 
     private static final java.util.Set<String> FACTS =
             java.util.Set.of("remote-address", "x-forwarded-for", "forwarded", "api-key", "method", "path");
+
+    /**
+     * Why a request fact the calling service determined itself is not acceptable, whatever the
+     * policy's scope (so that a mistake is refused before it can matter), or {@code null}: the
+     * connection's address must be an IP address, the method a token, the path absolute. The
+     * forwarding headers are passed on as the client sent them and are judged only where a scope
+     * reads them, and only the entries a trusted proxy wrote (a client may write anything there).
+     */
+    static String checkFact(String name, String text) {
+        return switch (name) {
+            case "remote-address" ->
+                dev.sluice.scope.IpAddresses.parse(text) == null || text.chars().anyMatch(c -> c < 0x20 || c == 0x7f)
+                        ? "is not an IP address (was '" + printable(text) + "')"
+                        : null;
+            case "method" ->
+                text.isEmpty() || !text.chars().allMatch(CheckRequestParser::tchar)
+                        ? "must be an HTTP method, like GET (was '" + printable(text) + "')"
+                        : null;
+            case "path" ->
+                !text.startsWith("/") || text.chars().anyMatch(c -> c < 0x20 || c == 0x7f)
+                        ? "must start with / and hold no control characters (was '" + printable(text) + "')"
+                        : null;
+            default -> null;
+        };
+    }
+
+    /** RFC 9110's token characters. */
+    private static boolean tchar(int c) {
+        return (c >= 'a' && c <= 'z')
+                || (c >= 'A' && c <= 'Z')
+                || (c >= '0' && c <= '9')
+                || "!#$%&'*+-.^_`|~".indexOf(c) >= 0;
+    }
+
+    /** At most 64 characters of {@code text}, control characters shown as {@code ?}. */
+    private static String printable(String text) {
+        StringBuilder b = new StringBuilder();
+        for (int i = 0; i < text.length() && i < 64; i++) {
+            char c = text.charAt(i);
+            b.append(c < 0x20 || c == 0x7f ? '?' : c);
+        }
+        return text.length() > 64 ? b.append("...").toString() : b.toString();
+    }
 
     /** Why {@code key} is not acceptable, or {@code null} when it is. */
     public static String checkKey(String key) {

@@ -132,7 +132,8 @@ final class DirectCheckPath implements RequestHandler {
      * the controller ignores it) whose body has arrived whole or has a declared length within the
      * server's {@code max-request-size}, with a valid service token when tokens are configured.
      * Anything else goes to the framework: a chunked or oversized body, an expectation of {@code 100
-     * Continue}, a context path, an absolute URI, an {@code Accept} without JSON, an {@code Origin}
+     * Continue}, a context path, an absolute URI, an {@code Accept} without JSON, a coded body
+     * ({@code Content-Encoding}) or an HTTP major version other than 1 ({@link RequestHeadFilter}), an {@code Origin}
      * (the framework's CORS filter judges cross-origin requests, even with CORS off: 403), a
      * request the decoder refused (a header block or request line too long), a request the filter
      * would refuse.
@@ -157,6 +158,8 @@ final class DirectCheckPath implements RequestHandler {
         HttpHeaders headers = request.headers();
         String accept = headers.get(HttpHeaderNames.ACCEPT);
         return !headers.contains(HttpHeaderNames.ORIGIN)
+                && !headers.contains(HttpHeaderNames.CONTENT_ENCODING)
+                && RequestHeadFilter.spoken(request.protocolVersion())
                 && (accept == null || headers.getAll(HttpHeaderNames.ACCEPT).size() == 1)
                 && acceptsJson(accept)
                 && authorized.test(headers.get(HttpHeaderNames.AUTHORIZATION));

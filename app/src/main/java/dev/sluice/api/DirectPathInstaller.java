@@ -177,8 +177,8 @@ public class DirectPathInstaller implements BeanCreatedEventListener<NettyServer
         for (GenericHttpFilter f : filters) {
             Object bean = beanOf(f);
             String name = bean == null ? f.toString() : bean.getClass().getName();
-            if (bean instanceof ServiceAuthFilter) {
-                continue;
+            if (bean instanceof ServiceAuthFilter || bean instanceof RequestHeadFilter) {
+                continue; // the path asks the same token; it leaves what the head filter refuses to the framework
             }
             if (name.equals(METRICS_FILTER)) {
                 metricsFilterApplies = true;

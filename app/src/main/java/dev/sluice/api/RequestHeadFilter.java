@@ -1,0 +1,74 @@
+package dev.sluice.api;
+
+import io.micronaut.core.annotation.Nullable;
+import io.micronaut.http.HttpHeaders;
+import io.micronaut.http.HttpRequest;
+import io.micronaut.http.HttpResponse;
+import io.micronaut.http.HttpStatus;
+import io.micronaut.http.annotation.RequestFilter;
+import io.micronaut.http.annotation.ServerFilter;
+import io.micronaut.http.server.netty.NettyHttpRequest;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+
+/**
+ * What a request's head must say before its body is read, on every route:
+ *
+ * <ul>
+ *   <li>HTTP/1.x on an HTTP/1 connection. Netty takes any {@code HTTP/x.y} in a
+ *       request line and the framework then answered it as HTTP/1.1 (echoing the version); a
+ *       version this server does not speak is refused with 400 naming it (RFC 9112 2.3 allows 505;
+ *       a 4xx keeps "bad input never yields a 5xx").
+ *   <li>A body in a content coding the server decodes: {@code gzip} or {@code deflate} (one, as
+ *       Netty's decompressor takes them), or none. Any other — {@code br}, {@code zstd}, a list of
+ *       codings — is answered 415 problem+json with {@code Accept-Encoding: gzip, deflate} (RFC 9110
+ *       15.5.16), instead of the framework reading the coded bytes as if they were JSON. A body that
+ *       is not what its coding says is a 400 ({@link DecompressionHandler}).
+ * </ul>
+ *
+ * The direct check path claims only HTTP/1.x requests without a coded body, so every other one
+ * comes here.
+ */
+@ServerFilter("/**")
+public class RequestHeadFilter {
+    static final Set<String> DECODED = Set.of("identity", "gzip", "x-gzip", "deflate", "x-deflate");
+
+    @RequestFilter
+    @Nullable
+    public HttpResponse<?> head(HttpRequest<?> request) {
+        if (request instanceof NettyHttpRequest<?> netty) {
+            io.netty.handler.codec.http.HttpVersion version =
+                    netty.getNativeRequest().protocolVersion();
+            if (!spoken(version)) {
+                return Responses.badRequest(BadRequestException.of(
+                        "HTTP-version", "must be HTTP/1.x (was '" + version.text() + "'); nothing was decided"));
+            }
+        }
+        List<String> values = request.getHeaders().getAll(HttpHeaders.CONTENT_ENCODING);
+        if (values.isEmpty()) {
+            return null;
+        }
+        String coding = values.size() == 1 ? values.get(0).trim().toLowerCase(Locale.ROOT) : "";
+        if (DECODED.contains(coding)) {
+            return null;
+        }
+        return Responses.problem(
+                        HttpStatus.UNSUPPORTED_MEDIA_TYPE,
+                        "urn:sluice:problem:unsupported-content-encoding",
+                        "Unsupported Content-Encoding",
+                        "a body is read as it is, or in one of gzip, deflate (was '" + String.join(", ", values)
+                                + "'); nothing was decided",
+                        List.of(new InvalidParam("Content-Encoding", "must be gzip, deflate or none")))
+                .header(HttpHeaders.ACCEPT_ENCODING, "gzip, deflate");
+    }
+
+    /**
+     * Whether this server speaks {@code version}: HTTP/1.x (its HTTP/1 codec; a later 1.x minor
+     * version is answered as 1.1, RFC 9112 2.3). Another major version in an HTTP/1 request line
+     * is not one.
+     */
+    static boolean spoken(io.netty.handler.codec.http.HttpVersion version) {
+        return version.majorVersion() == 1 && "HTTP".equals(version.protocolName());
+    }
+}
