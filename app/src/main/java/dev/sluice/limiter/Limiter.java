@@ -12,6 +12,7 @@ import dev.sluice.resilience.StoreHealth;
 import dev.sluice.store.PlanStore;
 import dev.sluice.store.RateLimitStore;
 import dev.sluice.store.ResetBroadcast;
+import dev.sluice.store.StoreLoad;
 import dev.sluice.store.Subject;
 import jakarta.inject.Singleton;
 import java.util.ArrayList;
@@ -57,6 +58,9 @@ public class Limiter {
 
     private final ResetBroadcast resets;
 
+    /** Told of every check answered without a store call (the store's busy rate). */
+    private final StoreLoad load;
+
     public Limiter(
             RateLimitStore store,
             PlanStore plans,
@@ -65,7 +69,9 @@ public class Limiter {
             DecisionMetrics metrics,
             OverLimitCacheProperties cache,
             NodeClock clock,
-            Optional<ResetBroadcast> resets) {
+            Optional<ResetBroadcast> resets,
+            Optional<StoreLoad> load) {
+        this.load = load.orElse(StoreLoad.NONE);
         this.overLimit = cache.isEnabled() ? new OverLimitCache(cache.getSize(), cache.getMaxKeep(), clock) : null;
         this.resets = resets.orElse(ResetBroadcast.NONE);
         if (overLimit != null) {
@@ -190,6 +196,7 @@ public class Limiter {
             if (kept != null) {
                 meters.decision(false, false, false);
                 metrics.overLimitHit();
+                load.answeredWithoutStore();
                 PlanQuota.Result r = (PlanQuota.Result) kept.extra();
                 return CompletableFuture.completedFuture(planVerdicts(
                         c,
@@ -364,6 +371,7 @@ public class Limiter {
             if (kept != null) {
                 meters.decision(false, false, false);
                 metrics.overLimitHit();
+                load.answeredWithoutStore();
                 return CompletableFuture.completedFuture(
                         verdict(check, subject, limit, kept, false, false, Verdict.Source.STORE));
             }

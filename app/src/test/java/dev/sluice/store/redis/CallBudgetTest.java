@@ -173,6 +173,21 @@ class CallBudgetTest {
     }
 
     @Test
+    void checksAnsweredWithoutTheStoreCountTowardTheBusyRate() {
+        ScriptedProbe probe = new ScriptedProbe();
+        probe.answers = false;
+        try (CallBudget budget = busyAware(probe, 100, CONTENDED)) {
+            drive(budget, 20); // a fifth of the busy rate in store calls...
+            for (int i = 0; i < 130; i++) {
+                budget.answeredWithoutStore(); // ...and the rest answered from the over-limit cache
+            }
+            assertThat(failsAfterMillis(budget))
+                    .as("budget 10 + busy probe timeout 150: the node is loaded, its host contended")
+                    .isBetween(155L, 600L);
+        }
+    }
+
+    @Test
     void aBusyStoreOnAnIdleHostIsJudgedOnTheProbeTimeout() {
         ScriptedProbe probe = new ScriptedProbe();
         probe.answers = false;
