@@ -104,6 +104,16 @@ public final class CallBudget implements AutoCloseable, dev.sluice.store.StoreLo
     static final double BUSY_SHARE = 0.25;
 
     /**
+     * A ping whose whole wait (this share of it or more) some task of this host spent waiting for a
+     * CPU is given longer at any rate: the silence cannot be told from the host's own. Measured:
+     * fresh nodes under 1,000-bursts on a host with a compiler running, pings silent for 20.1 and
+     * 22.7 ms with the stall at 101–102 % of the wait and 35–46 calls/s (the burst still being
+     * parsed by a cold JVM): 23 × 503 and one over-admission before this rule. The chaos suite's
+     * faults saw 10–80 % (ADR 0005).
+     */
+    static final double STALLED_SHARE = 0.9;
+
+    /**
      * A queue on the pinged node earns the longer ping only at this many times the busy rate (1,000
      * calls/s by default). With the rule at any busy rate, the chaos suite's 50 ms latency toxic
      * cell for {@code local} twice reached a p99 of 56 ms (bound 50): a slow link builds a queue
@@ -394,6 +404,8 @@ public final class CallBudget implements AutoCloseable, dev.sluice.store.StoreLo
      *       at the rates that do not make a store busy) — measured: 3 nodes at -c256 on a slowed
      *       host, a ping unanswered for 21 ms with the host's stall under a quarter of it and 18
      *       calls outstanding, 138 degraded answers when this rule was missing;
+     *   <li>or some task of this host waited for a CPU for (nearly) the whole of the ping's wait
+     *       ({@link #STALLED_SHARE}), at any rate;
      *   <li>or the store is driven hard (at least the busy rate of calls in the current second or
      *       the one before) while this host's CPUs are contended (some task waited for a CPU {@link
      *       #BUSY_SHARE} of the ping's wait; or no reading), or while at {@link #QUEUE_RATE_FACTOR}
@@ -402,6 +414,9 @@ public final class CallBudget implements AutoCloseable, dev.sluice.store.StoreLo
      */
     private boolean busy(Evidence e) {
         if (e.answered() >= busyQueue) {
+            return true;
+        }
+        if (e.stallMicros() >= 0 && e.stallMicros() >= STALLED_SHARE * e.waitedMicros()) {
             return true;
         }
         if (Math.max(e.now(), e.before()) < busyRate) {
