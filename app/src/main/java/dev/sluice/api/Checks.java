@@ -31,6 +31,7 @@ public class Checks {
     private final io.micronaut.context.BeanProvider<dev.sluice.plans.KeyDirectory> directory;
     private final dev.sluice.core.NodeClock clock;
     private final io.micronaut.context.BeanProvider<dev.sluice.plans.PlanChecks> planChecks;
+    private final RetrySpread spread;
 
     public Checks(
             PolicyRegistry policies,
@@ -38,7 +39,9 @@ public class Checks {
             SubjectResolver subjects,
             io.micronaut.context.BeanProvider<dev.sluice.plans.KeyDirectory> directory,
             io.micronaut.context.BeanProvider<dev.sluice.plans.PlanChecks> planChecks,
-            dev.sluice.core.NodeClock clock) {
+            dev.sluice.core.NodeClock clock,
+            RetrySpread spread) {
+        this.spread = spread;
         this.policies = policies;
         this.limiter = limiter;
         this.subjects = subjects;
@@ -60,9 +63,9 @@ public class Checks {
             }
             List<Check> checks = resolve(parsed.checks());
             if (!parsed.multi()) {
-                return limiter.check(checks.get(0)).thenApply(Responses::decision);
+                return limiter.check(checks.get(0)).thenApply(v -> Responses.decision(v, spread));
             }
-            return limiter.checkAll(checks).thenApply(Responses::multi);
+            return limiter.checkAll(checks).thenApply(vs -> Responses.multi(vs, spread));
         } catch (BadRequestException e) {
             return CompletableFuture.completedFuture(Responses.badRequest(e));
         }
@@ -138,7 +141,7 @@ public class Checks {
                                     : culprit.policy().name(),
                     client,
                     now);
-            return Responses.multi(verdicts);
+            return Responses.multi(verdicts, spread);
         });
     }
 

@@ -17,7 +17,6 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
-import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * Writes decisions and problems as the v1 contract ({@code shared/contract/http-api.md}) defines
@@ -40,7 +39,12 @@ public final class Responses {
 
     /** 200 or 429 (503 when the store failed and the policy fails closed) with every rate limit header. */
     public static MutableHttpResponse<byte[]> decision(Verdict verdict) {
-        return write(verdict, false);
+        return write(verdict, false, null);
+    }
+
+    /** As {@link #decision(Verdict)}, its {@code Retry-After} spread over the subject's waiters. */
+    public static MutableHttpResponse<byte[]> decision(Verdict verdict, RetrySpread spread) {
+        return write(verdict, false, spread);
     }
 
     /**
@@ -49,10 +53,10 @@ public final class Responses {
      * failed and the policy fails closed.
      */
     public static MutableHttpResponse<byte[]> look(Verdict verdict) {
-        return write(verdict, true);
+        return write(verdict, true, null);
     }
 
-    private static MutableHttpResponse<byte[]> write(Verdict verdict, boolean look) {
+    private static MutableHttpResponse<byte[]> write(Verdict verdict, boolean look, RetrySpread spread) {
         Decision d = verdict.decision();
         HttpStatus status = verdict.unavailable()
                 ? HttpStatus.SERVICE_UNAVAILABLE
@@ -67,7 +71,7 @@ public final class Responses {
         fields(json, verdict);
         json.append('}');
         MutableHttpResponse<byte[]> response = respond(status, json);
-        headers(response, verdict, status);
+        headers(response, verdict, status, spread);
         MutableHttpHeaders h = response.getHeaders();
         h.add(RATELIMIT_POLICY, ascii(policyItem(verdict)));
         h.add(RATELIMIT, ascii(item(new StringBuilder(48), verdict).toString()));
@@ -82,6 +86,11 @@ public final class Responses {
      * check's: the denied one that must wait longest, or, when all passed, the one with least left.
      */
     public static MutableHttpResponse<byte[]> multi(List<Verdict> verdicts) {
+        return multi(verdicts, null);
+    }
+
+    /** As {@link #multi(List)}, the strictest check's {@code Retry-After} spread over its subject's waiters. */
+    public static MutableHttpResponse<byte[]> multi(List<Verdict> verdicts, RetrySpread spread) {
         boolean unavailable = false;
         boolean allowed = true;
         for (Verdict v : verdicts) {
@@ -109,7 +118,7 @@ public final class Responses {
         }
         json.append("],\"degraded\":").append(degraded).append('}');
         MutableHttpResponse<byte[]> response = respond(status, json);
-        headers(response, strictest, status);
+        headers(response, strictest, status, spread);
         // sized for a plan's three policies, so that neither grows while it is written
         StringBuilder policies = new StringBuilder(64 * verdicts.size());
         StringBuilder items = new StringBuilder(48 * verdicts.size());
@@ -250,7 +259,8 @@ public final class Responses {
         return ascii(Long.toString(value));
     }
 
-    private static void headers(MutableHttpResponse<byte[]> response, Verdict verdict, HttpStatus status) {
+    private static void headers(
+            MutableHttpResponse<byte[]> response, Verdict verdict, HttpStatus status, RetrySpread spread) {
         Decision d = verdict.decision();
         MutableHttpHeaders h = response.getHeaders();
         AsciiString limit = ascii(d.limit());
@@ -263,7 +273,12 @@ public final class Responses {
         h.add(X_RATELIMIT_RESET, ascii(Math.ceilDiv(d.nowMs() + d.resetMs(), 1000L)));
         if (status != HttpStatus.OK) {
             long retryAfter = d.retryAfterSeconds();
-            h.add(RETRY_AFTER, ascii(retryAfter + jitter(retryAfter)));
+            h.add(
+                    RETRY_AFTER,
+                    ascii(
+                            spread != null && !verdict.unavailable()
+                                    ? spread.seconds(verdict)
+                                    : retryAfter + RetrySpread.jitter(retryAfter)));
         }
     }
 
@@ -286,11 +301,6 @@ public final class Responses {
                 .append(remaining(v))
                 .append(";t=")
                 .append(v.decision().resetSeconds());
-    }
-
-    /** Up to 10% of {@code seconds}, whole seconds, uniformly: spreads denied clients' retries. */
-    static long jitter(long seconds) {
-        return ThreadLocalRandom.current().nextLong(seconds / 10 + 1);
     }
 
     /** 400 or 404 naming the invalid fields. */
