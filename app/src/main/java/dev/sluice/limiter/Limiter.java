@@ -225,7 +225,7 @@ public class Limiter {
         }
         return decided.thenApply(r -> {
                     storeMeters.record(true, clock.nanoTime() - start);
-                    health.succeeded();
+                    health.succeeded(subject);
                     meters.decision(r.bucket().allowed(), false, false);
                     if (overLimit != null && !r.bucket().allowed()) {
                         overLimit.keep(subject, keptShape, c.cost(), r.bucket(), r, epochAtStart, start);
@@ -234,7 +234,7 @@ public class Limiter {
                 })
                 .exceptionallyCompose(error -> {
                     storeMeters.record(false, clock.nanoTime() - start);
-                    health.failed(error);
+                    health.failed(subject, error);
                     modes.settleLate(error, c.rate().onStoreFailure(), subject, limit, c.cost());
                     Check rateOnly = new Check(c.rate(), c.account(), c.cost(), null);
                     return degrade(rateOnly, subject, limit).thenApply(v -> {
@@ -390,7 +390,7 @@ public class Limiter {
         }
         return decided.thenApply(decision -> {
                     storeMeters.record(true, clock.nanoTime() - start);
-                    health.succeeded();
+                    health.succeeded(subject);
                     meters.decision(decision.allowed(), false, false);
                     modes.remember(policy.onStoreFailure(), subject, limit, decision);
                     if (overLimit != null && !decision.allowed()) {
@@ -400,7 +400,7 @@ public class Limiter {
                 })
                 .exceptionallyCompose(error -> {
                     storeMeters.record(false, clock.nanoTime() - start);
-                    health.failed(error);
+                    health.failed(subject, error);
                     return degrade(check, subject, limit).thenApply(verdict -> {
                         meters.decision(verdict.decision().allowed(), verdict.unavailable(), true);
                         return verdict;

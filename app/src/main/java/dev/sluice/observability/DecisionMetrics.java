@@ -40,7 +40,16 @@ public class DecisionMetrics {
                 .description("Units used under the local failure mode and charged to the store when it answered again")
                 .register(registry);
         io.micrometer.core.instrument.Gauge.builder("sluice.store.degraded", storeDegraded, Number::doubleValue)
-                .description("1 while the store fails and checks are decided by their on-store-failure modes")
+                .description("1 while the store (any shard of it) fails and its subjects' checks are decided by their"
+                        + " on-store-failure modes")
+                .register(registry);
+    }
+
+    /** {@code sluice_store_failed_shards}: how many shards of the store are failed now. */
+    public void watchFailedShards(java.util.function.IntSupplier failed) {
+        io.micrometer.core.instrument.Gauge.builder("sluice.store.failed.shards", failed, f -> f.getAsInt())
+                .description("Shards of the store (Redis Cluster masters) whose subjects are decided by their"
+                        + " on-store-failure modes now")
                 .register(registry);
     }
 

@@ -42,14 +42,26 @@ public class StoreBreakerHealth implements HealthIndicator {
         if (!(store instanceof BreakerStore guarded)) {
             return Publishers.empty();
         }
-        CircuitBreaker b = guarded.breaker();
         Map<String, Object> details = new LinkedHashMap<>();
         details.put("store", store.kind());
-        details.put("state", b.getState().name().toLowerCase(Locale.ROOT));
-        details.put("failureRate", b.getMetrics().getFailureRate());
-        details.put("slowCallRate", b.getMetrics().getSlowCallRate());
-        details.put("bufferedCalls", b.getMetrics().getNumberOfBufferedCalls());
-        details.put("notPermittedCalls", b.getMetrics().getNumberOfNotPermittedCalls());
+        // the worst shard's state first (open, half_open, closed), then each shard's
+        Map<String, Object> shards = new java.util.TreeMap<>();
+        CircuitBreaker.State worst = CircuitBreaker.State.CLOSED;
+        for (Map.Entry<Object, CircuitBreaker> e : guarded.breakers().entrySet()) {
+            CircuitBreaker b = e.getValue();
+            Map<String, Object> shard = new LinkedHashMap<>();
+            shard.put("state", b.getState().name().toLowerCase(Locale.ROOT));
+            shard.put("failureRate", b.getMetrics().getFailureRate());
+            shard.put("bufferedCalls", b.getMetrics().getNumberOfBufferedCalls());
+            shard.put("notPermittedCalls", b.getMetrics().getNumberOfNotPermittedCalls());
+            shards.put(String.valueOf(e.getKey()), shard);
+            if (rank(b.getState()) > rank(worst)) {
+                worst = b.getState();
+            }
+        }
+        details.put("state", worst.name().toLowerCase(Locale.ROOT));
+        details.put("shards", shards);
+        details.put("failedShards", health.failedShards());
         details.put("mode", health.answers() ? "shared" : "degraded");
         details.put("liveNodes", membership.live());
         details.put("localDivisor", membership.nodes());
@@ -57,5 +69,13 @@ public class StoreBreakerHealth implements HealthIndicator {
         return Publishers.just(HealthResult.builder("storeBreaker", HealthStatus.UP)
                 .details(details)
                 .build());
+    }
+
+    private static int rank(CircuitBreaker.State s) {
+        return switch (s) {
+            case OPEN, FORCED_OPEN -> 2;
+            case HALF_OPEN -> 1;
+            default -> 0;
+        };
     }
 }

@@ -243,7 +243,11 @@ public class FailureModes {
                                             new Owed(limit, share, seed, chargePrefix + charges.incrementAndGet()))
                                     == null
                             && seed > 0) {
-                        seeded = fallback.acquire(subject, share, seed).thenApply(d -> null);
+                        // and a shadow of the seed alone: what the seed still counts when the
+                        // debt is charged, as the store's own usage has refilled as long
+                        seeded = fallback.acquire(subject, share, seed)
+                                .thenCompose(d -> fallback.acquire(seedOf(subject), share, seed))
+                                .thenApply(d -> null);
                     }
                 }
                 yield seeded.thenCompose(x -> fallback.acquire(subject, share, cost))
@@ -304,8 +308,17 @@ public class FailureModes {
         return fallback.release(subject, token);
     }
 
+    /**
+     * The in-process subject that holds the seed of {@code subject}'s local bucket alone (a policy
+     * name cannot hold NUL, so it is no policy's subject).
+     */
+    private static Subject seedOf(Subject subject) {
+        return new Subject(subject.policy() + "\u0000seed", subject.key());
+    }
+
     /** Forgets the subject's local state and debt: it was reset. */
     public void forget(Subject subject) {
+        fallback.reset(seedOf(subject));
         fallback.reset(subject);
         owed.remove(subject);
     }
@@ -366,15 +379,22 @@ public class FailureModes {
      */
     private CompletionStage<Void> reconcile(Subject subject, Owed debt) {
         List<Long> steps = new ArrayList<>(debt.attempts());
-        return fallback.acquire(subject, debt.local(), 0)
-                .thenCompose(look -> {
-                    long used =
-                            Math.min(debt.shared().burst(), debt.local().burst() - look.remaining() - debt.seeded());
+        return fallback.acquire(seedOf(subject), debt.local(), 0)
+                .thenCompose(seedLook -> fallback.acquire(subject, debt.local(), 0)
+                        .thenApply(look -> seedLook.remaining() - look.remaining()))
+                .thenCompose(stillUsed -> {
+                    // what the local bucket still counts beyond what its seed still counts: the seed
+                    // (the store's usage before the outage) refills in the local bucket as it does in
+                    // the store, so subtracting the seed whole left the store with its refill and
+                    // the local bucket's both (measured: a master killed for 5.5 s under 12 clients,
+                    // keys on its shard admitted 118 of a bound of 96)
+                    long used = Math.min(debt.shared().burst(), stillUsed);
                     long since = used - debt.attempted();
                     if (since > 0) {
                         steps.add(since);
                     }
                     if (steps.isEmpty()) {
+                        fallback.reset(seedOf(subject));
                         fallback.reset(subject);
                         owed.remove(subject, debt);
                         return CompletableFuture.<Void>completedFuture(null);
@@ -389,6 +409,7 @@ public class FailureModes {
                     return charged.thenAccept(d -> {
                         owed.remove(subject, debt);
                         fallback.reset(subject);
+                        fallback.reset(seedOf(subject));
                         // what is left after the charge: the seed of the next local episode
                         lastLeft.put(subject, d.remaining());
                         metrics.reconciled(true, total);

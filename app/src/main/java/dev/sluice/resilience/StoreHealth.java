@@ -2,59 +2,149 @@ package dev.sluice.resilience;
 
 import dev.sluice.observability.DecisionMetrics;
 import dev.sluice.store.RateLimitStore;
+import dev.sluice.store.StoreShards;
+import dev.sluice.store.Subject;
+import jakarta.inject.Inject;
 import jakarta.inject.Singleton;
 import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Whether the store answered its last decision call: true while decisions are shared, false while
- * they are taken by the policies' failure modes. Every call's outcome is reported here; a change is
- * logged once and shown as {@code sluice_store_degraded} — never a line per request. The store's
- * return runs what waits for it ({@link #onRecovery}: the local mode's reconciliation).
+ * Whether each shard of the store answered its last decision call: a shard that failed has its
+ * subjects decided by their policies' failure modes until a call to it succeeds again; the other
+ * shards keep deciding. A change is logged once per shard — a shard that flaps is logged at most
+ * once per {@link #QUIET_MS} each way, the changes in between counted into the next line — and
+ * shown as {@code sluice_store_degraded} (1 while any shard is failed) and {@code
+ * sluice_store_failed_shards}; never a line per request. A shard's return runs what waits for it
+ * ({@link #onRecovery}: the local mode's reconciliation).
  */
 @Singleton
 public class StoreHealth {
     private static final Logger LOG = LoggerFactory.getLogger(StoreHealth.class);
 
+    /** A flapping shard is logged at most once per this many ms each way. */
+    static final long QUIET_MS = 10_000;
+
     private final String store;
     private final DecisionMetrics metrics;
-    private final AtomicBoolean answers = new AtomicBoolean(true);
+    private final StoreShards shards;
+    /** The failed shards, each with when its failure was last logged and the changes not logged since. */
+    private final Map<Object, Logged> failed = new ConcurrentHashMap<>();
+    /** When each shard's change was last logged, kept across its failures to quiet a flapping one. */
+    private final Map<Object, Logged> lastLogged = new ConcurrentHashMap<>();
+
     private final List<Runnable> onRecovery = new CopyOnWriteArrayList<>();
 
-    public StoreHealth(RateLimitStore store, DecisionMetrics metrics) {
+    private static final class Logged {
+        volatile long failedAt; // epoch ms; 0: never
+        volatile long recoveredAt;
+        volatile int unlogged;
+    }
+
+    @Inject
+    public StoreHealth(RateLimitStore store, DecisionMetrics metrics, Optional<StoreShards> shards) {
         this.store = store.kind();
         this.metrics = metrics;
+        this.shards = shards.orElse(StoreShards.ONE);
+        metrics.watchFailedShards(failed::size);
     }
 
-    /** Whether the last store call succeeded (false: checks are decided by their failure modes). */
+    /** A store of one shard. */
+    public StoreHealth(RateLimitStore store, DecisionMetrics metrics) {
+        this(store, metrics, Optional.empty());
+    }
+
+    /** Whether every shard answered its last call (false: some subjects are decided by their failure modes). */
     public boolean answers() {
-        return answers.get();
+        return failed.isEmpty();
     }
 
-    /** A store call succeeded. */
+    /** How many shards are failed now. */
+    public int failedShards() {
+        return failed.size();
+    }
+
+    /** A store call of a single-shard store succeeded. */
     public void succeeded() {
-        if (answers.compareAndSet(false, true)) {
-            metrics.storeDegraded(false);
-            LOG.info("Store {} answers again: decisions are shared again", store);
-            onRecovery.forEach(Runnable::run);
+        if (!failed.isEmpty()) {
+            recovered(StoreShards.ONE.shardOf(null));
         }
     }
 
-    /** A store call failed with {@code error}. */
+    /** A store call for {@code subject} succeeded: its shard answers. */
+    public void succeeded(Subject subject) {
+        if (!failed.isEmpty()) {
+            recovered(shards.shardOf(subject));
+        }
+    }
+
+    /** A store call of a single-shard store failed with {@code error}. */
     public void failed(Throwable error) {
-        if (answers.compareAndSet(true, false)) {
+        failedShard(StoreShards.ONE.shardOf(null), error);
+    }
+
+    /** A store call for {@code subject} failed with {@code error}: its shard is failed. */
+    public void failed(Subject subject, Throwable error) {
+        failedShard(shards.shardOf(subject), error);
+    }
+
+    private void failedShard(Object shard, Throwable error) {
+        if (failed.containsKey(shard)) {
+            return;
+        }
+        Logged log = lastLogged.computeIfAbsent(shard, s -> new Logged());
+        if (failed.putIfAbsent(shard, log) != null) {
+            return;
+        }
+        if (failed.size() == 1) {
             metrics.storeDegraded(true);
+        }
+        long now = System.currentTimeMillis();
+        if (now - log.failedAt >= QUIET_MS) {
+            int quiet = log.unlogged;
+            log.unlogged = 0;
+            log.failedAt = now;
             LOG.warn(
-                    "Store {} failed ({}): policies now decide by their on-store-failure mode",
+                    "Store {} shard {} failed ({}): its subjects decide by their on-store-failure mode{}",
                     store,
-                    error.toString());
+                    shard,
+                    error.toString(),
+                    quiet == 0 ? "" : " (" + quiet + " changes not logged in the last " + QUIET_MS / 1000 + " s)");
+        } else {
+            log.unlogged++;
         }
     }
 
-    /** Runs {@code action} each time the store answers again after failing (on the answering thread). */
+    private void recovered(Object shard) {
+        Logged log = failed.remove(shard);
+        if (log == null) {
+            return;
+        }
+        if (failed.isEmpty()) {
+            metrics.storeDegraded(false);
+        }
+        long now = System.currentTimeMillis();
+        if (now - log.recoveredAt >= QUIET_MS) {
+            int quiet = log.unlogged;
+            log.unlogged = 0;
+            log.recoveredAt = now;
+            LOG.info(
+                    "Store {} shard {} answers again: its subjects are decided by the store again{}",
+                    store,
+                    shard,
+                    quiet == 0 ? "" : " (" + quiet + " changes not logged in the last " + QUIET_MS / 1000 + " s)");
+        } else {
+            log.unlogged++;
+        }
+        onRecovery.forEach(Runnable::run);
+    }
+
+    /** Runs {@code action} each time a shard answers again after failing (on the answering thread). */
     void onRecovery(Runnable action) {
         onRecovery.add(action);
     }

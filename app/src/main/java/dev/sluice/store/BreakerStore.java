@@ -9,35 +9,58 @@ import java.util.concurrent.CompletionStage;
 import java.util.function.Supplier;
 
 /**
- * A store's decision verbs guarded by a circuit breaker (Resilience4j): every call's outcome and
- * duration is recorded; while the breaker is open, calls fail at once with {@link CallNotPermittedException}
- * instead of waiting for the store, so the limiter's failure mode answers without delay. The
- * store's upkeep ({@link StoreUpkeep}) is not guarded: it is not a decision.
+ * A store's decision verbs guarded by circuit breakers (Resilience4j), one per shard of the store
+ * ({@link StoreShards}: for a Redis Cluster, per master): every call's outcome and duration is
+ * recorded by the breaker of the shard that serves its subject; while that breaker is open, calls
+ * for subjects on that shard fail at once with {@link CallNotPermittedException} instead of waiting
+ * for the store, so their failure mode answers without delay — and subjects on the other shards
+ * keep being decided by the store. The store's upkeep ({@link StoreUpkeep}) is not guarded: it is
+ * not a decision.
  */
 public final class BreakerStore implements RateLimitStore, PlanStore {
     private final RateLimitStore decisions;
     private final PlanStore plans;
-    private final CircuitBreaker breaker;
+    private final StoreShards shards;
+    private final java.util.function.Function<Object, CircuitBreaker> newBreaker;
+    private final java.util.concurrent.ConcurrentHashMap<Object, CircuitBreaker> breakers =
+            new java.util.concurrent.ConcurrentHashMap<>();
 
+    /** One breaker for the whole store. */
     public <S extends RateLimitStore & PlanStore> BreakerStore(S delegate, CircuitBreaker breaker) {
-        this.decisions = delegate;
-        this.plans = delegate;
-        this.breaker = breaker;
+        this(delegate, StoreShards.ONE, shard -> breaker);
     }
 
-    /** The breaker, for metrics and health. */
-    public CircuitBreaker breaker() {
-        return breaker;
+    /**
+     * @param shards which shard serves a subject
+     * @param newBreaker the breaker of a shard, made when the shard's first call is guarded
+     */
+    public <S extends RateLimitStore & PlanStore> BreakerStore(
+            S delegate, StoreShards shards, java.util.function.Function<Object, CircuitBreaker> newBreaker) {
+        this.decisions = delegate;
+        this.plans = delegate;
+        this.shards = shards;
+        this.newBreaker = newBreaker;
+    }
+
+    /** The breakers made so far, by shard, for metrics and health. */
+    public java.util.Map<Object, CircuitBreaker> breakers() {
+        return java.util.Map.copyOf(breakers);
+    }
+
+    private CircuitBreaker breaker(Subject subject) {
+        Object shard = shards.shardOf(subject);
+        CircuitBreaker b = breakers.get(shard);
+        return b != null ? b : breakers.computeIfAbsent(shard, newBreaker);
     }
 
     @Override
     public CompletionStage<Decision> acquire(Subject subject, Limit limit, long cost) {
-        return guard(() -> decisions.acquire(subject, limit, cost));
+        return guard(subject, () -> decisions.acquire(subject, limit, cost));
     }
 
     @Override
     public CompletionStage<Decision> charge(Subject subject, Limit limit, long units, String chargeId) {
-        return guard(() -> decisions.charge(subject, limit, units, chargeId));
+        return guard(subject, () -> decisions.charge(subject, limit, units, chargeId));
     }
 
     @Override
@@ -48,28 +71,28 @@ public final class BreakerStore implements RateLimitStore, PlanStore {
             String dayId,
             String monthId,
             dev.sluice.core.PlanQuota.Quotas quotas) {
-        return guard(() -> plans.acquirePlan(subject, limit, cost, dayId, monthId, quotas));
+        return guard(subject, () -> plans.acquirePlan(subject, limit, cost, dayId, monthId, quotas));
     }
 
     @Override
     public CompletionStage<Void> refund(Subject subject, Limit limit, long units, Decision consumed) {
-        return guard(() -> decisions.refund(subject, limit, units, consumed));
+        return guard(subject, () -> decisions.refund(subject, limit, units, consumed));
     }
 
     @Override
     public CompletionStage<Boolean> release(Subject subject, String token) {
-        return guard(() -> decisions.release(subject, token));
+        return guard(subject, () -> decisions.release(subject, token));
     }
 
     @Override
     public CompletionStage<long[]> resetPlan(
             Subject subject, String dayId, String monthId, boolean rate, boolean day, boolean month) {
-        return guard(() -> plans.resetPlan(subject, dayId, monthId, rate, day, month));
+        return guard(subject, () -> plans.resetPlan(subject, dayId, monthId, rate, day, month));
     }
 
     @Override
     public CompletionStage<Void> reset(Subject subject) {
-        return guard(() -> decisions.reset(subject));
+        return guard(subject, () -> decisions.reset(subject));
     }
 
     @Override
@@ -77,7 +100,8 @@ public final class BreakerStore implements RateLimitStore, PlanStore {
         return decisions.kind();
     }
 
-    private <T> CompletionStage<T> guard(Supplier<CompletionStage<T>> call) {
+    private <T> CompletionStage<T> guard(Subject subject, Supplier<CompletionStage<T>> call) {
+        CircuitBreaker breaker = breaker(subject);
         if (!breaker.tryAcquirePermission()) {
             return CompletableFuture.failedFuture(CallNotPermittedException.createCallNotPermittedException(breaker));
         }

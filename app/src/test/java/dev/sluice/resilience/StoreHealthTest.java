@@ -44,4 +44,28 @@ class StoreHealthTest {
         health.succeeded();
         assertThat(recoveries).hasValue(0);
     }
+
+    @Test
+    void aFailedShardStaysFailedWhileTheOthersAnswerAndComesBackOnItsOwnSuccess() {
+        SimpleMeterRegistry m = new SimpleMeterRegistry();
+        // the shard is the key's first letter
+        StoreHealth sharded =
+                new StoreHealth(new InProcessStore(), new DecisionMetrics(m), java.util.Optional.of(s -> s.key()
+                        .substring(0, 1)));
+        AtomicInteger recoveries = new AtomicInteger();
+        sharded.onRecovery(recoveries::incrementAndGet);
+        dev.sluice.store.Subject onA = new dev.sluice.store.Subject("p", "a1");
+        dev.sluice.store.Subject onB = new dev.sluice.store.Subject("p", "b1");
+        for (int i = 0; i < 100; i++) {
+            sharded.failed(onA, new IOException("killed"));
+            sharded.succeeded(onB); // the healthy shard's calls do not bring shard a back
+        }
+        assertThat(sharded.answers()).isFalse();
+        assertThat(sharded.failedShards()).isEqualTo(1);
+        assertThat(m.get("sluice.store.failed.shards").gauge().value()).isEqualTo(1);
+        assertThat(recoveries).hasValue(0);
+        sharded.succeeded(new dev.sluice.store.Subject("p", "a2"));
+        assertThat(sharded.answers()).isTrue();
+        assertThat(recoveries).hasValue(1);
+    }
 }

@@ -7,6 +7,7 @@ import dev.sluice.core.NodeClock;
 import dev.sluice.store.InProcessStore;
 import dev.sluice.store.ResetBroadcast;
 import dev.sluice.store.StoreRoles;
+import dev.sluice.store.StoreShards;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisURI;
 import io.lettuce.core.api.StatefulRedisConnection;
@@ -44,6 +45,17 @@ public class StoreFactory {
     StoreProbe clusterProbe(
             StatefulRedisClusterConnection<String, String> connection, @Value("${redis.uris}") String uris) {
         return ProbeTargets.cluster(connection).probe(uris.trim().startsWith("rediss:"));
+    }
+
+    /**
+     * The shard of a subject: the master serving its hash slot, by the probe's view of the cluster
+     * (refreshed with the topology, so a failover moves the subject to its new master's shard).
+     */
+    @Singleton
+    @Requires(property = "redis.uris")
+    StoreShards clusterShards(StoreProbe probe, KeyScheme keys) {
+        return subject ->
+                probe.nodeFor(("{" + keys.hashTag(subject) + "}").getBytes(java.nio.charset.StandardCharsets.UTF_8));
     }
 
     /** Pings the standalone Redis when a call is late (CallBudget), on a connection of its own. */
@@ -119,10 +131,11 @@ public class StoreFactory {
             KeyScheme keys,
             CallBudget budget,
             BreakerProperties breaker,
-            MeterRegistry meters) {
+            MeterRegistry meters,
+            StoreShards shards) {
         LOG.info("Sluice store: Redis Cluster; limits hold across every node sharing it");
         return StoreBreakers.guard(
-                new RedisScriptStore(connection.async(), keys, "redis-cluster", budget), breaker, meters);
+                new RedisScriptStore(connection.async(), keys, "redis-cluster", budget), breaker, meters, shards);
     }
 
     @Singleton
