@@ -228,6 +228,28 @@ class CallBudgetTest {
     }
 
     @Test
+    void atTheQueueRatesCallsAnsweredSinceThePingCountWithThoseStillAwaited() throws Exception {
+        ScriptedProbe probe = new ScriptedProbe();
+        probe.answers = false;
+        try (CallBudget budget = busyAware(probe, 100, IDLE)) {
+            drive(budget, 100 * CallBudget.QUEUE_RATE_FACTOR + 50);
+            CompletionStage<String> bounded = budget.bound(new CompletableFuture<>(), "node-a");
+            java.util.ArrayDeque<CompletableFuture<String>> queue = new java.util.ArrayDeque<>(queued(budget, 3));
+            // the node answers one call every 4 ms while another arrives: ~5 answered per probe
+            // timeout and 4 awaited — neither alone the busy queue (8), together they are
+            long start = System.nanoTime();
+            while (System.nanoTime() - start < TimeUnit.MILLISECONDS.toNanos(90)) {
+                queue.poll().complete("answered");
+                queue.add(queued(budget, 1).get(0));
+                Thread.sleep(4);
+            }
+            assertThat(bounded.toCompletableFuture())
+                    .as("past budget + probe timeout (30 ms) while the node works through its queue")
+                    .isNotDone();
+        }
+    }
+
+    @Test
     void aBurstSplitAcrossTwoSecondsStillMakesItsQueueBusy() throws Exception {
         ScriptedProbe probe = new ScriptedProbe();
         probe.answers = false;
