@@ -108,8 +108,10 @@ public final class CallBudget implements AutoCloseable, dev.sluice.store.StoreLo
      * CPU is given longer at any rate: the silence cannot be told from the host's own. Measured:
      * fresh nodes under 1,000-bursts on a host with a compiler running, pings silent for 20.1 and
      * 22.7 ms with the stall at 101–102 % of the wait and 35–46 calls/s (the burst still being
-     * parsed by a cold JVM): 23 × 503 and one over-admission before this rule. The chaos suite's
-     * faults saw 10–80 % (ADR 0005).
+     * parsed by a cold JVM): 23 × 503 and one over-admission before this rule; 16 calls were
+     * outstanding on the node. Asked with the busy queue only: the chaos suite's 50 ms latency
+     * fault on a stalled host saw 90 % and more too, with 2–3 calls outstanding, and without the
+     * queue condition its detection took a probe timeout longer (p99 71.9 ms, bound 60).
      */
     static final double STALLED_SHARE = 0.9;
 
@@ -405,7 +407,8 @@ public final class CallBudget implements AutoCloseable, dev.sluice.store.StoreLo
      *       host, a ping unanswered for 21 ms with the host's stall under a quarter of it and 18
      *       calls outstanding, 138 degraded answers when this rule was missing;
      *   <li>or some task of this host waited for a CPU for (nearly) the whole of the ping's wait
-     *       ({@link #STALLED_SHARE}), at any rate;
+     *       ({@link #STALLED_SHARE}) while the busy queue of calls to the node await their answers,
+     *       at any rate (a cold node under a burst; a chaos fault on a stalled host had 2–3);
      *   <li>or the store is driven hard (at least the busy rate of calls in the current second or
      *       the one before) while this host's CPUs are contended (some task waited for a CPU {@link
      *       #BUSY_SHARE} of the ping's wait; or no reading), or while at {@link #QUEUE_RATE_FACTOR}
@@ -419,7 +422,9 @@ public final class CallBudget implements AutoCloseable, dev.sluice.store.StoreLo
         if (e.answered() >= busyQueue) {
             return true;
         }
-        if (e.stallMicros() >= 0 && e.stallMicros() >= STALLED_SHARE * e.waitedMicros()) {
+        if (e.stallMicros() >= 0
+                && e.stallMicros() >= STALLED_SHARE * e.waitedMicros()
+                && e.outstanding() >= busyQueue) {
             return true;
         }
         if (Math.max(e.now(), e.before()) < busyRate) {

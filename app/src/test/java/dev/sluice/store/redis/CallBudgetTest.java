@@ -173,14 +173,24 @@ class CallBudgetTest {
     }
 
     @Test
-    void aPingWhoseWholeWaitTheHostSpentStalledIsGivenLongerAtAnyRate() {
+    void aPingWhoseWholeWaitTheHostSpentStalledWithAQueueIsGivenLongerAtAnyRate() {
         ScriptedProbe probe = new ScriptedProbe();
         probe.answers = false;
         try (CallBudget budget = busyAware(probe, 100, CONTENDED)) {
-            drive(budget, 5); // far below the busy rate: a cold node's first calls
+            drive(budget, 5); // far below the busy rate: a cold node's first calls...
+            queued(budget, BUSY_QUEUE); // ...and a burst's queue on the node
             assertThat(failsAfterMillis(budget))
                     .as("budget 10 + busy probe timeout 150: the host stalled all along")
                     .isBetween(155L, 600L);
+        }
+        ScriptedProbe alone = new ScriptedProbe();
+        alone.answers = false;
+        try (CallBudget budget = busyAware(alone, 100, CONTENDED)) {
+            drive(budget, 5);
+            queued(budget, 2); // a slow link's few calls in flight (a chaos fault)
+            assertThat(failsAfterMillis(budget))
+                    .as("budget 10 + probe timeout 20: no queue, the stall is no excuse")
+                    .isBetween(28L, 120L);
         }
     }
 
