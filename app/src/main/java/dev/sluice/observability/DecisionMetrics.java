@@ -47,7 +47,9 @@ public class DecisionMetrics {
 
     /** {@code sluice_store_failed_shards}: how many shards of the store are failed now. */
     public void watchFailedShards(java.util.function.IntSupplier failed) {
-        io.micrometer.core.instrument.Gauge.builder("sluice.store.failed.shards", failed, f -> f.getAsInt())
+        // a Supplier gauge: Micrometer holds a gauge's state object weakly, and a lambda would be
+        // collected (the gauge then reads NaN)
+        io.micrometer.core.instrument.Gauge.builder("sluice.store.failed.shards", failed::getAsInt)
                 .description("Shards of the store (Redis Cluster masters) whose subjects are decided by their"
                         + " on-store-failure modes now")
                 .register(registry);

@@ -30,6 +30,14 @@ public class StoreHealth {
     /** A flapping shard is logged at most once per this many ms each way. */
     static final long QUIET_MS = 10_000;
 
+    /**
+     * A failed shard that no call has failed on for this long while other shards answer is
+     * forgotten: after a failover its slots belong to another master, and no subject's call will
+     * ever succeed on it to bring it back (found black-box: {@code sluice_store_degraded} stayed 1
+     * and {@code /health} said degraded after every failover, until a restart).
+     */
+    static final long FORGET_MS = 5_000;
+
     private final String store;
     private final DecisionMetrics metrics;
     private final StoreShards shards;
@@ -44,6 +52,8 @@ public class StoreHealth {
         volatile long failedAt; // epoch ms; 0: never
         volatile long recoveredAt;
         volatile int unlogged;
+        /** When a call on the shard last failed (epoch ms). */
+        volatile long lastFailure;
     }
 
     @Inject
@@ -51,7 +61,7 @@ public class StoreHealth {
         this.store = store.kind();
         this.metrics = metrics;
         this.shards = shards.orElse(StoreShards.ONE);
-        metrics.watchFailedShards(failed::size);
+        metrics.watchFailedShards(this::failedShards);
     }
 
     /** A store of one shard. */
@@ -61,25 +71,44 @@ public class StoreHealth {
 
     /** Whether every shard answered its last call (false: some subjects are decided by their failure modes). */
     public boolean answers() {
+        forgetSilent();
         return failed.isEmpty();
     }
 
     /** How many shards are failed now. */
     public int failedShards() {
+        forgetSilent();
         return failed.size();
+    }
+
+    /** Forgets the failed shards no call has failed on for {@link #FORGET_MS}. */
+    private void forgetSilent() {
+        if (failed.isEmpty()) {
+            return;
+        }
+        long now = System.currentTimeMillis();
+        for (Map.Entry<Object, Logged> e : failed.entrySet()) {
+            if (now - e.getValue().lastFailure >= FORGET_MS) {
+                recovered(
+                        e.getKey(),
+                        "no call has failed on it for " + FORGET_MS / 1000
+                                + " s (failed over, its slots served elsewhere, or no traffic for it)");
+            }
+        }
     }
 
     /** A store call of a single-shard store succeeded. */
     public void succeeded() {
         if (!failed.isEmpty()) {
-            recovered(StoreShards.ONE.shardOf(null));
+            recovered(StoreShards.ONE.shardOf(null), null);
         }
     }
 
-    /** A store call for {@code subject} succeeded: its shard answers. */
+    /** A store call for {@code subject} succeeded: its shard answers; shards no call fails on any more are forgotten. */
     public void succeeded(Subject subject) {
         if (!failed.isEmpty()) {
-            recovered(shards.shardOf(subject));
+            recovered(shards.shardOf(subject), null);
+            forgetSilent();
         }
     }
 
@@ -94,10 +123,13 @@ public class StoreHealth {
     }
 
     private void failedShard(Object shard, Throwable error) {
-        if (failed.containsKey(shard)) {
+        Logged known = failed.get(shard);
+        if (known != null) {
+            known.lastFailure = System.currentTimeMillis();
             return;
         }
         Logged log = lastLogged.computeIfAbsent(shard, s -> new Logged());
+        log.lastFailure = System.currentTimeMillis();
         if (failed.putIfAbsent(shard, log) != null) {
             return;
         }
@@ -120,7 +152,7 @@ public class StoreHealth {
         }
     }
 
-    private void recovered(Object shard) {
+    private void recovered(Object shard, String forgotten) {
         Logged log = failed.remove(shard);
         if (log == null) {
             return;
@@ -129,7 +161,9 @@ public class StoreHealth {
             metrics.storeDegraded(false);
         }
         long now = System.currentTimeMillis();
-        if (now - log.recoveredAt >= QUIET_MS) {
+        if (forgotten != null) {
+            LOG.info("Store {} shard {} forgotten: {}", store, shard, forgotten);
+        } else if (now - log.recoveredAt >= QUIET_MS) {
             int quiet = log.unlogged;
             log.unlogged = 0;
             log.recoveredAt = now;

@@ -68,4 +68,25 @@ class StoreHealthTest {
         assertThat(sharded.answers()).isTrue();
         assertThat(recoveries).hasValue(1);
     }
+
+    @Test
+    void aFailedShardThatNoCallFailsOnAnyMoreIsForgottenWhileOthersAnswer() throws Exception {
+        SimpleMeterRegistry m = new SimpleMeterRegistry();
+        StoreHealth sharded =
+                new StoreHealth(new InProcessStore(), new DecisionMetrics(m), java.util.Optional.of(s -> s.key()
+                        .substring(0, 1)));
+        sharded.failed(new dev.sluice.store.Subject("p", "a1"), new IOException("killed"));
+        assertThat(m.get("sluice.store.failed.shards").gauge().value()).isEqualTo(1);
+        System.gc(); // the gauge must not lose what it reads
+        assertThat(m.get("sluice.store.failed.shards").gauge().value()).isEqualTo(1);
+        // failed over: shard a's subjects now succeed on shard c; nothing reaches a any more
+        dev.sluice.store.Subject moved = new dev.sluice.store.Subject("p", "c1");
+        sharded.succeeded(moved);
+        assertThat(sharded.answers()).as("not before the forget time").isFalse();
+        Thread.sleep(StoreHealth.FORGET_MS + 100);
+        sharded.succeeded(moved);
+        assertThat(sharded.answers()).isTrue();
+        assertThat(m.get("sluice.store.degraded").gauge().value()).isZero();
+        assertThat(m.get("sluice.store.failed.shards").gauge().value()).isZero();
+    }
 }
