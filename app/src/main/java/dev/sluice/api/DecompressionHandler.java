@@ -20,7 +20,8 @@ import jakarta.inject.Singleton;
 public class DecompressionHandler implements ExceptionHandler<DecompressionException, HttpResponse<?>> {
     @Override
     public HttpResponse<?> handle(HttpRequest request, DecompressionException exception) {
+        // the decompressor has taken Content-Encoding off the request by now: name the codings instead
         return Responses.badRequest(BadRequestException.of(
-                "body", "is not valid " + request.getHeaders().get("Content-Encoding") + " content"));
+                "body", "is not what its Content-Encoding (gzip or deflate) says: it could not be decompressed"));
     }
 }
