@@ -186,6 +186,38 @@ public class LimiterProperties {
             this.lateAnswerTimeout = lateAnswerTimeout;
         }
 
+        /**
+         * How long one attempt at start-up to reach Redis may take: for a cluster, the discovery of
+         * its topology ({@code CLUSTER NODES}, {@code INFO} on the seed nodes). Default 5s. Only the
+         * start-up uses it; the topology refreshes after it keep Lettuce's backstop (the wait cap +
+         * 500 ms), so that a stalled node does not hold up a failover.
+         */
+        private Duration discoveryTimeout = Duration.ofSeconds(5);
+
+        /**
+         * How long a node keeps trying at start-up to reach Redis, with back-off between attempts
+         * (200 ms doubling to 5 s, randomised) before it gives up and exits. Default 60s; the HTTP
+         * server does not listen meanwhile, so a load balancer or orchestrator sees the node as not
+         * ready rather than deciding by failure modes.
+         */
+        private Duration startupTimeout = Duration.ofSeconds(60);
+
+        public Duration getDiscoveryTimeout() {
+            return discoveryTimeout;
+        }
+
+        public void setDiscoveryTimeout(Duration discoveryTimeout) {
+            this.discoveryTimeout = discoveryTimeout;
+        }
+
+        public Duration getStartupTimeout() {
+            return startupTimeout;
+        }
+
+        public void setStartupTimeout(Duration startupTimeout) {
+            this.startupTimeout = startupTimeout;
+        }
+
         /** The longest wait between two attempts to reconnect to a Redis node. Default 1s. */
         private Duration reconnectMaxDelay = Duration.ofSeconds(1);
 

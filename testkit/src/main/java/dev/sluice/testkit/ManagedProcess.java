@@ -49,6 +49,23 @@ public final class ManagedProcess implements AutoCloseable {
         return name;
     }
 
+    /** Sends {@code signal} ({@code STOP}, {@code CONT}, ...) to the process with {@code kill(1)}. */
+    public void signal(String signal) {
+        try {
+            Process kill = new ProcessBuilder("kill", "-" + signal, Long.toString(process.pid()))
+                    .redirectErrorStream(true)
+                    .start();
+            if (!kill.waitFor(5, TimeUnit.SECONDS) || kill.exitValue() != 0) {
+                throw new IllegalStateException("kill -" + signal + " " + process.pid() + " failed");
+            }
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
     /** Sends SIGKILL: a crash, not a shutdown. */
     public void kill() {
         process.destroyForcibly();

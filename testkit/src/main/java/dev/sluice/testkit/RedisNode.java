@@ -76,6 +76,16 @@ public final class RedisNode implements AutoCloseable {
         process.kill();
     }
 
+    /** Stops the process (SIGSTOP): its connections stay open and nothing is answered until {@link #resume()}. */
+    public void pause() {
+        process.signal("STOP");
+    }
+
+    /** Lets a {@link #pause() paused} node run again (SIGCONT). */
+    public void resume() {
+        process.signal("CONT");
+    }
+
     /** Starts the node again on the same port and directory after {@link #kill()} or {@link #close()}. */
     public void restart() {
         if (isRunning()) {

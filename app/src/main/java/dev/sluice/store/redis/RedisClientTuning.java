@@ -142,24 +142,24 @@ public class RedisClientTuning {
      * its answer can still be settled ({@code sluice_store_late_answers_total}): a Redis stalled
      * for 2 s runs the commands written before the stall when it resumes, and a consume Lettuce had
      * timed out at 1.5 s was then counted twice unseen (measured: a SIGSTOPped master, 3–4 units
-     * charged for 503s by {@code closed}).
+     * charged for 503s by {@code closed}). While a node connects at start-up, the handshake and the
+     * topology discovery get {@code limiter.redis.discovery-timeout} ({@link StartupConnect}).
      */
-    static TimeoutOptions timeouts(LimiterProperties.Redis redis) {
-        long scripts = redis.getLateAnswerTimeout().toNanos();
+    static TimeoutOptions timeouts(LimiterProperties.Redis redis, StartupConnect startup) {
+        long scripts = Math.max(
+                redis.getLateAnswerTimeout().toNanos(), redis.lettuceTimeout().toNanos());
         long others = redis.lettuceTimeout().toNanos();
-        if (scripts <= others) {
-            return TimeoutOptions.enabled(redis.lettuceTimeout()); // one backstop for every command
-        }
         return TimeoutOptions.builder()
                 .timeoutCommands()
                 .timeoutSource(new TimeoutOptions.TimeoutSource() {
                     @Override
                     public long getTimeout(io.lettuce.core.protocol.RedisCommand<?, ?, ?> command) {
                         io.lettuce.core.protocol.ProtocolKeyword type = command == null ? null : command.getType();
-                        return type == io.lettuce.core.protocol.CommandType.EVALSHA
-                                        || type == io.lettuce.core.protocol.CommandType.EVAL
-                                ? scripts
-                                : others;
+                        if (type == io.lettuce.core.protocol.CommandType.EVALSHA
+                                || type == io.lettuce.core.protocol.CommandType.EVAL) {
+                            return scripts;
+                        }
+                        return startup.timeoutNanos(type, others);
                     }
 
                     @Override
@@ -172,11 +172,11 @@ public class RedisClientTuning {
 
     @Singleton
     @Requires(property = "redis.uri")
-    BeanCreatedEventListener<RedisClient> standalone(LimiterProperties.Redis redis) {
+    BeanCreatedEventListener<RedisClient> standalone(LimiterProperties.Redis redis, StartupConnect startup) {
         return (BeanCreatedEvent<RedisClient> event) -> {
             RedisClient client = event.getBean();
             client.setOptions(ClientOptions.builder()
-                    .timeoutOptions(timeouts(redis))
+                    .timeoutOptions(timeouts(redis, startup))
                     .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS)
                     .build());
             return client;
@@ -185,11 +185,11 @@ public class RedisClientTuning {
 
     @Singleton
     @Requires(property = "redis.uris")
-    BeanCreatedEventListener<RedisClusterClient> cluster(LimiterProperties.Redis redis) {
+    BeanCreatedEventListener<RedisClusterClient> cluster(LimiterProperties.Redis redis, StartupConnect startup) {
         return (BeanCreatedEvent<RedisClusterClient> event) -> {
             RedisClusterClient client = event.getBean();
             client.setOptions(ClusterClientOptions.builder()
-                    .timeoutOptions(timeouts(redis))
+                    .timeoutOptions(timeouts(redis, startup))
                     .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS)
                     .topologyRefreshOptions(ClusterTopologyRefreshOptions.builder()
                             .enablePeriodicRefresh(redis.getTopologyRefreshPeriod())
