@@ -512,6 +512,11 @@ public class AdminController {
         if (text.indexOf('\u0000') >= 0) {
             throw BadRequestException.of(field, "must not contain the NUL character (U+0000)");
         }
+        int surrogate = dev.sluice.api.CheckRequestParser.unpairedSurrogateAt(text);
+        if (surrogate >= 0) {
+            throw BadRequestException.of(
+                    field, "must be valid Unicode (unpaired surrogate at index " + surrogate + ")");
+        }
         return text;
     }
 

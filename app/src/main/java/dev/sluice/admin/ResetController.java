@@ -173,10 +173,10 @@ public class ResetController {
     }
 
     /** Restores a configured policy's subject's full allowance: the admin twin of {@code DELETE /v1/limits/…}. */
-    @Delete("/limits/{policy}/{key}")
+    @Delete("/limits/{policy}/{key:[^/]+}")
     public CompletionStage<MutableHttpResponse<byte[]>> resetSubject(
-            @PathVariable String policy, @PathVariable String key) {
-        return checks.restore(policy, key);
+            @PathVariable String policy, @PathVariable String key, io.micronaut.http.HttpRequest<?> request) {
+        return checks.restore(policy, dev.sluice.api.RequestTarget.pathVariable(request, "key", key));
     }
 
     private long ledgerTotal(String account, String period) {

@@ -97,11 +97,13 @@ public class CheckController {
     }
 
     /** Looks without consuming: a check of cost 0; {@code allowed} tells whether a cost-1 check would pass. */
-    @Get("/limits/{policy}/{key}")
-    public CompletionStage<MutableHttpResponse<byte[]>> look(@PathVariable String policy, @PathVariable String key) {
+    @Get("/limits/{policy}/{key:[^/]+}")
+    public CompletionStage<MutableHttpResponse<byte[]>> look(
+            @PathVariable String policy, @PathVariable String key, HttpRequest<?> request) {
         try {
             Policy p = policy(policy);
-            return limiter.check(p, checkedKey(key), 0).thenApply(Responses::look);
+            return limiter.check(p, checkedKey(RequestTarget.pathVariable(request, "key", key)), 0)
+                    .thenApply(Responses::look);
         } catch (BadRequestException e) {
             return CompletableFuture.completedFuture(Responses.badRequest(e));
         }
@@ -113,7 +115,7 @@ public class CheckController {
      * valid token, checked before the policy is looked up; without admin tokens, the service-token
      * rule of every /v1 call.
      */
-    @Delete("/limits/{policy}/{key}")
+    @Delete("/limits/{policy}/{key:[^/]+}")
     @io.swagger.v3.oas.annotations.security.SecurityRequirement(name = "admin-token")
     @io.swagger.v3.oas.annotations.responses.ApiResponse(responseCode = "204", description = "reset")
     @io.swagger.v3.oas.annotations.responses.ApiResponse(
@@ -125,9 +127,12 @@ public class CheckController {
     public CompletionStage<MutableHttpResponse<byte[]>> reset(
             @PathVariable String policy,
             @PathVariable String key,
-            @Nullable @Header(HttpHeaders.AUTHORIZATION) String authorization) {
+            @Nullable @Header(HttpHeaders.AUTHORIZATION) String authorization,
+            HttpRequest<?> request) {
         MutableHttpResponse<byte[]> refusal = resets.refusal(authorization);
-        return refusal != null ? CompletableFuture.completedFuture(refusal) : restore(policy, key);
+        return refusal != null
+                ? CompletableFuture.completedFuture(refusal)
+                : restore(policy, RequestTarget.pathVariable(request, "key", key));
     }
 
     /**

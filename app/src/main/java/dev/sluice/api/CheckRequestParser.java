@@ -340,7 +340,7 @@ public final class CheckRequestParser {
     }
 
     /** At most 64 characters of {@code text}, control characters shown as {@code ?}. */
-    private static String printable(String text) {
+    static String printable(String text) {
         StringBuilder b = new StringBuilder();
         for (int i = 0; i < text.length() && i < 64; i++) {
             char c = text.charAt(i);
@@ -349,28 +349,38 @@ public final class CheckRequestParser {
         return text.length() > 64 ? b.append("...").toString() : b.toString();
     }
 
+    /**
+     * Where {@code text} holds a surrogate without its pair — a JSON {@code "\\ud800"} — or -1: it
+     * has no UTF-8 encoding, and stored or hashed it would become {@code ?} or U+FFFD, another text.
+     */
+    public static int unpairedSurrogateAt(String text) {
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            if (Character.isHighSurrogate(c) && i + 1 < text.length() && Character.isLowSurrogate(text.charAt(i + 1))) {
+                i++;
+            } else if (Character.isSurrogate(c)) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
     /** Why {@code key} is not acceptable, or {@code null} when it is. */
     public static String checkKey(String key) {
         if (key.isEmpty()) {
             return "must not be empty";
         }
+        int surrogate = unpairedSurrogateAt(key);
+        if (surrogate >= 0) {
+            return "must be valid Unicode (unpaired surrogate at index " + surrogate + ")";
+        }
         int bytes = 0;
         for (int i = 0; i < key.length(); i++) {
             char c = key.charAt(i);
-            if (c < 0x80) {
-                bytes += 1;
-            } else if (c < 0x800) {
-                bytes += 2;
-            } else if (Character.isHighSurrogate(c)
-                    && i + 1 < key.length()
-                    && Character.isLowSurrogate(key.charAt(i + 1))) {
-                bytes += 4;
-                i++;
-            } else if (Character.isSurrogate(c)) {
-                return "must be valid Unicode (unpaired surrogate at index " + i + ")";
-            } else {
-                bytes += 3;
-            }
+            // a pair's high half counts its four bytes, its low half none
+            bytes += c < 0x80
+                    ? 1
+                    : c < 0x800 ? 2 : Character.isHighSurrogate(c) ? 4 : Character.isLowSurrogate(c) ? 0 : 3;
         }
         if (bytes > CheckRequest.MAX_KEY_BYTES) {
             return "must be at most " + CheckRequest.MAX_KEY_BYTES + " UTF-8 bytes (was " + bytes + ")";

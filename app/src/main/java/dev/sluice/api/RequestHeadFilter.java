@@ -16,6 +16,8 @@ import java.util.Set;
  * What a request's head must say before its body is read, on every route:
  *
  * <ul>
+ *   <li>A method in upper case: methods are case-sensitive (RFC 9110 9.1), and {@code post} is no
+ *       POST.
  *   <li>HTTP/1.x on an HTTP/1 connection. Netty takes any {@code HTTP/x.y} in a
  *       request line and the framework then answered it as HTTP/1.1 (echoing the version); a
  *       version this server does not speak is refused with 400 naming it (RFC 9112 2.3 allows 505;
@@ -25,6 +27,9 @@ import java.util.Set;
  *       codings — is answered 415 problem+json with {@code Accept-Encoding: gzip, deflate} (RFC 9110
  *       15.5.16), instead of the framework reading the coded bytes as if they were JSON. A body that
  *       is not what its coding says is a 400 ({@link DecompressionHandler}).
+ *   <li>A request target whose percent-encoding is UTF-8: {@code %FF} in a path variable or a
+ *       query parameter is a 400 naming it, where the framework decoded it to U+FFFD and acted on
+ *       that ({@link RequestTarget}).
  * </ul>
  *
  * The direct check path claims only HTTP/1.x requests without a coded body, so every other one
@@ -44,6 +49,18 @@ public class RequestHeadFilter {
                 return Responses.badRequest(BadRequestException.of(
                         "HTTP-version", "must be HTTP/1.x (was '" + version.text() + "'); nothing was decided"));
             }
+            String method = netty.getNativeRequest().method().name();
+            if (!method.equals(method.toUpperCase(Locale.ROOT))) {
+                // the framework took "post" for POST; methods are case-sensitive (RFC 9110 9.1)
+                return Responses.badRequest(BadRequestException.of(
+                        "method",
+                        "is case-sensitive: must be upper case, as GET or POST (was '"
+                                + CheckRequestParser.printable(method) + "'); nothing was decided"));
+            }
+        }
+        HttpResponse<?> target = target(request);
+        if (target != null) {
+            return target;
         }
         List<String> values = request.getHeaders().getAll(HttpHeaders.CONTENT_ENCODING);
         if (values.isEmpty()) {
@@ -61,6 +78,33 @@ public class RequestHeadFilter {
                                 + "'); nothing was decided",
                         List.of(new InvalidParam("Content-Encoding", "must be gzip, deflate or none")))
                 .header(HttpHeaders.ACCEPT_ENCODING, "gzip, deflate");
+    }
+
+    /**
+     * A 400 naming the path variable or query parameter whose percent-encoding is malformed or
+     * not UTF-8 ({@link RequestTarget}), or null.
+     */
+    @Nullable
+    private static HttpResponse<?> target(HttpRequest<?> request) {
+        java.net.URI uri = request.getUri();
+        String path = uri.getRawPath();
+        int bad = RequestTarget.badEscapeAt(path);
+        String field;
+        String raw;
+        if (bad >= 0) {
+            raw = path;
+            field = RequestTarget.pathField(path, bad, RequestTarget.template(request));
+        } else {
+            raw = uri.getRawQuery();
+            bad = RequestTarget.badEscapeAt(raw);
+            if (bad < 0) {
+                return null;
+            }
+            field = RequestTarget.queryField(raw, bad);
+        }
+        return Responses.badRequest(BadRequestException.of(
+                field,
+                "must be percent-encoded UTF-8 ('" + RequestTarget.shown(raw, bad) + "' is not); nothing was decided"));
     }
 
     /**

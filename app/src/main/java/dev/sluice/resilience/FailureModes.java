@@ -67,6 +67,14 @@ public class FailureModes {
 
     private final AtomicBoolean sweeping = new AtomicBoolean();
     private volatile boolean lastSweepFailed;
+    /** Subjects charged since the last "Reconciled" line, and when that line was written (ns). */
+    private final java.util.concurrent.atomic.AtomicInteger chargedUnlogged =
+            new java.util.concurrent.atomic.AtomicInteger();
+
+    private volatile long reconciledLoggedAt = Long.MIN_VALUE;
+
+    /** "Reconciled" is written at most once per this many ms; the subjects charged meanwhile go into the next line. */
+    static final long RECONCILED_QUIET_MS = 10_000;
 
     /**
      * A subject's shared limit, the local share it was decided with during the outage, the units its
@@ -413,6 +421,7 @@ public class FailureModes {
                         // what is left after the charge: the seed of the next local episode
                         lastLeft.put(subject, d.remaining());
                         metrics.reconciled(true, total);
+                        chargedUnlogged.incrementAndGet();
                     });
                 })
                 .whenComplete((ok, error) -> {
@@ -441,11 +450,10 @@ public class FailureModes {
             return;
         }
         long start = clock.nanoTime();
-        int subjects = owed.size();
-        sweepBatch(start, subjects);
+        sweepBatch(start);
     }
 
-    private void sweepBatch(long start, int subjects) {
+    private void sweepBatch(long start) {
         List<CompletableFuture<Void>> batch = new ArrayList<>(reconcileBatch);
         for (Subject s : owed.keySet()) {
             if (batch.size() == reconcileBatch) {
@@ -455,17 +463,26 @@ public class FailureModes {
         }
         CompletableFuture.allOf(batch.toArray(CompletableFuture[]::new)).whenComplete((ok, error) -> {
             if (error == null && !batch.isEmpty() && !owed.isEmpty() && health.answers()) {
-                sweepBatch(start, subjects);
+                sweepBatch(start);
                 return;
             }
             sweeping.set(false);
             boolean failedBefore = lastSweepFailed;
             lastSweepFailed = error != null;
+            long now = clock.nanoTime();
             if (error == null) {
-                LOG.info(
-                        "Reconciled the local usage of {} subject(s) into the store in {} ms",
-                        subjects,
-                        (clock.nanoTime() - start) / 1_000_000);
+                // one line per episode: a shard that stays failed has its subjects' debts swept at
+                // every heartbeat, and each sweep that charged some would have written a line
+                // (found black-box: one a second while a master was dead)
+                if (chargedUnlogged.get() > 0
+                        && (reconciledLoggedAt == Long.MIN_VALUE
+                                || now - reconciledLoggedAt >= RECONCILED_QUIET_MS * 1_000_000)) {
+                    reconciledLoggedAt = now;
+                    LOG.info(
+                            "Reconciled the local usage of {} subject(s) into the store (the last sweep took {} ms)",
+                            chargedUnlogged.getAndSet(0),
+                            (now - start) / 1_000_000);
+                }
             } else if (!failedBefore) {
                 LOG.warn(
                         "Reconciling local usage into the store stopped ({}); {} subject(s) still owed, retried"

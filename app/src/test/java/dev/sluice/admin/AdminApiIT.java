@@ -163,7 +163,9 @@ class AdminApiIT {
             {"POST", "/admin/keys", "{\"plan\":\"nul\",\"label\":\"a\\u0000b\"}", "label"},
             {"GET", "/admin/usage?key=%00", null, "request"},
             {"GET", "/admin/violations?key=a%00b", null, "request"},
-            {"POST", "/admin/keys/%00%ff/reset", null, "request"},
+            {"POST", "/admin/keys/%00%ff/reset", null, "id"}, // %ff is not UTF-8: named before the database
+            // a lone surrogate has no UTF-8 form: PostgreSQL stored it as '?'
+            {"POST", "/admin/keys", "{\"plan\":\"nul\",\"label\":\"a\\ud800b\"}", "label"},
             {"GET", "/admin/keys/%00", null, "request"},
         };
         for (String[] c : cases) {

@@ -407,6 +407,7 @@ class MalformedInputIT {
                         .ofMaxLength(3)
                         .map(s -> "\"" + s + "\""),
                 Arbitraries.just("\"a\\u0000b\""),
+                Arbitraries.just("\"a\\ud800b\""), // a lone surrogate: stored as '?' before
                 Arbitraries.strings()
                         .withCharRange('a', 'z')
                         .ofMinLength(300)
@@ -493,6 +494,9 @@ class MalformedInputIT {
                 "DELETE /v1/limits/fuzz/%c0%ae%c0%ae HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + TOKEN
                         + "\r\n\r\n",
                 "GET /admin/plans/%00 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + TOKEN + "\r\n\r\n",
+                // methods are case-sensitive: "post" is no POST (it was decided as one)
+                "post /v1/check HTTP/1.1\r\nHost: x\r\nContent-Length: " + body.length() + "\r\n\r\n" + body,
+                "Get /v1/limits/fuzz/raw HTTP/1.1\r\nHost: x\r\n\r\n",
                 // escapes that are not escapes (an HTTP client would refuse to send them)
                 "GET /v1/limits/fuzz/%zz HTTP/1.1\r\nHost: x\r\n\r\n",
                 "DELETE /v1/limits/%/%% HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + TOKEN + "\r\n\r\n",

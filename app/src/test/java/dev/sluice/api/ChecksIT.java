@@ -113,6 +113,38 @@ class ChecksIT {
     }
 
     @Test
+    void aKeyInAPathIsDecodedAsRfc3986SaysAPlusIsAPlusAndSubDelimitersNeedNoEscape() {
+        String id = UUID.randomUUID().toString().substring(0, 8);
+        String plus = "a+b;c=(d)!&" + id; // sub-delimiters, legal in a path segment as they are
+        assertThat(post(one("tight", plus, 3)).statusCode()).isEqualTo(200);
+        // the same subject, sent as it is and escaped
+        assertThat(remaining("tight", plus)).isEqualTo(27);
+        assertThat(remaining("tight", "a%2Bb%3Bc%3D%28d%29%21%26" + id)).isEqualTo(27);
+        // not "a b...": the framework decoded a path's + as a form's space (and before that, a key
+        // holding + ; ( ) ! & was a 404)
+        assertThat(remaining("tight", "a%20b;c=(d)!&" + id)).isEqualTo(30);
+        HttpResponse<String> reset =
+                ServiceNode.send(HttpRequest.newBuilder(URI.create(base + "/v1/limits/tight/" + plus))
+                        .DELETE()
+                        .build());
+        assertThat(reset.statusCode()).as(reset.body()).isEqualTo(204);
+        assertThat(remaining("tight", plus)).isEqualTo(30);
+    }
+
+    @Test
+    void aPathEscapeThatIsNotUtf8IsA400NamingItsVariableAndDecidesNothing() {
+        // %FF and %FE were both decoded to U+FFFD: one subject for two keys
+        for (String key : List.of("%FF", "%FE", "%C0%AF", "a%E2%82")) {
+            HttpResponse<String> r = ServiceNode.get(base, "/v1/limits/tight/" + key);
+            assertThat(r.statusCode()).as(key + " → " + r.body()).isEqualTo(400);
+            assertThat(r.body()).contains("\"name\":\"key\"", "percent-encoded UTF-8");
+        }
+        HttpResponse<String> policy = ServiceNode.get(base, "/v1/limits/%FFtight/k");
+        assertThat(policy.statusCode()).isEqualTo(400);
+        assertThat(policy.body()).contains("\"name\":\"policy\"");
+    }
+
+    @Test
     void aMultiCheckNamesEveryPolicyAndReportsTheMostRestrictive() {
         String[] k = keysOnTwoShards("two", "wide");
         HttpResponse<String> r = post(multi(one("two", k[0], 1), one("wide", k[1], 1)));

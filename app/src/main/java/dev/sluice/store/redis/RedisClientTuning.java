@@ -179,6 +179,7 @@ public class RedisClientTuning {
                     .timeoutOptions(timeouts(redis, startup))
                     .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS)
                     .build());
+            logConnections(client.getResources());
             return client;
         };
     }
@@ -197,7 +198,14 @@ public class RedisClientTuning {
                             .adaptiveRefreshTriggersTimeout(redis.getAdaptiveRefreshTimeout())
                             .build())
                     .build());
+            logConnections(client.getResources());
             return client;
         };
+    }
+
+    /** Lettuce's connection events, logged once per change per node ({@link ConnectionLog}). */
+    private static void logConnections(io.lettuce.core.resource.ClientResources resources) {
+        ConnectionLog log = new ConnectionLog();
+        resources.eventBus().get().subscribe(log::on);
     }
 }
