@@ -64,6 +64,20 @@ public final class ServiceNode implements AutoCloseable {
         return send(HttpRequest.newBuilder(URI.create(base + path)).GET().build());
     }
 
+    /** {@code method path} with a JSON {@code body} (or none) and, unless null, {@code Authorization: Bearer token}. */
+    public static HttpResponse<String> call(String base, String method, String path, String body, String token) {
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base + path))
+                .timeout(Duration.ofSeconds(10))
+                .header("Content-Type", "application/json")
+                .method(
+                        method,
+                        body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
+        if (token != null) {
+            b.header("Authorization", "Bearer " + token);
+        }
+        return send(b.build());
+    }
+
     public static HttpResponse<String> send(HttpRequest request) {
         try {
             return HTTP.send(request, HttpResponse.BodyHandlers.ofString());

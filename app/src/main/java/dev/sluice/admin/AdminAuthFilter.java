@@ -17,7 +17,7 @@ public class AdminAuthFilter {
     private final BearerTokens tokens;
 
     public AdminAuthFilter(AdminProperties properties) {
-        this.tokens = new BearerTokens(properties.getTokens(), "sluice-admin", "limiter.admin.tokens");
+        this.tokens = BearerTokens.admin(properties);
     }
 
     @RequestFilter

@@ -1,6 +1,7 @@
 package dev.sluice.admin;
 
 import dev.sluice.api.Responses;
+import dev.sluice.config.AdminProperties;
 import dev.sluice.plans.ApiKeys;
 import io.micronaut.core.annotation.Nullable;
 import io.micronaut.http.HttpHeaders;
@@ -26,6 +27,16 @@ final class BearerTokens {
                 .toList();
         this.realm = realm;
         this.setting = setting;
+    }
+
+    /** The administrators' tokens ({@code limiter.admin.tokens}), realm {@code sluice-admin}. */
+    static BearerTokens admin(AdminProperties properties) {
+        return new BearerTokens(properties.getTokens(), "sluice-admin", "limiter.admin.tokens");
+    }
+
+    /** The calling services' tokens ({@code limiter.admin.service-tokens}), realm {@code sluice}. */
+    static BearerTokens service(AdminProperties properties) {
+        return new BearerTokens(properties.getServiceTokens(), "sluice", "limiter.admin.service-tokens");
     }
 
     boolean isEmpty() {

@@ -23,8 +23,8 @@ public class ResetGuard {
     private final BearerTokens serviceTokens;
 
     public ResetGuard(AdminProperties properties) {
-        this.adminTokens = new BearerTokens(properties.getTokens(), "sluice-admin", "limiter.admin.tokens");
-        this.serviceTokens = new BearerTokens(properties.getServiceTokens(), "sluice", "limiter.admin.service-tokens");
+        this.adminTokens = BearerTokens.admin(properties);
+        this.serviceTokens = BearerTokens.service(properties);
     }
 
     /** {@code null} when a request with this {@code Authorization} header may reset; else the problem to answer. */

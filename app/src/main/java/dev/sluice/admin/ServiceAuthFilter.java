@@ -22,8 +22,8 @@ public class ServiceAuthFilter {
     private final BearerTokens adminTokens;
 
     public ServiceAuthFilter(AdminProperties properties) {
-        this.tokens = new BearerTokens(properties.getServiceTokens(), "sluice", "limiter.admin.service-tokens");
-        this.adminTokens = new BearerTokens(properties.getTokens(), "sluice-admin", "limiter.admin.tokens");
+        this.tokens = BearerTokens.service(properties);
+        this.adminTokens = BearerTokens.admin(properties);
     }
 
     @RequestFilter

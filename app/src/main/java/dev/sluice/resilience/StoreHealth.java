@@ -138,15 +138,13 @@ public class StoreHealth {
         }
         long now = System.currentTimeMillis();
         if (now - log.failedAt >= QUIET_MS) {
-            int quiet = log.unlogged;
-            log.unlogged = 0;
             log.failedAt = now;
             LOG.warn(
                     "Store {} shard {} failed ({}): its subjects decide by their on-store-failure mode{}",
                     store,
                     shard,
                     error.toString(),
-                    quiet == 0 ? "" : " (" + quiet + " changes not logged in the last " + QUIET_MS / 1000 + " s)");
+                    unlogged(log));
         } else {
             log.unlogged++;
         }
@@ -164,18 +162,23 @@ public class StoreHealth {
         if (forgotten != null) {
             LOG.info("Store {} shard {} forgotten: {}", store, shard, forgotten);
         } else if (now - log.recoveredAt >= QUIET_MS) {
-            int quiet = log.unlogged;
-            log.unlogged = 0;
             log.recoveredAt = now;
             LOG.info(
                     "Store {} shard {} answers again: its subjects are decided by the store again{}",
                     store,
                     shard,
-                    quiet == 0 ? "" : " (" + quiet + " changes not logged in the last " + QUIET_MS / 1000 + " s)");
+                    unlogged(log));
         } else {
             log.unlogged++;
         }
         onRecovery.forEach(Runnable::run);
+    }
+
+    /** The changes of {@code log}'s shard not logged since its last line, for the next one (and forgotten). */
+    private static String unlogged(Logged log) {
+        int quiet = log.unlogged;
+        log.unlogged = 0;
+        return quiet == 0 ? "" : " (" + quiet + " changes not logged in the last " + QUIET_MS / 1000 + " s)";
     }
 
     /** Runs {@code action} each time a shard answers again after failing (on the answering thread). */

@@ -6,8 +6,6 @@ import dev.sluice.ServiceNode;
 import dev.sluice.testkit.PostgresServer;
 import dev.sluice.testkit.RedisServers;
 import dev.sluice.testkit.RedisServersExtension;
-import java.net.URI;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.sql.Connection;
 import java.sql.DriverManager;
@@ -58,16 +56,7 @@ class AdminApiIT {
     }
 
     private static HttpResponse<String> call(String method, String path, String body, String token) {
-        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(node.url() + path))
-                .timeout(Duration.ofSeconds(10))
-                .header("Content-Type", "application/json")
-                .method(
-                        method,
-                        body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
-        if (token != null) {
-            b.header("Authorization", "Bearer " + token);
-        }
-        return ServiceNode.send(b.build());
+        return ServiceNode.call(node.url(), method, path, body, token);
     }
 
     private static HttpResponse<String> admin(String method, String path, String body) {

@@ -3,8 +3,6 @@ package dev.sluice.admin;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.sluice.ServiceNode;
-import java.net.URI;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.util.Map;
 import java.util.UUID;
@@ -20,15 +18,7 @@ class ResetAuthIT {
     private static final String SERVICE = "svc-" + UUID.randomUUID();
 
     private static HttpResponse<String> send(ServiceNode node, String method, String path, String body, String token) {
-        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(node.url() + path))
-                .header("Content-Type", "application/json")
-                .method(
-                        method,
-                        body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
-        if (token != null) {
-            b.header("Authorization", "Bearer " + token);
-        }
-        return ServiceNode.send(b.build());
+        return ServiceNode.call(node.url(), method, path, body, token);
     }
 
     private static int check(ServiceNode node, String key, String token) {

@@ -16,6 +16,8 @@ import io.micronaut.context.annotation.Replaces;
 import io.micronaut.context.annotation.Requires;
 import io.micronaut.context.annotation.Value;
 import jakarta.inject.Singleton;
+import java.time.Duration;
+import java.util.List;
 
 /**
  * micronaut-redis's default connections, made through {@link StartupConnect}: with a time limit of
@@ -32,11 +34,22 @@ public class RedisConnections {
     @Replaces(bean = StatefulRedisClusterConnection.class, factory = DefaultRedisClusterClientFactory.class)
     StatefulRedisClusterConnection<String, String> clusterConnection(
             @Primary RedisClusterClient client, DefaultRedisConfiguration config, StartupConnect startup) {
-        // the seeds' timeout bounds a connection's handshake (Lettuce's default: a minute) and the
-        // wait for the topology; the nodes found inherit it for their own connections
+        // the seeds' timeout bounds a connection's handshake and the wait for the topology: the
+        // discovery timeout while starting, Lettuce's own (a minute) again once connected, for the
+        // seeds and — after one refresh — for the nodes, which inherit it (a shorter one had the
+        // handshakes of reconnects still pending when a node stops fail on its stopped loops)
+        List<Duration> before =
+                config.getUris().stream().map(RedisURI::getTimeout).toList();
         config.getUris().forEach(startup::limit);
-        StatefulRedisClusterConnection<String, String> connection =
-                startup.connect("Redis Cluster", () -> client.connect(StringCodec.UTF8));
+        StatefulRedisClusterConnection<String, String> connection;
+        try {
+            connection = startup.connect("Redis Cluster", () -> client.connect(StringCodec.UTF8));
+        } finally {
+            for (int i = 0; i < before.size(); i++) {
+                config.getUris().get(i).setTimeout(before.get(i));
+            }
+        }
+        client.refreshPartitionsAsync();
         config.getReadFrom().ifPresent(connection::setReadFrom);
         return connection;
     }
@@ -50,6 +63,9 @@ public class RedisConnections {
     StatefulRedisConnection<String, String> standaloneConnection(
             @Primary RedisClient client, @Value("${redis.uri}") String uri, StartupConnect startup) {
         RedisURI redis = startup.limit(RedisURI.create(uri));
-        return startup.connect("Redis", () -> client.connect(StringCodec.UTF8, redis));
+        StatefulRedisConnection<String, String> connection =
+                startup.connect("Redis", () -> client.connect(StringCodec.UTF8, redis));
+        redis.setTimeout(RedisURI.DEFAULT_TIMEOUT_DURATION); // a reconnect's handshake: Lettuce's own
+        return connection;
     }
 }

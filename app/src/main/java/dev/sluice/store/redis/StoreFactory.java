@@ -54,8 +54,9 @@ public class StoreFactory {
     @Singleton
     @Requires(property = "redis.uris")
     StoreShards clusterShards(StoreProbe probe, KeyScheme keys) {
-        return subject ->
-                probe.nodeFor(("{" + keys.hashTag(subject) + "}").getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        // the tag holds no brace (KeyScheme escapes them), so its own slot is the slot of "{tag}",
+        // the subject's keys' slot
+        return subject -> probe.nodeFor(keys.hashTag(subject).getBytes(java.nio.charset.StandardCharsets.UTF_8));
     }
 
     /** Pings the standalone Redis when a call is late (CallBudget), on a connection of its own. */
