@@ -97,6 +97,11 @@ class ShardFailureIT {
                         List<ch.qos.logback.classic.spi.ILoggingEvent> logged = lines.list.stream()
                                 .filter(e -> e.getLevel().isGreaterOrEqual(ch.qos.logback.classic.Level.INFO))
                                 .filter(e -> !e.getLoggerName().startsWith("dev.sluice.testkit"))
+                                // Netty's complaint about a handshake timer firing on a stopped loop
+                                // comes from the nodes of earlier test classes in this JVM, closed
+                                // while connecting (seen in CI: 3 lines in one run)
+                                .filter(e -> !e.getLoggerName()
+                                        .startsWith("io.netty.util.concurrent.DefaultPromise"))
                                 .toList();
                         Map<String, Long> perLogger = new java.util.TreeMap<>();
                         logged.forEach(e -> perLogger.merge(
@@ -107,12 +112,13 @@ class ShardFailureIT {
                         // shard failed / answers again (at most 8); the killed node cannot be
                         // reconnected to, and is again, or is still not after 10 s (at most 2);
                         // reconciled once, or stopped once (at most 2); the call budget's verdict that
-                        // the node is sick (1) — at most 3 x 13. A line per call, per reconnect
+                        // the node is sick (1); the count of service nodes, when a heartbeat on the
+                        // dead shard misses (1) — at most 3 x 14. A line per call, per reconnect
                         // attempt or per sweep would be hundreds (before: ~2,800 in 4 s). Measured:
-                        // 14 to 22
+                        // 12 to 22
                         assertThat(logged.size())
                                 .as("lines logged for one shard's failure by 3 nodes: " + perLogger)
-                                .isLessThanOrEqualTo(39);
+                                .isLessThanOrEqualTo(42);
                         // after the failover no node stays degraded: the dead master's shard is
                         // forgotten once no call fails on it (before: sluice_store_degraded stayed 1
                         // until a restart)

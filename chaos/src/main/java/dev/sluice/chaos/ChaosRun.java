@@ -372,6 +372,10 @@ public final class ChaosRun {
         if (wrong > 0) {
             failures.add(wrong + " degraded answer(s) not what " + mode + " answers");
         }
+        if (s.fault() == null && degraded > 0) {
+            // the baseline: a healthy store decides every check (issue 15), at the suite's load
+            failures.add(degraded + " degraded answer(s) with no fault injected: a healthy store decides every check");
+        }
         if (s.fault() != null && p99 > allowedP99) {
             failures.add(String.format(
                     "p99 %.1f ms over the budget %d ms + margin %d ms + the no-op pings' p99 meanwhile %.1f ms"
