@@ -43,6 +43,10 @@ public final class ServiceNode implements AutoCloseable {
 
     /** The sum of every series of the Prometheus metric {@code name} this node exposes now. */
     public double metric(String name) {
+        if (!name.matches("[a-zA-Z_:][a-zA-Z0-9_:]*")) {
+            // a Micrometer name (sluice.store.degraded) matches no Prometheus line and summed to 0
+            throw new IllegalArgumentException("not a Prometheus metric name: " + name);
+        }
         java.util.regex.Matcher m = java.util.regex.Pattern.compile(
                         "(?m)^" + java.util.regex.Pattern.quote(name) + "(\\{[^}]*})? (\\S+)$")
                 .matcher(get(url(), "/prometheus").body());

@@ -22,35 +22,92 @@ public final class BreakerStore implements RateLimitStore, PlanStore {
     private final PlanStore plans;
     private final StoreShards shards;
     private final java.util.function.Function<Object, CircuitBreaker> newBreaker;
-    private final java.util.concurrent.ConcurrentHashMap<Object, CircuitBreaker> breakers =
+    private final java.util.function.BiConsumer<Object, CircuitBreaker> forgotten;
+    private final java.util.concurrent.ConcurrentHashMap<Object, Guard> breakers =
             new java.util.concurrent.ConcurrentHashMap<>();
+    private final java.util.function.LongSupplier nanos;
+    private volatile long sweptAt;
+
+    /**
+     * A breaker no call has asked for in this many ms is forgotten: after a failover its shard's
+     * slots are served by another master, and no call would ever close it again (found black-box:
+     * {@code /health} said "open" and the alerting gauge stayed 1 for good after every failover). A
+     * shard that serves subjects again gets a new breaker.
+     */
+    public static final long FORGET_MS = 10_000;
+
+    private static final class Guard {
+        final CircuitBreaker breaker;
+        volatile long usedAt;
+
+        Guard(CircuitBreaker breaker, long now) {
+            this.breaker = breaker;
+            this.usedAt = now;
+        }
+    }
 
     /** One breaker for the whole store. */
     public <S extends RateLimitStore & PlanStore> BreakerStore(S delegate, CircuitBreaker breaker) {
-        this(delegate, StoreShards.ONE, shard -> breaker);
+        this(delegate, StoreShards.ONE, shard -> breaker, (shard, b) -> {});
     }
 
     /**
      * @param shards which shard serves a subject
      * @param newBreaker the breaker of a shard, made when the shard's first call is guarded
+     * @param forgotten told of a breaker forgotten after {@link #FORGET_MS} without a call
      */
     public <S extends RateLimitStore & PlanStore> BreakerStore(
-            S delegate, StoreShards shards, java.util.function.Function<Object, CircuitBreaker> newBreaker) {
+            S delegate,
+            StoreShards shards,
+            java.util.function.Function<Object, CircuitBreaker> newBreaker,
+            java.util.function.BiConsumer<Object, CircuitBreaker> forgotten) {
+        this(delegate, shards, newBreaker, forgotten, System::nanoTime);
+    }
+
+    <S extends RateLimitStore & PlanStore> BreakerStore(
+            S delegate,
+            StoreShards shards,
+            java.util.function.Function<Object, CircuitBreaker> newBreaker,
+            java.util.function.BiConsumer<Object, CircuitBreaker> forgotten,
+            java.util.function.LongSupplier nanos) {
         this.decisions = delegate;
         this.plans = delegate;
         this.shards = shards;
         this.newBreaker = newBreaker;
+        this.forgotten = forgotten;
+        this.nanos = nanos;
+        this.sweptAt = nanos.getAsLong();
     }
 
-    /** The breakers made so far, by shard, for metrics and health. */
+    /** The breakers of the shards calls have asked for lately, by shard, for metrics and health. */
     public java.util.Map<Object, CircuitBreaker> breakers() {
-        return java.util.Map.copyOf(breakers);
+        forgetUnused(nanos.getAsLong());
+        java.util.Map<Object, CircuitBreaker> in = new java.util.HashMap<>();
+        breakers.forEach((shard, g) -> in.put(shard, g.breaker));
+        return java.util.Map.copyOf(in);
     }
 
     private CircuitBreaker breaker(Subject subject) {
         Object shard = shards.shardOf(subject);
-        CircuitBreaker b = breakers.get(shard);
-        return b != null ? b : breakers.computeIfAbsent(shard, newBreaker);
+        long now = nanos.getAsLong();
+        Guard g = breakers.get(shard);
+        if (g == null) {
+            g = breakers.computeIfAbsent(shard, s -> new Guard(newBreaker.apply(s), now));
+        }
+        g.usedAt = now;
+        if (now - sweptAt > 1_000_000_000L) {
+            forgetUnused(now);
+        }
+        return g.breaker;
+    }
+
+    private void forgetUnused(long now) {
+        sweptAt = now;
+        for (java.util.Map.Entry<Object, Guard> e : breakers.entrySet()) {
+            if (now - e.getValue().usedAt > FORGET_MS * 1_000_000L && breakers.remove(e.getKey(), e.getValue())) {
+                forgotten.accept(e.getKey(), e.getValue().breaker);
+            }
+        }
     }
 
     @Override

@@ -57,22 +57,41 @@ final class StoreBreakers {
                                 + " the store")
                 .tag("store", store.kind())
                 .register(meters);
-        BreakerStore guarded = new BreakerStore(store, shards, shard -> {
-            CircuitBreaker breaker = CircuitBreaker.of("store-" + store.kind() + "-" + shard, config);
-            watch(breaker, store.kind(), String.valueOf(shard), p, meters, rejected);
-            return breaker;
-        });
+        java.util.Map<CircuitBreaker, Gauge> gauges = new java.util.concurrent.ConcurrentHashMap<>();
+        BreakerStore guarded = new BreakerStore(
+                store,
+                shards,
+                shard -> {
+                    CircuitBreaker breaker = CircuitBreaker.of("store-" + store.kind() + "-" + shard, config);
+                    gauges.put(breaker, watch(breaker, store.kind(), String.valueOf(shard), p, meters, rejected));
+                    return breaker;
+                },
+                (shard, breaker) -> {
+                    Gauge gauge = gauges.remove(breaker);
+                    if (gauge != null) {
+                        meters.remove(gauge);
+                    }
+                    if (breaker.getState() != CircuitBreaker.State.CLOSED) {
+                        LOG.info(
+                                "Store breaker {} shard {} forgotten ({}): no call has asked for it in {} s (failed over,"
+                                        + " its slots served elsewhere, or no traffic for it)",
+                                store.kind(),
+                                shard,
+                                breaker.getState().name().toLowerCase(java.util.Locale.ROOT),
+                                BreakerStore.FORGET_MS / 1000);
+                    }
+                });
         return new StoreRoles(guarded, guarded, store);
     }
 
-    private static void watch(
+    private static Gauge watch(
             CircuitBreaker breaker,
             String kind,
             String shard,
             BreakerProperties p,
             MeterRegistry meters,
             Counter rejected) {
-        Gauge.builder("sluice.store.breaker.state", breaker, b -> switch (b.getState()) {
+        Gauge gauge = Gauge.builder("sluice.store.breaker.state", breaker, b -> switch (b.getState()) {
                     case CLOSED -> 0;
                     case OPEN, FORCED_OPEN -> 1;
                     case HALF_OPEN -> 2;
@@ -124,5 +143,6 @@ final class StoreBreakers {
                 default -> LOG.info("Store breaker {} shard {}: {}", kind, shard, event.getStateTransition());
             }
         });
+        return gauge;
     }
 }
