@@ -464,6 +464,7 @@ public class AdminController {
         if (body == null || body.length == 0) {
             throw BadRequestException.of("body", "is required: a JSON object");
         }
+        dev.sluice.api.CheckRequestParser.requireUtf8(body);
         JsonNode node;
         try {
             node = json.readValue(body, JsonNode.class);

@@ -37,6 +37,34 @@ public final class CheckRequestParser {
 
     private CheckRequestParser() {}
 
+    /**
+     * Refuses a body that is not UTF-8 with a 400 naming {@code body}: the JSON parser decodes an
+     * overlong sequence ({@code C0 AF}) to the character it spells ({@code /}), so {@code "a\xC0\xAFb"}
+     * was the subject {@code a/b}. An ASCII body — the usual one — is only scanned.
+     */
+    public static void requireUtf8(byte[] body) {
+        int i = 0;
+        while (i < body.length && body[i] >= 0) {
+            i++;
+        }
+        if (i == body.length) {
+            return;
+        }
+        java.nio.ByteBuffer in = java.nio.ByteBuffer.wrap(body, i, body.length - i);
+        java.nio.charset.CoderResult r = java.nio.charset.StandardCharsets.UTF_8
+                .newDecoder()
+                .onMalformedInput(java.nio.charset.CodingErrorAction.REPORT)
+                .onUnmappableCharacter(java.nio.charset.CodingErrorAction.REPORT)
+                .decode(in, java.nio.CharBuffer.allocate(body.length - i), true);
+        if (r.isError()) {
+            throw BadRequestException.of(
+                    "body",
+                    "must be UTF-8: the bytes at offset " + in.position()
+                            + " are no UTF-8 sequence (overlong, a surrogate's, truncated or stray); nothing was"
+                            + " decided");
+        }
+    }
+
     /** The checks of a body: one, or the list under {@code checks}. */
     public record Parsed(java.util.List<CheckRequest> checks, boolean multi) {}
 
@@ -59,6 +87,7 @@ public final class CheckRequestParser {
             throw BadRequestException.of(
                     "body", "is required: a JSON object such as " + EXAMPLE + ", or {\"checks\": [...]} of several");
         }
+        requireUtf8(body);
         List<InvalidParam> invalid = new ArrayList<>(2);
         List<CheckRequest> checks = null;
         boolean checksSeen = false;

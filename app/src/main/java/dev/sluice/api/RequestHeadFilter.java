@@ -88,6 +88,14 @@ public class RequestHeadFilter {
     private static HttpResponse<?> target(HttpRequest<?> request) {
         java.net.URI uri = request.getUri();
         String path = uri.getRawPath();
+        // the admin API's parameters go to PostgreSQL; /admin/limits/{policy}/{key} resets a subject
+        // in the store, whose keys follow /v1's rules
+        if (path.startsWith("/admin/") && !path.startsWith("/admin/limits/")) {
+            HttpResponse<?> parameter = adminParameters(request);
+            if (parameter != null) {
+                return parameter;
+            }
+        }
         int bad = RequestTarget.badEscapeAt(path);
         String field;
         String raw;
@@ -105,6 +113,39 @@ public class RequestHeadFilter {
         return Responses.badRequest(BadRequestException.of(
                 field,
                 "must be percent-encoded UTF-8 ('" + RequestTarget.shown(raw, bad) + "' is not); nothing was decided"));
+    }
+
+    /** The longest path variable or query parameter the admin API takes (ids, plan names, keys, dates). */
+    static final int MAX_ADMIN_PARAMETER = 256;
+
+    /**
+     * A 400 naming the admin API's path variable or query parameter that holds a control character
+     * (NUL among them) or is longer than {@link #MAX_ADMIN_PARAMETER}, or null: refused here, before
+     * any statement reaches PostgreSQL (which refused a NUL only after being asked, and looked up a
+     * 3,000-character id).
+     */
+    @Nullable
+    private static HttpResponse<?> adminParameters(HttpRequest<?> request) {
+        java.util.Map<String, String> values = new java.util.LinkedHashMap<>();
+        io.micronaut.web.router.RouteAttributes.getRouteMatch(request)
+                .filter(m -> m instanceof io.micronaut.web.router.UriRouteMatch<?, ?>)
+                .ifPresent(m -> ((io.micronaut.web.router.UriRouteMatch<?, ?>) m)
+                        .getVariableValues()
+                        .forEach((name, value) -> values.put(name, String.valueOf(value))));
+        request.getParameters().forEach((name, list) -> list.forEach(v -> values.putIfAbsent(name, v)));
+        for (java.util.Map.Entry<String, String> e : values.entrySet()) {
+            String v = e.getValue();
+            String reason = v.length() > MAX_ADMIN_PARAMETER
+                    ? "must be at most " + MAX_ADMIN_PARAMETER + " characters (was " + v.length() + ")"
+                    : v.chars().anyMatch(c -> c < 0x20 || c == 0x7f)
+                            ? "must hold no control character such as NUL (was '" + CheckRequestParser.printable(v)
+                                    + "')"
+                            : null;
+            if (reason != null) {
+                return Responses.badRequest(BadRequestException.of(e.getKey(), reason + "; nothing was done"));
+            }
+        }
+        return null;
     }
 
     /**

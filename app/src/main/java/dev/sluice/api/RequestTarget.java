@@ -14,13 +14,19 @@ import java.nio.charset.StandardCharsets;
 public final class RequestTarget {
     private RequestTarget() {}
 
-    /** Where in {@code raw} (a raw path or query) an escape is malformed or not UTF-8, or -1. */
+    /**
+     * Where in {@code raw} (a raw path or query) an escape is malformed or not UTF-8, or a byte
+     * above 0x7E was sent unescaped, or -1.
+     */
     static int badEscapeAt(String raw) {
-        if (raw == null || raw.indexOf('%') < 0) {
+        if (raw == null) {
             return -1;
         }
         byte[] run = new byte[raw.length() / 3 + 1];
         for (int i = 0; i < raw.length(); ) {
+            if (raw.charAt(i) > 0x7e) {
+                return i; // a byte the client did not escape: read as Latin-1, 0xFF became 'ÿ'
+            }
             if (raw.charAt(i) != '%') {
                 i++;
                 continue;
@@ -136,6 +142,9 @@ public final class RequestTarget {
 
     /** The escapes from {@code index} (where one begins), to show in a problem: at most four. */
     static String shown(String raw, int index) {
+        if (raw.charAt(index) != '%') {
+            return String.format("\\x%02X", (int) raw.charAt(index) & 0xff);
+        }
         int end = index;
         while (end < raw.length() && raw.charAt(end) == '%' && end - index < 12) {
             end = Math.min(raw.length(), end + 3);

@@ -150,12 +150,16 @@ class AdminApiIT {
         admin("POST", "/admin/plans", "{\"name\":\"nul\",\"limit\":10,\"period\":\"1m\"}");
         String[][] cases = {
             {"POST", "/admin/keys", "{\"plan\":\"nul\",\"label\":\"a\\u0000b\"}", "label"},
-            {"GET", "/admin/usage?key=%00", null, "request"},
-            {"GET", "/admin/violations?key=a%00b", null, "request"},
+            // refused before PostgreSQL is asked, naming the parameter (it answered "request" after the
+            // database refused the statement)
+            {"GET", "/admin/usage?key=%00", null, "key"},
+            {"GET", "/admin/violations?key=a%00b", null, "key"},
+            {"POST", "/admin/keys/a%01b/reset", null, "id"},
+            {"GET", "/admin/plans/" + "p".repeat(300), null, "name"},
             {"POST", "/admin/keys/%00%ff/reset", null, "id"}, // %ff is not UTF-8: named before the database
             // a lone surrogate has no UTF-8 form: PostgreSQL stored it as '?'
             {"POST", "/admin/keys", "{\"plan\":\"nul\",\"label\":\"a\\ud800b\"}", "label"},
-            {"GET", "/admin/keys/%00", null, "request"},
+            {"GET", "/admin/keys/%00", null, "id"},
         };
         for (String[] c : cases) {
             HttpResponse<String> r = admin(c[0], c[1], c[2]);
@@ -163,6 +167,17 @@ class AdminApiIT {
             assertThat(r.headers().firstValue("Content-Type")).hasValue("application/problem+json");
             assertThat(r.body()).as(c[1]).contains("\"name\":\"" + c[3] + "\"");
         }
+        // an overlong UTF-8 sequence (C0 80) spells NUL: the body is refused as not UTF-8
+        HttpResponse<String> overlong =
+                ServiceNode.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(node.url() + "/admin/keys"))
+                        .header("Content-Type", "application/json")
+                        .header("Authorization", "Bearer " + TOKEN)
+                        .POST(java.net.http.HttpRequest.BodyPublishers.ofByteArray(
+                                "{\"plan\":\"nul\",\"label\":\"a\u00c0\u0080b\"}"
+                                        .getBytes(java.nio.charset.StandardCharsets.ISO_8859_1)))
+                        .build());
+        assertThat(overlong.statusCode()).as(overlong.body()).isEqualTo(400);
+        assertThat(overlong.body()).contains("\"name\":\"body\"", "must be UTF-8");
         assertThat(admin("GET", "/admin/plans", null).statusCode())
                 .as("the database is fine")
                 .isEqualTo(200);

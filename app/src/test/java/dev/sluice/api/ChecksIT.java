@@ -139,6 +139,17 @@ class ChecksIT {
             assertThat(r.statusCode()).as(key + " → " + r.body()).isEqualTo(400);
             assertThat(r.body()).contains("\"name\":\"key\"", "percent-encoded UTF-8");
         }
+        // an overlong sequence in a body spelled another key: C0 AF is '/', so "a\xC0\xAFb" was a/b
+        String id = UUID.randomUUID().toString().substring(0, 8);
+        HttpResponse<String> overlong = ServiceNode.send(HttpRequest.newBuilder(URI.create(base + "/v1/check"))
+                .header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofByteArray(
+                        ("{\"policy\":\"tight\",\"key\":\"" + id + "a\u00c0\u00afb\"}")
+                                .getBytes(java.nio.charset.StandardCharsets.ISO_8859_1)))
+                .build());
+        assertThat(overlong.statusCode()).as(overlong.body()).isEqualTo(400);
+        assertThat(overlong.body()).contains("\"name\":\"body\"", "must be UTF-8");
+        assertThat(remaining("tight", id + "a%2Fb")).as("nothing consumed").isEqualTo(30);
         HttpResponse<String> policy = ServiceNode.get(base, "/v1/limits/%FFtight/k");
         assertThat(policy.statusCode()).isEqualTo(400);
         assertThat(policy.body()).contains("\"name\":\"policy\"");

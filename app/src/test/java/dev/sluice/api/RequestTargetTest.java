@@ -26,6 +26,8 @@ class RequestTargetTest {
         assertThat(RequestTarget.badEscapeAt("/v1/limits/api/%zz")).isEqualTo(15);
         assertThat(RequestTarget.badEscapeAt("/v1/limits/api/ok%4")).isEqualTo(17);
         assertThat(RequestTarget.badEscapeAt("/a/%41%FF")).isEqualTo(3);
+        assertThat(RequestTarget.badEscapeAt("/v1/limits/api/a\u00ffb")).isEqualTo(16); // an unescaped byte
+        assertThat(RequestTarget.shown("/a\u00ff", 2)).isEqualTo("\\xFF");
     }
 
     @Test
