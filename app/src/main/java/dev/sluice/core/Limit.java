@@ -47,7 +47,12 @@ public record Limit(Algorithm algorithm, long burst, long limit, long periodMs) 
         if (limit > MAX_SCALED) {
             throw new IllegalArgumentException("limit: must be at most 2^52 (was " + limit + ")");
         }
-        if (periodMs > MAX_SCALED / 1000 || burst > MAX_SCALED / (periodMs * 1000)) {
+        if (periodMs > MAX_SCALED / 1000) {
+            // named as the period: "burst: must be at most 0" blamed the wrong field (found black-box)
+            throw new IllegalArgumentException("period: must be at most " + MAX_SCALED / 1000 / 86_400_000L
+                    + "d (2^52 microseconds; was " + periodMs + "ms)");
+        }
+        if (burst > MAX_SCALED / (periodMs * 1000)) {
             throw new IllegalArgumentException("burst: must be at most " + MAX_SCALED / (periodMs * 1000)
                     + " for a period of " + periodMs + "ms (burst * period stays within 2^52 token-microseconds), was "
                     + burst + ": lower the burst or the period");

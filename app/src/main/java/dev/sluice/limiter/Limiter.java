@@ -447,13 +447,18 @@ public class Limiter {
      */
     public CompletionStage<Verdict> rehearseDegraded(Check check) {
         Subject subject = new Subject(check.policy().name(), check.key());
-        return degrade(check, subject, check.policy().limitFor(check.tier()))
+        return degrade(check, subject, check.policy().limitFor(check.tier()), false)
                 .whenComplete((v, e) -> modes.forget(subject));
     }
 
     /** The check decided by its policy's failure mode, the store having failed. */
     private CompletionStage<Verdict> degrade(Check check, Subject subject, Limit limit) {
-        return modes.decide(check.policy().onStoreFailure(), subject, limit, check.cost())
+        return degrade(check, subject, limit, true);
+    }
+
+    /** As {@link #degrade(Check, Subject, Limit)}; {@code owes} false for a rehearsal, owing the store nothing. */
+    private CompletionStage<Verdict> degrade(Check check, Subject subject, Limit limit, boolean owes) {
+        return modes.decide(check.policy().onStoreFailure(), subject, limit, check.cost(), owes)
                 .thenApply(a -> verdict(
                         check,
                         subject,

@@ -147,6 +147,10 @@ public class FailureModes {
     private void upkeep() {
         retryRefunds();
         sweep();
+        if (store instanceof dev.sluice.store.BreakerStore breakers) {
+            // a node without traffic forgets a failed-over shard's breaker too (its gauge, /health)
+            breakers.forgetUnused();
+        }
     }
 
     /**
@@ -226,6 +230,16 @@ public class FailureModes {
      * it took.
      */
     public CompletionStage<Answer> decide(FailureMode mode, Subject subject, Limit limit, long cost) {
+        return decide(mode, subject, limit, cost, true);
+    }
+
+    /**
+     * As {@link #decide(FailureMode, Subject, Limit, long)}; {@code owes} false decides a rehearsal
+     * (the node's warm-up): nothing is owed to the store, so no sweep can write it there (found
+     * black-box: a heartbeat's sweep between a rehearsed check and its forgetting wrote the
+     * rehearsal's subjects into Redis).
+     */
+    public CompletionStage<Answer> decide(FailureMode mode, Subject subject, Limit limit, long cost, boolean owes) {
         long now = clock.micros();
         long burst = limit.burst();
         return switch (mode) {
@@ -238,7 +252,7 @@ public class FailureModes {
             case LOCAL -> {
                 Limit share = membership.share(limit);
                 CompletionStage<Void> seeded = CompletableFuture.completedFuture(null);
-                if (cost > 0 && reconcilable(limit) && !owed.containsKey(subject)) {
+                if (owes && cost > 0 && reconcilable(limit) && !owed.containsKey(subject)) {
                     // the subject's first local decision of this outage: start from what the store
                     // last said was left (scaled to the share), not from a full bucket
                     Long left = lastLeft.getIfPresent(subject);

@@ -101,6 +101,11 @@ public final class BreakerStore implements RateLimitStore, PlanStore {
         return g.breaker;
     }
 
+    /** Forgets the breakers no call has asked for in {@link #FORGET_MS}: run on each heartbeat, traffic or none. */
+    public void forgetUnused() {
+        forgetUnused(nanos.getAsLong());
+    }
+
     private void forgetUnused(long now) {
         sweptAt = now;
         for (java.util.Map.Entry<Object, Guard> e : breakers.entrySet()) {

@@ -46,6 +46,7 @@ class PolicyRegistryTest {
                 "api   | 10   |       |      | limiter.policies.api.period: is required (a duration such as 500ms, 1s, 1m, 1h, 1d)",
                 "api   | 10   | 0     |      | limiter.policies.api.period: must be at least 1ms (was PT0S)",
                 "Api   | 10   | 60000 |      | limiter.policies.Api: the policy name must match [a-z0-9][a-z0-9._-]{0,63}",
+                "api   | 10   | 8639999999913600000 | 10 | limiter.policies.api.period: must be at most 52124d (2^52 microseconds; was 8639999999913600000ms)",
                 "api   | 10   | 86400000 | 100000000 | limiter.policies.api.burst: must be at most 52124 for a period of 86400000ms (burst * period stays within 2^52 token-microseconds), was 100000000: lower the burst or the period",
             })
     void eachMistakeIsNamedByPolicyAndField(String name, Long limit, Long periodMs, Long burst, String message) {
