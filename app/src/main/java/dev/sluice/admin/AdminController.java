@@ -469,7 +469,7 @@ public class AdminController {
         try {
             node = json.readValue(body, JsonNode.class);
         } catch (IOException | RuntimeException e) {
-            throw BadRequestException.of("body", "is not valid JSON");
+            throw BadRequestException.of("body", dev.sluice.api.CheckRequestParser.notJson(e));
         }
         if (node == null || !node.isObject()) {
             throw BadRequestException.of("body", "must be a JSON object");

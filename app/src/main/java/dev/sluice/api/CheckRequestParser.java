@@ -38,6 +38,39 @@ public final class CheckRequestParser {
     private CheckRequestParser() {}
 
     /**
+     * Why a body the JSON parser refused is not acceptable, for the problem's {@code body} entry:
+     * what the parser said and where ({@code is not valid JSON: Duplicate field 'key' (line 1,
+     * column 30)}), or that it is nested too deep. {@code error} may wrap the parser's exception
+     * (the admin API's JSON mapper does).
+     */
+    public static String notJson(Throwable error) {
+        for (Throwable t = error; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            if (t instanceof StreamConstraintsException c) {
+                String what = c.getOriginalMessage() == null
+                        ? ""
+                        : SOURCE_NOTE.matcher(c.getOriginalMessage()).replaceAll("");
+                return "is nested too deep or too large: " + what;
+            }
+            if (t instanceof JsonProcessingException e) {
+                String what = e.getOriginalMessage() == null
+                        ? e.getClass().getSimpleName()
+                        : SOURCE_NOTE.matcher(e.getOriginalMessage()).replaceAll("");
+                String where;
+                try {
+                    where = e.getLocation() == null
+                            ? ""
+                            : " (line " + e.getLocation().getLineNr() + ", column "
+                                    + e.getLocation().getColumnNr() + ")";
+                } catch (RuntimeException unknown) { // Jackson's location of a very deep document threw
+                    where = "";
+                }
+                return "is not valid JSON: " + what + where;
+            }
+        }
+        return "is not valid JSON";
+    }
+
+    /**
      * Refuses a body that is not UTF-8 with a 400 naming {@code body}: the JSON parser decodes an
      * overlong sequence ({@code C0 AF}) to the character it spells ({@code /}), so {@code "a\xC0\xAFb"}
      * was the subject {@code a/b}. An ASCII body — the usual one — is only scanned.
@@ -139,14 +172,7 @@ public final class CheckRequestParser {
         } catch (StreamConstraintsException e) {
             throw BadRequestException.of("body", "is nested too deep: at most " + MAX_DEPTH + " levels");
         } catch (JsonProcessingException e) {
-            String what = e.getOriginalMessage() == null
-                    ? e.getClass().getSimpleName()
-                    : SOURCE_NOTE.matcher(e.getOriginalMessage()).replaceAll("");
-            String where = e.getLocation() == null
-                    ? ""
-                    : " (line " + e.getLocation().getLineNr() + ", column "
-                            + e.getLocation().getColumnNr() + ")";
-            throw BadRequestException.of("body", "is not valid JSON: " + what + where);
+            throw BadRequestException.of("body", notJson(e));
         } catch (IOException e) {
             throw BadRequestException.of("body", "cannot be read: " + e.getMessage());
         }

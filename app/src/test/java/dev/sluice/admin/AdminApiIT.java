@@ -184,6 +184,21 @@ class AdminApiIT {
     }
 
     @Test
+    void aBodyTheParserRefusesIsNamedAsTheCheckApiNamesIt() {
+        // before: "body: is not valid JSON" for all of them, naming neither the field nor the limit
+        HttpResponse<String> duplicate =
+                admin("POST", "/admin/plans", "{\"name\":\"d1\",\"name\":\"d2\",\"limit\":1,\"period\":\"1m\"}");
+        assertThat(duplicate.statusCode()).isEqualTo(400);
+        assertThat(duplicate.body()).contains("Duplicate field 'name'");
+        HttpResponse<String> deep =
+                admin("POST", "/admin/plans", "{\"name\":" + "[".repeat(10_000) + "]".repeat(10_000) + "}");
+        assertThat(deep.statusCode()).isEqualTo(400);
+        assertThat(deep.body()).contains("nested too deep");
+        assertThat(admin("GET", "/admin/plans/d1", null).statusCode()).isEqualTo(404);
+        assertThat(admin("GET", "/admin/plans/d2", null).statusCode()).isEqualTo(404);
+    }
+
+    @Test
     void aKeyIsShownOnceStoredAsAHashRevokedAndRotated() throws SQLException {
         admin("POST", "/admin/plans", "{\"name\":\"paid\",\"limit\":600,\"period\":\"1m\"}");
         HttpResponse<String> issued = admin("POST", "/admin/keys", "{\"plan\":\"paid\",\"label\":\"acme\"}");
