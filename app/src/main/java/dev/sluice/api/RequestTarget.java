@@ -62,6 +62,9 @@ public final class RequestTarget {
      * /v1/limits/api/a+b} was the subject {@code "a b"}, the subject of {@code a%20b}.
      */
     public static String pathVariable(io.micronaut.http.HttpRequest<?> request, String name, String decoded) {
+        if (request.getUri().getRawPath().indexOf('+') < 0) {
+            return decoded; // the framework's decoding differs from RFC 3986 only in '+'
+        }
         String template = template(request);
         if (template == null) {
             return decoded;
