@@ -42,6 +42,19 @@ build_jar() {
   fi
 }
 
+# The small-footprint profile (docs/operations.md, "Small footprint"): one GC thread, a heap that
+# starts at 8 MiB and stops at 128, the C1 compiler only, small stacks, two malloc arenas.
+SMALL_JVM_OPTS="-XX:+UseSerialGC -Xms8m -Xmx128m -Xss256k -XX:TieredStopAtLevel=1 -XX:ReservedCodeCacheSize=24m"
+
+# aot_cache [small]: the path of the JDK AOT cache bin/build-aot trains for the jar (for the small
+# profile: trained with its options, since a cache is usable only with the heap and GC it was made for).
+aot_cache() {
+  if [ "${1:-}" = small ]; then echo "$root/app/target/sluice-small.aot"; else echo "$root/app/target/sluice.aot"; fi
+}
+
+# aot_fresh CACHE: whether CACHE exists and is newer than the jar it was trained for.
+aot_fresh() { [ -s "$1" ] && [ "$1" -nt "$JAR" ]; }
+
 # Builds the test kit (its PostgresMain is the embedded database of bin/run --with-db and the
 # benchmarks) and sets TESTKIT_CP to its class path.
 build_testkit() {

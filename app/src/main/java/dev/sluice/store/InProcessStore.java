@@ -208,6 +208,11 @@ public final class InProcessStore implements RateLimitStore, PlanStore, StoreUpk
     }
 
     @Override
+    public boolean remote() {
+        return false;
+    }
+
+    @Override
     public String kind() {
         return "in-process";
     }

@@ -27,6 +27,15 @@ public interface StoreUpkeep {
         return CompletableFuture.completedFuture(null);
     }
 
+    /**
+     * Whether decisions leave the process, and so can fail, time out and be decided by the failure
+     * modes. The in-process store cannot: a node on it never runs the degraded path, and its start
+     * need not rehearse it ({@code NodeWarmUp}).
+     */
+    default boolean remote() {
+        return true;
+    }
+
     /** A short name for logs and metrics: {@code in-process}, {@code redis}, {@code redis-cluster}. */
     String kind();
 }
