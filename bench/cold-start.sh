@@ -6,6 +6,7 @@
 #
 #   bench/cold-start.sh                       # STARTS=10 per line, IDLE=60 s, ROUNDS=3 x 10 s of wrk -c32
 #   STARTS=3 IDLE=10 ROUNDS=1 bench/cold-start.sh   # a quick look
+#   PARTS=2 bench/cold-start.sh               # only part 2 (PARTS="1 2" by default)
 #
 # Part 1: for each store, STARTS pairs of starts, plain and cached interleaved: time from spawning
 # the JVM to the first answered POST /v1/check (polled every 2 ms, bench/first-decision.py) and RSS
@@ -22,6 +23,7 @@ IDLE=${IDLE:-60}
 ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-10s}
 WARMUP=${WARMUP:-10s}
+PARTS=${PARTS:-1 2}
 need_cmd redis-server redis-server
 need_cmd redis-cli redis-tools
 need_cmd wrk wrk
@@ -42,6 +44,7 @@ echo "jar: $JAR ($(du -h "$JAR" | cut -f1)), caches: $(du -h "$(aot_cache defaul
 # stats: "median max" of the numbers on stdin
 stats() { sort -n | awk '{v[NR] = $1} END {m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; printf "%.0f %.0f\n", m, v[NR]}'; }
 
+if [[ " $PARTS " == *" 1 "* ]]; then
 echo | out
 echo "Part 1: time to first decision (ms) and RSS then (MiB); $STARTS starts each, interleaved" | out
 printf '%-16s %-12s %10s %8s %12s %10s\n' store start 'median ms' 'max ms' 'median MiB' 'max MiB' | out
@@ -69,6 +72,8 @@ for store in in-process redis-cluster; do
   done
   awk -v c="$cached_med" -v p="$plain_med" -v s="$store" 'BEGIN {printf "%-16s cached / plain (medians): %.2f\n", s, c / p}' | out
 done
+fi
+[[ " $PARTS " == *" 2 "* ]] || exit 0
 
 echo | out
 echo "Part 2: memory (MiB) and throughput per profile, Redis Cluster, both with their AOT cache" | out

@@ -458,6 +458,46 @@ public class FailureModes {
                         : store.charge(subject, debt.shared(), d.remaining(), id + ".rest"));
     }
 
+    /** How long a stopping node spends charging what it owes ({@link #stop}). */
+    static final Duration STOP_CHARGE_WAIT = Duration.ofSeconds(2);
+
+    /**
+     * A stopping node (SIGTERM, a function runtime ending the instance) charges the local usage it
+     * still owes the store, waiting at most {@link #STOP_CHARGE_WAIT}, so that what it admitted
+     * alone during an outage is not forgotten with it; what cannot be charged (the store still
+     * down) is logged with its count, never dropped silently.
+     */
+    @jakarta.annotation.PreDestroy
+    void stop() {
+        if (owed.isEmpty()) {
+            return;
+        }
+        int before = owed.size();
+        if (health.answers()) {
+            List<CompletableFuture<Void>> charging = new ArrayList<>();
+            for (Subject s : owed.keySet()) {
+                charging.add(reconcileOnce(s));
+            }
+            try {
+                CompletableFuture.allOf(charging.toArray(CompletableFuture[]::new))
+                        .get(STOP_CHARGE_WAIT.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+                // counted below
+            }
+        }
+        if (owed.isEmpty()) {
+            LOG.info("Charged the local usage of {} subject(s) to the store before stopping", before);
+        } else {
+            LOG.warn(
+                    "Stopping with the local usage of {} subject(s) not charged to the store (it did not answer"
+                            + " within {} ms): those subjects may be admitted up to that usage again",
+                    owed.size(),
+                    STOP_CHARGE_WAIT.toMillis());
+        }
+    }
+
     /** Charges every owed subject, a batch at a time, after the store answers again. */
     void sweep() {
         if (owed.isEmpty() || !sweeping.compareAndSet(false, true)) {

@@ -146,6 +146,17 @@ class FailureModesTest {
     }
 
     @Test
+    void aNodeStoppingWhileTheStoreIsDownKeepsItsDebtsCountedAndChargesNothingBlindly() {
+        FailureModes modes = modes(1);
+        Subject a = fresh("a");
+        health.failed(new IOException("connection refused"));
+        decide(modes, FailureMode.LOCAL, a, 3);
+        modes.stop(); // the store does not answer: nothing can be charged, the debt is logged with its count
+        assertThat(modes.owedSubjects()).isEqualTo(1);
+        assertThat(take(a, 0).remaining()).isEqualTo(10);
+    }
+
+    @Test
     void usageThatRefilledDuringTheOutageIsNotCharged() {
         FailureModes modes = modes(1);
         Subject s = fresh("refilled");

@@ -1,0 +1,166 @@
+package dev.sluice.admin;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.sluice.ServiceNode;
+import dev.sluice.testkit.FreePorts;
+import dev.sluice.testkit.ManagedProcess;
+import dev.sluice.testkit.PostgresServer;
+import dev.sluice.testkit.RedisServers;
+import dev.sluice.testkit.RedisServersExtension;
+import java.net.URI;
+import java.net.http.HttpRequest;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.time.LocalDate;
+import java.time.YearMonth;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * Nothing that matters lives only in a stopped node (issue 17): a node of the service's jar, as an
+ * operator or a function runtime runs it, admits checks by API key and is stopped with SIGTERM at
+ * once. Its usage ledger flushes only every hour here, so the usage it admitted reaches PostgreSQL
+ * only through the flush on shutdown; the ledger must then hold exactly the admitted checks, for the
+ * day and for the month.
+ */
+@ExtendWith(RedisServersExtension.class)
+class SigtermLedgerIT {
+    private static final String TOKEN = "admin-" + UUID.randomUUID();
+    private static final Path JAR = Path.of("target", "sluice.jar");
+    private static final int CHECKS = 200;
+    private static final int THREADS = 8;
+
+    @Test
+    void aNodeStoppedWithSigtermRightAfterAdmittingChecksByKeyLeavesTheLedgerExact() throws Exception {
+        String url = PlansDatabase.create("sigterm_it");
+        Map<String, Object> properties = PlansDatabase.nodeProperties(url, TOKEN);
+        // no periodic flush during the test: what the ledger holds is what the shutdown wrote
+        properties.put("limiter.plans.ledger-flush", "1h");
+        int port = FreePorts.any();
+        String base = "http://127.0.0.1:" + port;
+        try (ManagedProcess node = start(port, properties)) {
+            await().atMost(Duration.ofSeconds(60))
+                    .pollInterval(Duration.ofMillis(100))
+                    .until(() -> status(base, "/health/readiness") == 200);
+            assertThat(PlansDatabase.admin(
+                                    base,
+                                    TOKEN,
+                                    "POST",
+                                    "/admin/plans",
+                                    "{\"name\":\"stopped\",\"limit\":100000,\"period\":\"1m\",\"dailyQuota\":100000}")
+                            .statusCode())
+                    .isEqualTo(201);
+            Matcher issued = Pattern.compile("\"key\":\"([^\"]*)\"")
+                    .matcher(PlansDatabase.admin(base, TOKEN, "POST", "/admin/keys", "{\"plan\":\"stopped\"}")
+                            .body());
+            assertThat(issued.find()).isTrue();
+            String key = issued.group(1);
+
+            long admitted = 0;
+            // the first admission also says the node knows the key; every 200 counts
+            long firstAdmitted = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (System.nanoTime() < firstAdmitted) {
+                int status = check(base, key);
+                if (status == 200) {
+                    admitted++;
+                    break;
+                }
+                Thread.sleep(20);
+            }
+            assertThat(admitted).as("the issued key was admitted within 10 s").isEqualTo(1);
+            ExecutorService pool = Executors.newFixedThreadPool(THREADS);
+            try {
+                List<Future<Integer>> answers = new ArrayList<>();
+                for (int i = 0; i < CHECKS; i++) {
+                    answers.add(pool.submit(() -> check(base, key)));
+                }
+                for (Future<Integer> answer : answers) {
+                    assertThat(answer.get(30, TimeUnit.SECONDS)).isEqualTo(200);
+                    admitted++;
+                }
+            } finally {
+                pool.shutdownNow();
+            }
+            assertThat(ledger(url, key, "d:" + LocalDate.now(ZoneOffset.UTC)))
+                    .as("nothing written before the stop (the periodic flush is an hour away)")
+                    .isZero();
+
+            node.signal("TERM");
+            await().atMost(Duration.ofSeconds(30)).until(() -> !node.isAlive());
+            String log = Files.readString(node.log());
+            assertThat(log).contains("Embedded Application shutting down");
+            assertThat(ledger(url, key, "d:" + LocalDate.now(ZoneOffset.UTC)))
+                    .as("the day's ledger after SIGTERM: every admitted check, once")
+                    .isEqualTo(admitted);
+            assertThat(ledger(url, key, "m:" + YearMonth.now(ZoneOffset.UTC)))
+                    .as("the month's ledger after SIGTERM")
+                    .isEqualTo(admitted);
+            PlansDatabase.assertTotalsMatchTheLedger(url);
+        }
+    }
+
+    private static ManagedProcess start(int port, Map<String, Object> properties) throws Exception {
+        Path dir = Files.createTempDirectory("sluice-sigterm-");
+        String java = ProcessHandle.current().info().command().orElse("java");
+        List<String> command =
+                new ArrayList<>(List.of(java, "-Dmicronaut.server.port=" + port, "-Dmicronaut.server.host=127.0.0.1"));
+        properties.forEach((name, value) -> command.add("-D" + name + "=" + value));
+        command.add("-jar");
+        command.add(JAR.toAbsolutePath().toString());
+        return ManagedProcess.start("sluice:" + port, command, dir, dir.resolve("node.log"));
+    }
+
+    private static int check(String base, String apiKey) {
+        return ServiceNode.send(HttpRequest.newBuilder(URI.create(base + "/v1/check"))
+                        .header("X-Api-Key", apiKey)
+                        .POST(HttpRequest.BodyPublishers.noBody())
+                        .build())
+                .statusCode();
+    }
+
+    private static int status(String base, String path) {
+        try {
+            return ServiceNode.send(HttpRequest.newBuilder(URI.create(base + path))
+                            .timeout(Duration.ofSeconds(2))
+                            .build())
+                    .statusCode();
+        } catch (RuntimeException e) {
+            return -1;
+        }
+    }
+
+    /** The ledger's units for the account of {@code key} in {@code period}. */
+    private static long ledger(String url, String key, String period) throws SQLException {
+        PostgresServer pg = RedisServers.postgres();
+        String account = key.substring(3, key.indexOf('.'));
+        try (Connection c = DriverManager.getConnection(url, pg.user(), pg.password());
+                PreparedStatement s = c.prepareStatement(
+                        "SELECT coalesce(sum(units), 0) FROM usage_ledger WHERE account = ? AND period = ?")) {
+            s.setString(1, account);
+            s.setString(2, period);
+            try (ResultSet r = s.executeQuery()) {
+                r.next();
+                return r.getLong(1);
+            }
+        }
+    }
+}
