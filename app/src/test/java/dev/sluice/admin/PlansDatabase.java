@@ -73,6 +73,22 @@ final class PlansDatabase {
         }
     }
 
+    /** The ledger's units in database {@code url} for the account of API key {@code key} in {@code period}. */
+    static long ledger(String url, String key, String period) throws SQLException {
+        PostgresServer pg = RedisServers.postgres();
+        String account = key.substring(3, key.indexOf('.'));
+        try (Connection c = DriverManager.getConnection(url, pg.user(), pg.password());
+                java.sql.PreparedStatement s = c.prepareStatement(
+                        "SELECT coalesce(sum(units), 0) FROM usage_ledger WHERE account = ? AND period = ?")) {
+            s.setString(1, account);
+            s.setString(2, period);
+            try (java.sql.ResultSet r = s.executeQuery()) {
+                r.next();
+                return r.getLong(1);
+            }
+        }
+    }
+
     /** A check by API key on {@code node} (header, no body); answers the status. */
     static int checkByKey(ServiceNode node, String apiKey) {
         return ServiceNode.send(HttpRequest.newBuilder(URI.create(node.url() + "/v1/check"))

@@ -12,10 +12,6 @@ import dev.sluice.testkit.RedisServersExtension;
 import java.net.URI;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.sql.Connection;
-import java.sql.DriverManager;
-import java.sql.PreparedStatement;
-import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.time.Instant;
@@ -71,17 +67,7 @@ class QuotaDurabilityIT {
     }
 
     private static long ledger(String key) throws SQLException {
-        String account = key.substring(3, key.indexOf('.'));
-        try (Connection c = DriverManager.getConnection(url, pg.user(), pg.password());
-                PreparedStatement s = c.prepareStatement(
-                        "SELECT coalesce(sum(units), 0) FROM usage_ledger WHERE account = ? AND period = ?")) {
-            s.setString(1, account);
-            s.setString(2, "d:" + LocalDate.now(ZoneOffset.UTC));
-            try (ResultSet r = s.executeQuery()) {
-                r.next();
-                return r.getLong(1);
-            }
-        }
+        return PlansDatabase.ledger(url, key, "d:" + LocalDate.now(ZoneOffset.UTC));
     }
 
     private static int admittedOf(String key, int attempts) {

@@ -6,17 +6,11 @@ import static org.awaitility.Awaitility.await;
 import dev.sluice.ServiceNode;
 import dev.sluice.testkit.FreePorts;
 import dev.sluice.testkit.ManagedProcess;
-import dev.sluice.testkit.PostgresServer;
-import dev.sluice.testkit.RedisServers;
 import dev.sluice.testkit.RedisServersExtension;
 import java.net.URI;
 import java.net.http.HttpRequest;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.sql.Connection;
-import java.sql.DriverManager;
-import java.sql.PreparedStatement;
-import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.time.LocalDate;
@@ -148,19 +142,7 @@ class SigtermLedgerIT {
         }
     }
 
-    /** The ledger's units for the account of {@code key} in {@code period}. */
     private static long ledger(String url, String key, String period) throws SQLException {
-        PostgresServer pg = RedisServers.postgres();
-        String account = key.substring(3, key.indexOf('.'));
-        try (Connection c = DriverManager.getConnection(url, pg.user(), pg.password());
-                PreparedStatement s = c.prepareStatement(
-                        "SELECT coalesce(sum(units), 0) FROM usage_ledger WHERE account = ? AND period = ?")) {
-            s.setString(1, account);
-            s.setString(2, period);
-            try (ResultSet r = s.executeQuery()) {
-                r.next();
-                return r.getLong(1);
-            }
-        }
+        return PlansDatabase.ledger(url, key, period);
     }
 }
