@@ -171,6 +171,9 @@ public class UsageLedger {
         if (admitted && units > 0) {
             day.recorded.add(units);
             month.recorded.add(units);
+            if (stopped) {
+                afterStop(units);
+            }
         }
         String account = day.period.account();
         swap.readLock().lock(); // many recorders at once; only the flush's swap excludes them
@@ -589,9 +592,27 @@ public class UsageLedger {
         }
     }
 
+    /** Set when the node stops: usage admitted after the last flush cannot be written any more. */
+    private volatile boolean stopped;
+
+    /**
+     * A check admitted after the ledger's last flush (the HTTP server's graceful shutdown answers
+     * every check it took before the ledger stops, so only a check still running past the grace
+     * period gets here): its units are lost from the durable record — counted and logged, never
+     * silently.
+     */
+    private void afterStop(long units) {
+        dropped.increment(units);
+        LOG.warn(
+                "{} unit(s) of usage admitted after the usage ledger's last flush at shutdown are not written"
+                        + " (sluice_ledger_dropped_units_total)",
+                units);
+    }
+
     @PreDestroy
     void stop() {
         flusher.shutdownNow();
+        stopped = true;
         flush(); // best effort: what can be written now is not lost with the node
     }
 }

@@ -112,6 +112,78 @@ class SigtermLedgerIT {
         }
     }
 
+    @Test
+    void checksInFlightAtSigtermAreAnsweredAndTheLedgerHoldsExactlyTheAdmittedOnes() throws Exception {
+        String url = PlansDatabase.create("sigterm_flight_it");
+        Map<String, Object> properties = PlansDatabase.nodeProperties(url, TOKEN);
+        properties.put("limiter.plans.ledger-flush", "1h");
+        int port = FreePorts.any();
+        String base = "http://127.0.0.1:" + port;
+        try (ManagedProcess node = start(port, properties)) {
+            await().atMost(Duration.ofSeconds(60))
+                    .pollInterval(Duration.ofMillis(100))
+                    .until(() -> status(base, "/health/readiness") == 200);
+            PlansDatabase.admin(
+                    base,
+                    TOKEN,
+                    "POST",
+                    "/admin/plans",
+                    "{\"name\":\"flight\",\"limit\":100000,\"period\":\"1m\",\"dailyQuota\":100000}");
+            Matcher issued = Pattern.compile("\"key\":\"([^\"]*)\"")
+                    .matcher(PlansDatabase.admin(base, TOKEN, "POST", "/admin/keys", "{\"plan\":\"flight\"}")
+                            .body());
+            assertThat(issued.find()).isTrue();
+            String key = issued.group(1);
+            await().atMost(Duration.ofSeconds(10)).until(() -> check(base, key) == 200);
+            java.util.concurrent.atomic.AtomicLong admitted = new java.util.concurrent.atomic.AtomicLong(1);
+            java.util.concurrent.atomic.AtomicLong refused = new java.util.concurrent.atomic.AtomicLong();
+            java.util.concurrent.atomic.AtomicLong other = new java.util.concurrent.atomic.AtomicLong();
+            java.util.concurrent.CountDownLatch loaded = new java.util.concurrent.CountDownLatch(THREADS * 20);
+            ExecutorService pool = Executors.newFixedThreadPool(THREADS);
+            try {
+                List<Future<?>> senders = new ArrayList<>();
+                for (int t = 0; t < THREADS; t++) {
+                    senders.add(pool.submit(() -> {
+                        // until the node no longer takes connections: every answer is counted
+                        while (true) {
+                            int status;
+                            try {
+                                status = check(base, key);
+                            } catch (IllegalStateException e) {
+                                if (e.getCause() instanceof java.net.ConnectException) {
+                                    refused.incrementAndGet();
+                                    return;
+                                }
+                                other.incrementAndGet(); // a connection closed without an answer
+                                continue;
+                            }
+                            if (status == 200) {
+                                admitted.incrementAndGet();
+                            } else {
+                                other.incrementAndGet();
+                            }
+                            loaded.countDown();
+                        }
+                    }));
+                }
+                assertThat(loaded.await(30, TimeUnit.SECONDS)).isTrue();
+                node.signal("TERM"); // while every sender has a check in flight or about to be
+                for (Future<?> sender : senders) {
+                    sender.get(60, TimeUnit.SECONDS);
+                }
+            } finally {
+                pool.shutdownNow();
+            }
+            await().atMost(Duration.ofSeconds(30)).until(() -> !node.isAlive());
+            assertThat(ledger(url, key, "d:" + LocalDate.now(ZoneOffset.UTC)))
+                    .as(
+                            "the ledger holds exactly the checks answered 200 (%d answers of other kinds or none)",
+                            other.get())
+                    .isEqualTo(admitted.get());
+            assertThat(ledger(url, key, "m:" + YearMonth.now(ZoneOffset.UTC))).isEqualTo(admitted.get());
+        }
+    }
+
     private static ManagedProcess start(int port, Map<String, Object> properties) throws Exception {
         Path dir = Files.createTempDirectory("sluice-sigterm-");
         String java = ProcessHandle.current().info().command().orElse("java");
