@@ -30,8 +30,8 @@ need_cmd wrk wrk
 need_cmd python3 python3
 use_java
 build_jar
-aot_fresh "$(aot_cache default)" || "$root/bin/build-aot"
-aot_fresh "$(aot_cache small)" || "$root/bin/build-aot" --small
+aot_fresh "$(aot_cache default)" default || "$root/bin/build-aot"
+aot_fresh "$(aot_cache small)" small || "$root/bin/build-aot" --small
 bench_workdir cold-start
 start_bench_cluster
 read -r -a small_opts <<< "$SMALL_JVM_OPTS"

@@ -54,8 +54,23 @@ aot_cache() {
   if [ "${1:-}" = small ]; then echo "$root/app/target/sluice-small.aot"; else echo "$root/app/target/sluice.aot"; fi
 }
 
-# aot_fresh CACHE: whether CACHE exists and is newer than the jar it was trained for.
-aot_fresh() { [ -s "$1" ] && [ "$1" -nt "$JAR" ]; }
+# aot_training_opts PROFILE: the JVM options a cache for PROFILE is trained with, and must be run
+# with: the profile's, then JAVA_OPTS' (without the AOT options themselves).
+aot_training_opts() {
+  local opts=""
+  [ "$1" = small ] && opts=$SMALL_JVM_OPTS
+  local o
+  for o in ${JAVA_OPTS:-}; do
+    case "$o" in -XX:AOTMode=* | -XX:AOTCache=* | -XX:AOTCacheOutput=* | -XX:AOTConfiguration=*) ;; *) opts="$opts $o" ;; esac
+  done
+  echo "${opts# }"
+}
+
+# aot_fresh CACHE PROFILE: whether CACHE exists, is newer than the jar, and was trained with the
+# options this run would use (bin/build-aot writes them beside it, in CACHE.opts).
+aot_fresh() {
+  [ -s "$1" ] && [ "$1" -nt "$JAR" ] && [ -f "$1.opts" ] && [ "$(cat "$1.opts")" = "$(aot_training_opts "$2")" ]
+}
 
 # Builds the test kit (its PostgresMain is the embedded database of bin/run --with-db and the
 # benchmarks) and sets TESTKIT_CP to its class path.

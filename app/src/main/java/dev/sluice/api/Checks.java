@@ -123,6 +123,22 @@ public class Checks {
         String client = r.facts().remoteAddress() != null
                 ? r.facts().remoteAddress()
                 : r.facts().xForwardedFor();
+        if (!plans.seedsKnown(planned)) {
+            // this node's first check of the account's day or month: its quotas start from the ledger
+            return plans.learn(planned)
+                    .thenCompose(
+                            read -> decidePlanned(plans, plans.of(resolved, r.cost(), now), resolved, client, now));
+        }
+        return decidePlanned(plans, planned, resolved, client, now);
+    }
+
+    private CompletionStage<MutableHttpResponse<byte[]>> decidePlanned(
+            dev.sluice.plans.PlanChecks plans,
+            dev.sluice.plans.PlanChecks.Planned planned,
+            dev.sluice.plans.KeyDirectory.Resolution resolved,
+            String client,
+            java.time.Instant now) {
+        dev.sluice.limiter.PlanCheck check = planned.check();
         return limiter.checkPlan(check).thenApply(verdicts -> {
             dev.sluice.limiter.Verdict culprit = null;
             for (dev.sluice.limiter.Verdict v : verdicts) {

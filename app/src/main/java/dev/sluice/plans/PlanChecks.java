@@ -66,6 +66,22 @@ public class PlanChecks {
      */
     public record Planned(PlanCheck check, UsageLedger.Tally day, UsageLedger.Tally month) {}
 
+    /**
+     * Whether the planned check's quota seeds include the ledger's totals: false for a node's first
+     * check of an account's day or month ({@link #learn} reads them; a missing counter must not start
+     * from zero on a fresh node).
+     */
+    public boolean seedsKnown(Planned planned) {
+        PlanQuota.Quotas q = planned.check().quotas();
+        return (q.daily() <= 0 || ledger.known(planned.day())) && (q.monthly() <= 0 || ledger.known(planned.month()));
+    }
+
+    /** Reads the ledger's totals the planned check's quotas start from; plan the check again afterwards. */
+    public java.util.concurrent.CompletionStage<Void> learn(Planned planned) {
+        PlanQuota.Quotas q = planned.check().quotas();
+        return ledger.learn(q.daily() > 0 ? planned.day() : null, q.monthly() > 0 ? planned.month() : null);
+    }
+
     public Planned of(KeyDirectory.Resolution resolved, long cost, Instant now) {
         Periods t = periods(resolved.plan().quotaZone(), now); // an override never changes the zone
         KeyPlan m = keyPlan(resolved, t);

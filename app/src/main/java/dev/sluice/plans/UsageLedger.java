@@ -63,6 +63,8 @@ public class UsageLedger {
         private long taken; // the flush thread's only
         private volatile long settled;
         private final AtomicLong durable = new AtomicLong();
+        /** Whether {@code durable} holds the database's total (read once, then after every flush). */
+        private volatile boolean known;
 
         Tally(Period period) {
             this.period = period;
@@ -108,6 +110,9 @@ public class UsageLedger {
     private final Counter failed;
     private final Counter dropped;
     private final ScheduledExecutorService flusher;
+    /** Reads the totals of periods new to this node ({@link #learn}), apart from the flushes. */
+    private final java.util.concurrent.ExecutorService reader;
+
     private volatile boolean failing;
     /** Every how many flushes this node folds its rows ({@code limiter.plans.ledger-compact}, {@link #compact}). */
     private final long compactEvery;
@@ -142,6 +147,11 @@ public class UsageLedger {
                 .register(meters);
         this.flusher = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "sluice-usage-ledger");
+            t.setDaemon(true);
+            return t;
+        });
+        this.reader = Executors.newSingleThreadExecutor(r -> {
+            Thread t = new Thread(r, "sluice-ledger-totals");
             t.setDaemon(true);
             return t;
         });
@@ -203,6 +213,74 @@ public class UsageLedger {
     /** What a missing counter of the tally's period starts from: the database's total plus what is not written yet. */
     public long seed(Tally t) {
         return t.durable.get() + t.unwritten();
+    }
+
+    /** Whether the database's total of the tally's period has been read here, so that {@link #seed} includes it. */
+    public boolean known(Tally t) {
+        return t.known;
+    }
+
+    /**
+     * Reads the database's totals of the periods of {@code tallies} not known here yet, on a thread
+     * of the ledger's own (a node's first check of an account's day or month waits for it: one
+     * query per account and period in the node's life, then every flush re-reads them). Completes
+     * also when the database cannot be read — at once while it is known to be failing — and those
+     * periods' missing counters then start from what this node recorded, logged.
+     */
+    public java.util.concurrent.CompletionStage<Void> learn(Tally... tallies) {
+        List<Tally> unknown = new ArrayList<>(tallies.length);
+        for (Tally t : tallies) {
+            if (t != null && !t.known && !unknown.contains(t)) {
+                unknown.add(t);
+            }
+        }
+        if (unknown.isEmpty()) {
+            return java.util.concurrent.CompletableFuture.completedFuture(null);
+        }
+        if (failing) {
+            unreadTotals(unknown, "the database is failing");
+            return java.util.concurrent.CompletableFuture.completedFuture(null);
+        }
+        return java.util.concurrent.CompletableFuture.runAsync(() -> read(unknown), reader);
+    }
+
+    private void read(List<Tally> unknown) {
+        try (Connection c = dataSource.getConnection();
+                PreparedStatement s = c.prepareStatement(
+                        "SELECT coalesce(sum(units), 0) FROM usage_totals WHERE account = ? AND period = ?")) {
+            s.setQueryTimeout(2);
+            for (Tally t : unknown) {
+                if (t.known) {
+                    continue;
+                }
+                s.setString(1, t.period.account());
+                s.setString(2, t.period.period());
+                try (ResultSet r = s.executeQuery()) {
+                    r.next();
+                    t.durable.set(r.getLong(1));
+                    t.known = true;
+                }
+            }
+        } catch (SQLException | RuntimeException e) {
+            unreadTotals(unknown, e.toString());
+        }
+    }
+
+    /** When {@link #unreadTotals} last logged (nanoTime): at most one line per 10 s. */
+    private final AtomicLong unreadLoggedAt = new AtomicLong(Long.MIN_VALUE);
+
+    private void unreadTotals(List<Tally> unknown, String why) {
+        long now = System.nanoTime();
+        long last = unreadLoggedAt.get();
+        if (last != Long.MIN_VALUE && now - last < TimeUnit.SECONDS.toNanos(10)
+                || !unreadLoggedAt.compareAndSet(last, now)) {
+            return;
+        }
+        LOG.warn(
+                "The usage ledger's totals of {} could not be read ({}): a quota counter missing from the store"
+                        + " starts from this node's usage only until the next flush reads them",
+                unknown.getFirst().period,
+                why);
     }
 
     /**
@@ -585,6 +663,7 @@ public class UsageLedger {
                 Tally t = tallies.get(p);
                 if (t != null) {
                     t.durable.set(totals.getOrDefault(p, 0L));
+                    t.known = true;
                 }
             }
         } catch (SQLException | RuntimeException e) {
@@ -612,6 +691,7 @@ public class UsageLedger {
     @PreDestroy
     void stop() {
         flusher.shutdownNow();
+        reader.shutdownNow();
         stopped = true;
         flush(); // best effort: what can be written now is not lost with the node
     }

@@ -102,6 +102,38 @@ class QuotaDurabilityIT {
     }
 
     /**
+     * A node that has never seen the account (a fresh start, a new function instance) and finds its
+     * quota counters gone (Redis flushed, or a store of its own) starts them from the ledger's
+     * totals, not from zero (found black-box: every restart handed out a fresh daily quota).
+     */
+    @Test
+    void aFreshNodeStartsAMissingQuotaCounterFromTheLedgerNotFromZero() throws SQLException {
+        admin("/admin/plans", "{\"name\":\"fresh\",\"limit\":600,\"period\":\"1m\",\"dailyQuota\":20}");
+        String key = issue("fresh");
+        assertThat(admittedOf(key, 8)).isEqualTo(8);
+        await().atMost(Duration.ofSeconds(10)).until(() -> ledger(key) == 8);
+        RedisServers.cluster().flushAll();
+        Map<String, Object> p = PlansDatabase.nodeProperties(url, TOKEN);
+        try (ServiceNode fresh = ServiceNode.start(p)) {
+            KeyDirectory directory = fresh.context().getBean(KeyDirectory.class);
+            await().atMost(Duration.ofSeconds(5))
+                    .until(() -> directory.resolve(key, Instant.now()).valid());
+            int admitted = 0;
+            for (int i = 0; i < 20; i++) {
+                int status = PlansDatabase.checkByKey(fresh, key);
+                if (status == 200) {
+                    admitted++;
+                } else {
+                    assertThat(status).isEqualTo(429);
+                }
+            }
+            assertThat(admitted)
+                    .as("what is left of the daily quota of 20 after 8")
+                    .isEqualTo(12);
+        }
+    }
+
+    /**
      * Beyond the buffer's bound ({@code ledger-buffer} entries) usage is dropped — counted in {@code
      * sluice_ledger_dropped_units_total}, no longer pending — and what was buffered is still written
      * once the database is back.
