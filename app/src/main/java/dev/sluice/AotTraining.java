@@ -38,6 +38,7 @@ public final class AotTraining {
 
     public static void main(String[] args) throws IOException, InterruptedException {
         System.setProperty("micronaut.server.port", "-1");
+        System.setProperty("micronaut.server.host", "127.0.0.1"); // the training serves only itself
         for (String algorithm : ALGORITHMS) {
             String prefix = "limiter.policies.aot-" + algorithm + ".";
             System.setProperty(prefix + "algorithm", algorithm);
