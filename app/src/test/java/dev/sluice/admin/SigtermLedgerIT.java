@@ -46,28 +46,10 @@ class SigtermLedgerIT {
     @Test
     void aNodeStoppedWithSigtermRightAfterAdmittingChecksByKeyLeavesTheLedgerExact() throws Exception {
         String url = PlansDatabase.create("sigterm_it");
-        Map<String, Object> properties = PlansDatabase.nodeProperties(url, TOKEN);
-        // no periodic flush during the test: what the ledger holds is what the shutdown wrote
-        properties.put("limiter.plans.ledger-flush", "1h");
         int port = FreePorts.any();
         String base = "http://127.0.0.1:" + port;
-        try (ManagedProcess node = start(port, properties)) {
-            await().atMost(Duration.ofSeconds(60))
-                    .pollInterval(Duration.ofMillis(100))
-                    .until(() -> status(base, "/health/readiness") == 200);
-            assertThat(PlansDatabase.admin(
-                                    base,
-                                    TOKEN,
-                                    "POST",
-                                    "/admin/plans",
-                                    "{\"name\":\"stopped\",\"limit\":100000,\"period\":\"1m\",\"dailyQuota\":100000}")
-                            .statusCode())
-                    .isEqualTo(201);
-            Matcher issued = Pattern.compile("\"key\":\"([^\"]*)\"")
-                    .matcher(PlansDatabase.admin(base, TOKEN, "POST", "/admin/keys", "{\"plan\":\"stopped\"}")
-                            .body());
-            assertThat(issued.find()).isTrue();
-            String key = issued.group(1);
+        try (ManagedProcess node = startReady(port, url)) {
+            String key = issueKey(base, "stopped");
 
             long admitted = 0;
             // the first admission also says the node knows the key; every 200 counts
@@ -115,25 +97,10 @@ class SigtermLedgerIT {
     @Test
     void checksInFlightAtSigtermAreAnsweredAndTheLedgerHoldsExactlyTheAdmittedOnes() throws Exception {
         String url = PlansDatabase.create("sigterm_flight_it");
-        Map<String, Object> properties = PlansDatabase.nodeProperties(url, TOKEN);
-        properties.put("limiter.plans.ledger-flush", "1h");
         int port = FreePorts.any();
         String base = "http://127.0.0.1:" + port;
-        try (ManagedProcess node = start(port, properties)) {
-            await().atMost(Duration.ofSeconds(60))
-                    .pollInterval(Duration.ofMillis(100))
-                    .until(() -> status(base, "/health/readiness") == 200);
-            PlansDatabase.admin(
-                    base,
-                    TOKEN,
-                    "POST",
-                    "/admin/plans",
-                    "{\"name\":\"flight\",\"limit\":100000,\"period\":\"1m\",\"dailyQuota\":100000}");
-            Matcher issued = Pattern.compile("\"key\":\"([^\"]*)\"")
-                    .matcher(PlansDatabase.admin(base, TOKEN, "POST", "/admin/keys", "{\"plan\":\"flight\"}")
-                            .body());
-            assertThat(issued.find()).isTrue();
-            String key = issued.group(1);
+        try (ManagedProcess node = startReady(port, url)) {
+            String key = issueKey(base, "flight");
             await().atMost(Duration.ofSeconds(10)).until(() -> check(base, key) == 200);
             java.util.concurrent.atomic.AtomicLong admitted = new java.util.concurrent.atomic.AtomicLong(1);
             java.util.concurrent.atomic.AtomicLong refused = new java.util.concurrent.atomic.AtomicLong();
@@ -182,6 +149,38 @@ class SigtermLedgerIT {
                     .isEqualTo(admitted.get());
             assertThat(ledger(url, key, "m:" + YearMonth.now(ZoneOffset.UTC))).isEqualTo(admitted.get());
         }
+    }
+
+    /**
+     * A node of the jar on database {@code url}, ready; its ledger flushes only every hour, so what
+     * the ledger holds at the end is what the shutdown wrote.
+     */
+    private static ManagedProcess startReady(int port, String url) throws Exception {
+        Map<String, Object> properties = PlansDatabase.nodeProperties(url, TOKEN);
+        properties.put("limiter.plans.ledger-flush", "1h");
+        ManagedProcess node = start(port, properties);
+        String base = "http://127.0.0.1:" + port;
+        await().atMost(Duration.ofSeconds(60))
+                .pollInterval(Duration.ofMillis(100))
+                .until(() -> status(base, "/health/readiness") == 200);
+        return node;
+    }
+
+    /** Creates {@code plan} (a rate and a daily quota no test reaches) and issues a key of it. */
+    private static String issueKey(String base, String plan) {
+        assertThat(PlansDatabase.admin(
+                                base,
+                                TOKEN,
+                                "POST",
+                                "/admin/plans",
+                                "{\"name\":\"" + plan + "\",\"limit\":100000,\"period\":\"1m\",\"dailyQuota\":100000}")
+                        .statusCode())
+                .isEqualTo(201);
+        Matcher issued = Pattern.compile("\"key\":\"([^\"]*)\"")
+                .matcher(PlansDatabase.admin(base, TOKEN, "POST", "/admin/keys", "{\"plan\":\"" + plan + "\"}")
+                        .body());
+        assertThat(issued.find()).isTrue();
+        return issued.group(1);
     }
 
     private static ManagedProcess start(int port, Map<String, Object> properties) throws Exception {
