@@ -350,6 +350,20 @@ public class UsageLedger {
         return n;
     }
 
+    /**
+     * Writes what this node has recorded, now, on the caller's thread: for a runtime that freezes the
+     * process between requests (AWS Lambda), where the write-behind flush would not run until the
+     * next request, if ever. Returns whether nothing is left unwritten (false: the database did not
+     * answer; the usage stays buffered, as with any failed flush).
+     */
+    public synchronized boolean flushNow() {
+        if (pending.isEmpty() && pendingUnits() == 0 && minutes.isEmpty() && violations.isEmpty()) {
+            return true; // nothing recorded since the last flush: no round trip
+        }
+        flush();
+        return pending.isEmpty() && pendingUnits() == 0;
+    }
+
     synchronized void flush() {
         // what was recorded since the last flush: no lock, counts only grow (a unit added meanwhile
         // is taken by the next flush)

@@ -1,0 +1,35 @@
+package dev.sluice.function;
+
+import dev.sluice.plans.UsageLedger;
+import io.micronaut.context.ApplicationContext;
+import java.util.Optional;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * What a function does before it hands its answer back: AWS Lambda freezes the process as soon as
+ * the handler returns, so a write-behind task (the usage ledger's flush, every 250 ms on a server)
+ * would not run until the next request reaches this instance, and not at all if the runtime reclaims
+ * it first. Usage admitted during a request is therefore written to the ledger before the answer
+ * leaves: one database round trip, and only when the request recorded usage (a check by API key).
+ */
+final class AfterEachRequest {
+    private static final Logger LOG = LoggerFactory.getLogger(AfterEachRequest.class);
+
+    private final Optional<UsageLedger> ledger;
+
+    AfterEachRequest(ApplicationContext context) {
+        this.ledger = context.findBean(UsageLedger.class);
+    }
+
+    void settle() {
+        if (ledger.isPresent() && !ledger.get().flushNow()) {
+            // the units stay buffered (sluice_ledger_pending_units) and are written by the next
+            // request's flush or the scheduled one; the ledger has already logged why
+            LOG.warn(
+                    "Usage admitted in this request is not in the ledger yet ({} unit(s) buffered); the database"
+                            + " did not take it",
+                    ledger.get().pendingUnits());
+        }
+    }
+}
