@@ -6,8 +6,9 @@
 #   docker run --rm -p 8080:8080 sluice                     # embedded default: in-process store, demo policy
 #   docker run --rm -p 8080:8080 -e REDIS_URIS=redis://redis-1:6379 sluice
 #
-# The port is $PORT when the platform sets one (Cloud Run, Knative), else MICRONAUT_SERVER_PORT,
-# else 8080. SIGTERM drains the checks in flight (at most 10 s), then flushes the usage ledger.
+# The port is MICRONAUT_SERVER_PORT when set, else $PORT (which Cloud Run and Knative set), else
+# 8080. The profile is chosen here, at build time: the image runs with the options its cache was
+# trained with (/app/sluice.aot.opts). SIGTERM drains the checks in flight (at most 10 s), then flushes the usage ledger.
 
 ARG JDK_IMAGE=eclipse-temurin:25-jdk-noble
 ARG JRE_IMAGE=eclipse-temurin:25-jre-noble
@@ -40,6 +41,7 @@ RUN groupadd --system --gid 10001 sluice \
  && useradd --system --uid 10001 --gid sluice --no-create-home --shell /usr/sbin/nologin sluice
 COPY --from=train /app/ /app/
 COPY deploy/docker/entrypoint.sh /app/entrypoint.sh
+# read by the entrypoint (MALLOC_ARENA_MAX for the small profile); the JVM options come from the build
 ENV SLUICE_PROFILE=${PROFILE}
 USER 10001:10001
 EXPOSE 8080

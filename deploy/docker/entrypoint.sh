@@ -1,7 +1,9 @@
 #!/bin/sh
-# The container's start: java with the options the image's AOT cache was trained with (written
-# beside it, in sluice.aot.opts), the cache, then JAVA_OPTS, then the jar. A JAVA_OPTS that changes
-# the GC or heap makes the JVM start without the cache (it says so), never fail.
+# The container's start: java with the image's profile options, which are the options its AOT cache
+# was trained with (written beside it, in sluice.aot.opts, at build time), the cache, then JAVA_OPTS,
+# then the jar. JDK 25 uses the cache with another GC or heap size too; but a young generation too
+# small for the cache's archived objects (e.g. -Xmn16m) stops the JVM ("Unable to use AOT cache"):
+# change the heap in JAVA_OPTS only after trying it (docs/deploy.md).
 set -eu
 home=${SLUICE_HOME:-/app}
 java=${JAVA:-java}

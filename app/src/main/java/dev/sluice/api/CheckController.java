@@ -40,12 +40,19 @@ public class CheckController {
     private final Limiter limiter;
     private final Checks checks;
     private final ResetGuard resets;
+    private final long maxBody;
 
-    public CheckController(PolicyRegistry policies, Limiter limiter, Checks checks, ResetGuard resets) {
+    public CheckController(
+            PolicyRegistry policies,
+            Limiter limiter,
+            Checks checks,
+            ResetGuard resets,
+            io.micronaut.http.server.HttpServerConfiguration server) {
         this.policies = policies;
         this.limiter = limiter;
         this.checks = checks;
         this.resets = resets;
+        this.maxBody = server.getMaxRequestSize();
     }
 
     /**
@@ -61,7 +68,38 @@ public class CheckController {
             description = "the caller's API key (or apiKey in the body): checks the key's plan, rate and quotas")
     public CompletionStage<MutableHttpResponse<byte[]>> check(@Nullable @Body byte[] body, HttpRequest<?> request) {
         // the header read as it is: no conversion service on the request path
-        return checks.check(body, request.getHeaders().get("X-Api-Key"));
+        String apiKey = request.getHeaders().get("X-Api-Key");
+        if (body == null && request instanceof io.micronaut.http.ServerHttpRequest<?> server) {
+            // A check sent with a form's content type (curl -d) binds no bytes where the framework
+            // reads the body as a form (the function handlers' servlet layer): a check is the raw
+            // bytes, whatever the content type says, as on the server's direct path.
+            CompletableFuture<? extends io.micronaut.http.body.CloseableAvailableByteBody> raw;
+            try {
+                raw = server.byteBody().split().buffer();
+            } catch (IllegalStateException consumed) {
+                return decide(null, apiKey);
+            }
+            return raw.thenCompose(b -> {
+                try (b) {
+                    return decide(b.length() == 0 ? null : b.toByteArray(), apiKey);
+                }
+            });
+        }
+        return decide(body, apiKey);
+    }
+
+    private CompletionStage<MutableHttpResponse<byte[]>> decide(@Nullable byte[] body, @Nullable String apiKey) {
+        if (body != null && body.length > maxBody) {
+            // the server refuses it before it is read; behind a function runtime it arrives whole
+            return CompletableFuture.completedFuture(Responses.problem(
+                    HttpStatus.REQUEST_ENTITY_TOO_LARGE,
+                    "about:blank",
+                    HttpStatus.REQUEST_ENTITY_TOO_LARGE.getReason(),
+                    "The content length [" + body.length + "] exceeds the maximum allowed content length [" + maxBody
+                            + "]",
+                    List.of(new InvalidParam("body", "is too large"))));
+        }
+        return checks.check(body, apiKey);
     }
 
     /** Releases a {@code concurrency} lease: 204, or 404 when it is not held (released, or expired). */

@@ -103,6 +103,10 @@ public final class CheckRequestParser {
 
     private static final String EXAMPLE = "{\"policy\": \"api\", \"key\": \"alice\", \"cost\": 1}";
 
+    /** Why a check without a body is refused. */
+    static final String BODY_REQUIRED =
+            "is required: a JSON object such as " + EXAMPLE + ", or {\"checks\": [...]} of several";
+
     /** Parses {@code body}; throws {@link BadRequestException} naming every invalid field. */
     public static Parsed parse(byte[] body) {
         return parse(body, null);
@@ -117,8 +121,7 @@ public final class CheckRequestParser {
             body = "{}".getBytes(java.nio.charset.StandardCharsets.UTF_8);
         }
         if (body == null || body.length == 0) {
-            throw BadRequestException.of(
-                    "body", "is required: a JSON object such as " + EXAMPLE + ", or {\"checks\": [...]} of several");
+            throw BadRequestException.of("body", BODY_REQUIRED);
         }
         requireUtf8(body);
         List<InvalidParam> invalid = new ArrayList<>(2);

@@ -46,6 +46,18 @@ public class ProblemErrorResponseProcessor implements ErrorResponseProcessor<byt
             } else {
                 params = List.of(new InvalidParam("body", "is too large"));
             }
+        } else if (status == HttpStatus.BAD_REQUEST
+                && detail != null
+                && detail.startsWith("Error decoding request body")) {
+            // behind a function runtime: an empty body, or one marked base64 that is not
+            params = List.of(new InvalidParam(
+                    "body",
+                    detail.endsWith("Empty body")
+                            ? CheckRequestParser.BODY_REQUIRED
+                            : "cannot be decoded ("
+                                    + detail.substring("Error decoding request body".length())
+                                            .replaceFirst("^:\\s*", "")
+                                    + ")"));
         }
         MutableHttpResponse<byte[]> problem =
                 Responses.problem(status, "about:blank", status.getReason(), detail, params);

@@ -2,6 +2,7 @@ package dev.sluice.function;
 
 import dev.sluice.plans.UsageLedger;
 import io.micronaut.context.ApplicationContext;
+import java.util.Map;
 import java.util.Optional;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -15,6 +16,14 @@ import org.slf4j.LoggerFactory;
  */
 final class AfterEachRequest {
     private static final Logger LOG = LoggerFactory.getLogger(AfterEachRequest.class);
+
+    /**
+     * What a function's context sets on top of the service's configuration: no HTTP server starts
+     * behind a function runtime, so Micronaut's "service ready" health indicator, which waits for
+     * one, would hold {@code /health} DOWN for good.
+     */
+    static final Map<String, Object> FUNCTION_PROPERTIES =
+            Map.of("endpoints.health.service-ready-indicator-enabled", false);
 
     private final Optional<UsageLedger> ledger;
 

@@ -4,6 +4,7 @@ import com.amazonaws.services.lambda.runtime.Context;
 import com.amazonaws.services.lambda.runtime.events.APIGatewayV2HTTPEvent;
 import com.amazonaws.services.lambda.runtime.events.APIGatewayV2HTTPResponse;
 import io.micronaut.context.ApplicationContext;
+import io.micronaut.context.ApplicationContextBuilder;
 import io.micronaut.function.aws.proxy.payload2.APIGatewayV2HTTPEventFunction;
 
 /**
@@ -24,6 +25,11 @@ public class HttpApiHandler extends APIGatewayV2HTTPEventFunction {
     public HttpApiHandler(ApplicationContext context) {
         super(context);
         this.after = new AfterEachRequest(context);
+    }
+
+    @Override
+    protected ApplicationContextBuilder newApplicationContextBuilder() {
+        return super.newApplicationContextBuilder().properties(AfterEachRequest.FUNCTION_PROPERTIES);
     }
 
     @Override

@@ -4,6 +4,7 @@ import com.amazonaws.services.lambda.runtime.Context;
 import com.amazonaws.services.lambda.runtime.events.APIGatewayProxyRequestEvent;
 import com.amazonaws.services.lambda.runtime.events.APIGatewayProxyResponseEvent;
 import io.micronaut.context.ApplicationContext;
+import io.micronaut.context.ApplicationContextBuilder;
 import io.micronaut.function.aws.proxy.payload1.ApiGatewayProxyRequestEventFunction;
 
 /**
@@ -23,6 +24,11 @@ public class RestApiHandler extends ApiGatewayProxyRequestEventFunction {
     public RestApiHandler(ApplicationContext context) {
         super(context);
         this.after = new AfterEachRequest(context);
+    }
+
+    @Override
+    protected ApplicationContextBuilder newApplicationContextBuilder() {
+        return super.newApplicationContextBuilder().properties(AfterEachRequest.FUNCTION_PROPERTIES);
     }
 
     @Override
