@@ -203,13 +203,25 @@ class OverLimitCacheIT {
         assertKept(node, policy, key);
     }
 
-    /** The next check of the subject on {@code node} is denied from its cache. */
+    /**
+     * The subject's checks on {@code node} are denied, and from its cache within three: a denial whose
+     * store call overlapped an invalidation of any subject on that node is not kept (the cache's
+     * epoch: it may predate a reset), so on a busy host one more store call may come first.
+     */
     private static void assertKept(ServiceNode node, String policy, String key) {
-        double hits = node.metric("sluice_over_limit_cache_hits_total");
-        assertThat(check(node, policy, key).statusCode()).isEqualTo(429);
-        assertThat(node.metric("sluice_over_limit_cache_hits_total") - hits)
-                .as("the denial is kept")
-                .isEqualTo(1);
+        for (int attempt = 1; ; attempt++) {
+            double hits = node.metric("sluice_over_limit_cache_hits_total");
+            assertThat(check(node, policy, key).statusCode()).isEqualTo(429);
+            double kept = node.metric("sluice_over_limit_cache_hits_total") - hits;
+            if (kept == 1 && attempt > 1) {
+                System.out.printf(
+                        "OverLimitCacheIT: %s's denial of %s was kept at check %d%n", node.url(), key, attempt);
+            }
+            if (kept == 1 || attempt == 3) {
+                assertThat(kept).as("the denial is kept (check %d)", attempt).isEqualTo(1);
+                return;
+            }
+        }
     }
 
     /**
