@@ -161,10 +161,16 @@ public final class Responses {
         return a.decision().resetMs() > b.decision().resetMs();
     }
 
-    /** What is left after the decision; for a refunded check, with its units back. */
+    /**
+     * What is left after the decision; for a refunded check whose units were taken (and then given
+     * back), with its units back. A check that took nothing (a denied plan check's other limits,
+     * fail-open) reports its decision's remaining as it is.
+     */
     private static long remaining(Verdict v) {
         Decision d = v.decision();
-        return v.refunded() ? Math.min(d.limit(), d.remaining() + v.cost()) : d.remaining();
+        return v.refunded() && v.source() != Verdict.Source.NONE
+                ? Math.min(d.limit(), d.remaining() + v.cost())
+                : d.remaining();
     }
 
     private static void problem(StringBuilder json, HttpStatus status, List<Verdict> culprits, long retryAfter) {

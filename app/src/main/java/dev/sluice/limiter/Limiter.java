@@ -254,6 +254,9 @@ public class Limiter {
         boolean allowed = r.bucket().allowed();
         PlanQuota.Violation why = r.violated();
         Decision b = r.bucket();
+        // a denied plan check took nothing anywhere (one script decides all three): what its other
+        // limits report is their state as it is, not units taken and given back
+        Verdict.Source taken = allowed ? Verdict.Source.STORE : Verdict.Source.NONE;
         List<Verdict> verdicts = new ArrayList<>(3);
         Decision rate = why == PlanQuota.Violation.RATE || allowed
                 ? b
@@ -268,7 +271,7 @@ public class Limiter {
                 false,
                 subject,
                 c.rate().limit(),
-                Verdict.Source.STORE,
+                taken,
                 !allowed && rate.allowed()));
         if (c.daily() != null) {
             verdicts.add(quotaVerdict(
@@ -280,6 +283,7 @@ public class Limiter {
                     c.quotas().dayTtlMs(),
                     why == PlanQuota.Violation.DAILY,
                     allowed,
+                    taken,
                     b.nowMicros()));
         }
         if (c.monthly() != null) {
@@ -292,6 +296,7 @@ public class Limiter {
                     c.quotas().monthTtlMs(),
                     why == PlanQuota.Violation.MONTHLY,
                     allowed,
+                    taken,
                     b.nowMicros()));
         }
         return verdicts;
@@ -306,6 +311,7 @@ public class Limiter {
             long ttlMs,
             boolean violated,
             boolean allowed,
+            Verdict.Source taken,
             long nowMicros) {
         Decision d = new Decision(!violated, quota, Math.max(0, quota - used), ttlMs, violated ? ttlMs : 0, nowMicros);
         return new Verdict(
@@ -318,7 +324,7 @@ public class Limiter {
                 false,
                 subject,
                 policy.limit(),
-                Verdict.Source.STORE,
+                taken,
                 !allowed && !violated);
     }
 
