@@ -188,6 +188,11 @@ class QuotaDurabilityIT {
         long pending;
         try {
             assertThat(admittedOf(key, 30)).as("checks need no database").isEqualTo(30);
+            // the node answers: it stays ready for a load balancer; /health reports the database
+            await().atMost(Duration.ofSeconds(10))
+                    .until(() -> ServiceNode.get(node.url(), "/health").statusCode() == 503);
+            assertThat(ServiceNode.get(node.url(), "/health/readiness").statusCode())
+                    .isEqualTo(200);
             pending = ledger.pendingUnits();
             assertThat(pending).as("buffered while the database is down").isGreaterThanOrEqualTo(30);
         } finally {

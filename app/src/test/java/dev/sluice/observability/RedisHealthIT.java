@@ -13,7 +13,10 @@ import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
-/** /health shows Redis UP, then DOWN once Redis stops, then UP again; /prometheus shows the meters. */
+/**
+ * /health shows Redis UP, then DOWN once Redis stops, then UP again, while /health/readiness stays UP
+ * (the node answers by its failure modes); /prometheus shows the meters.
+ */
 class RedisHealthIT {
 
     @Test
@@ -31,6 +34,11 @@ class RedisHealthIT {
                 assertThat(down.statusCode()).isEqualTo(503);
                 assertThat(down.body()).contains("\"status\":\"DOWN\"");
             });
+            HttpResponse<String> ready = ServiceNode.get(node.url(), "/health/readiness");
+            assertThat(ready.statusCode()).as(ready.body()).isEqualTo(200);
+            assertThat(ready.body()).doesNotContain("\"redis\":{");
+            assertThat(ServiceNode.get(node.url(), "/health/liveness").statusCode())
+                    .isEqualTo(200);
 
             redis.restart();
             await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> assertThat(
