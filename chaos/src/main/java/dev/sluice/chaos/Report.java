@@ -50,10 +50,12 @@ public record Report(ChaosRun.Settings settings, int proxies, List<Row> rows, Li
                 .append(settings.fault().toMillis())
                 .append(" ms; budget ")
                 .append(settings.budgetMs())
-                .append(" ms, p99 allowed up to budget + ")
+                .append(" ms, p99 (of the checks from the first degraded answer on) allowed up to budget + ")
                 .append(settings.marginMs())
                 .append(" ms + the p99 of the no-op pings sent meanwhile (what the HTTP path and the host alone"
-                        + " took); recovery bound ")
+                        + " took), each check before it up to budget + the busy probe timeout ")
+                .append(ChaosRun.BUSY_PROBE_TIMEOUT_MS)
+                .append(" ms + margin + the pings' p99; recovery bound ")
                 .append(settings.recoverBound().toMillis())
                 .append(" ms\n");
         md.append("- Result: ")
@@ -64,7 +66,7 @@ public record Report(ChaosRun.Settings settings, int proxies, List<Row> rows, Li
         md.append("Columns: checks *sent* while the fault was on (for a failover: from the kill until Redis decided"
                 + " again), of them *admitted* (200) and *degraded* (answered by the failure mode); *by itself* ="
                 + " admitted by the failure mode, against its *bound* (open: all; closed: 0; local: the nodes' shares"
-                + " per outage); *errors* = no answer or an unintended 5xx; p50/p99/max latency (ms) during the fault;"
+                + " per outage); *errors* = no answer or an unintended 5xx; p50/max latency (ms) during the fault, p99 from the first degraded answer on;"
                 + " *ping p99* = the no-op `POST /v1/ping` sent alongside (the HTTP path and the host alone);"
                 + " *detect* = fault → first degraded answer; *recover* = fault end (failover: kill) → Redis decides"
                 + " again (the first of 10 store decisions in a row); *reconciled* (local) = what Redis shows left after the outage ≤ limit − every"
