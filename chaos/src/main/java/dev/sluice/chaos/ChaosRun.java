@@ -350,17 +350,18 @@ public final class ChaosRun {
                 .min()
                 .orElse(-1);
         long detectMs = firstDegraded < 0 ? -1 : Math.max(0, (firstDegraded - start) / 1_000_000);
-        // A check that started before this mode's first degraded answer waited for the detection
-        // itself: the budget and the probe's time, up to the busy probe timeout (250 ms) while the
-        // store and the host are busy (CallBudget). Each such check is held to that; the p99 is
-        // taken over the checks after it, which the failure handling answers.
+        // Each node finds a fault by itself: a check that started within the detection time of the
+        // fault's start (budget + the busy probe timeout, 250 ms: CallBudget's bound while the store
+        // and the host are busy) may have waited for its node's detection, and is held to that bound
+        // each; the p99 is taken over the checks after it, which the failure handling answers.
         double detectionAllowedMs = settings.budgetMs() + BUSY_PROBE_TIMEOUT_MS + settings.marginMs() + pingP99;
-        List<Sample> beforeDetection = s.fault() == null || firstDegraded < 0
+        long detectionEnd = start + (settings.budgetMs() + BUSY_PROBE_TIMEOUT_MS) * 1_000_000;
+        List<Sample> beforeDetection = s.fault() == null
                 ? List.of()
-                : during.stream().filter(x -> x.startNanos() < firstDegraded).toList();
-        List<Sample> steady = beforeDetection.isEmpty()
+                : during.stream().filter(x -> x.startNanos() < detectionEnd).toList();
+        List<Sample> steady = s.fault() == null
                 ? during
-                : during.stream().filter(x -> x.startNanos() >= firstDegraded).toList();
+                : during.stream().filter(x -> x.startNanos() >= detectionEnd).toList();
         double[] afterDetection =
                 steady.stream().mapToDouble(Sample::millisExact).sorted().toArray();
         long back = backSince(all, mode, clear);
@@ -403,7 +404,7 @@ public final class ChaosRun {
                 .toList();
         if (!overDetection.isEmpty()) {
             failures.add(String.format(
-                    "%d check(s) started before the first degraded answer took longer than the budget %d ms + the"
+                    "%d check(s) started within the detection time took longer than the budget %d ms + the"
                             + " busy probe timeout %d ms + margin %d ms + the no-op pings' p99 %.1f ms (slowest: %s)",
                     overDetection.size(),
                     settings.budgetMs(),

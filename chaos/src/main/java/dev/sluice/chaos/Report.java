@@ -50,7 +50,8 @@ public record Report(ChaosRun.Settings settings, int proxies, List<Row> rows, Li
                 .append(settings.fault().toMillis())
                 .append(" ms; budget ")
                 .append(settings.budgetMs())
-                .append(" ms, p99 (of the checks from the first degraded answer on) allowed up to budget + ")
+                .append(
+                        " ms, p99 (of the checks that started after the detection time: budget + busy probe timeout) allowed up to budget + ")
                 .append(settings.marginMs())
                 .append(" ms + the p99 of the no-op pings sent meanwhile (what the HTTP path and the host alone"
                         + " took), each check before it up to budget + the busy probe timeout ")
@@ -66,7 +67,7 @@ public record Report(ChaosRun.Settings settings, int proxies, List<Row> rows, Li
         md.append("Columns: checks *sent* while the fault was on (for a failover: from the kill until Redis decided"
                 + " again), of them *admitted* (200) and *degraded* (answered by the failure mode); *by itself* ="
                 + " admitted by the failure mode, against its *bound* (open: all; closed: 0; local: the nodes' shares"
-                + " per outage); *errors* = no answer or an unintended 5xx; p50/max latency (ms) during the fault, p99 from the first degraded answer on;"
+                + " per outage); *errors* = no answer or an unintended 5xx; p50/max latency (ms) during the fault, p99 after the detection time;"
                 + " *ping p99* = the no-op `POST /v1/ping` sent alongside (the HTTP path and the host alone);"
                 + " *detect* = fault → first degraded answer; *recover* = fault end (failover: kill) → Redis decides"
                 + " again (the first of 10 store decisions in a row); *reconciled* (local) = what Redis shows left after the outage ≤ limit − every"
