@@ -49,8 +49,9 @@ public class ProblemErrorResponseProcessor implements ErrorResponseProcessor<byt
         } else if (status == HttpStatus.BAD_REQUEST
                 && detail != null
                 && detail.startsWith("Error decoding request body")) {
-            // behind a function runtime: an empty body, or one marked base64 that is not
-            params = List.of(new InvalidParam(
+            // behind a function runtime: an empty body, or one marked base64 that is not; answered
+            // as the server answers a bad body (the same problem type and title)
+            return Responses.badRequest(BadRequestException.of(
                     "body",
                     detail.endsWith("Empty body")
                             ? CheckRequestParser.BODY_REQUIRED
