@@ -405,9 +405,11 @@ class CallBudgetTest {
         probe.answers = false;
         try (CallBudget budget = busyAware(probe, 100, HostPressure.NONE)) {
             drive(budget, 150);
+            // budget 10 + busy probe timeout 150, less one probe timeout of slack: CI measured 149 ms
+            // once against 155 on a loaded host; a quiet store fails within 28-120 ms (above)
             assertThat(failsAfterMillis(budget))
                     .as("budget 10 + busy probe timeout 150")
-                    .isBetween(155L, 600L);
+                    .isBetween(130L, 600L);
         }
     }
 
