@@ -69,10 +69,16 @@ public class CheckController {
     public CompletionStage<MutableHttpResponse<byte[]>> check(@Nullable @Body byte[] body, HttpRequest<?> request) {
         // the header read as it is: no conversion service on the request path
         String apiKey = request.getHeaders().get("X-Api-Key");
-        if (body == null && request instanceof io.micronaut.http.ServerHttpRequest<?> server) {
+        if (body == null
+                && request instanceof io.micronaut.http.ServerHttpRequest<?> server
+                && request.getContentType()
+                        .filter(t -> t.getName().equals(MediaType.APPLICATION_FORM_URLENCODED)
+                                || t.getName().equals(MediaType.MULTIPART_FORM_DATA))
+                        .isPresent()) {
             // A check sent with a form's content type (curl -d) binds no bytes where the framework
             // reads the body as a form (the function handlers' servlet layer): a check is the raw
-            // bytes, whatever the content type says, as on the server's direct path.
+            // bytes, whatever the content type says, as on the server's direct path. Only then is
+            // the body read again: a check without a body costs nothing more.
             CompletableFuture<? extends io.micronaut.http.body.CloseableAvailableByteBody> raw;
             try {
                 raw = server.byteBody().split().buffer();
