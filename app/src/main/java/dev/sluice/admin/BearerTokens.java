@@ -15,12 +15,12 @@ import java.util.List;
  * A set of bearer tokens, kept as SHA-256 hashes: a presented token is hashed and compared with
  * every known hash in constant time, all of them every time. Tokens are never logged.
  */
-final class BearerTokens {
+public final class BearerTokens {
     private final List<byte[]> hashes;
     private final String realm;
     private final String setting;
 
-    BearerTokens(List<String> tokens, String realm, String setting) {
+    public BearerTokens(List<String> tokens, String realm, String setting) {
         this.hashes = tokens.stream()
                 .filter(t -> t != null && !t.isBlank())
                 .map(ApiKeys::hash)
@@ -51,7 +51,7 @@ final class BearerTokens {
 
     /** {@code null} when this {@code Authorization} header carries one of the tokens; else the 401 problem. */
     @Nullable
-    MutableHttpResponse<byte[]> check(@Nullable String authorization) {
+    public MutableHttpResponse<byte[]> check(@Nullable String authorization) {
         String token = token(authorization);
         if (token == null) {
             return unauthorized(

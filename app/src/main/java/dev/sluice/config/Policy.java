@@ -23,6 +23,8 @@ import java.util.Map;
  *     of its own; a check of such a tier draws on its reserve first, then on the pool
  * @param pool what is not reserved, shared by every tier (only with reserves)
  * @param source where the policy was defined ({@code configuration} or a file path)
+ * @param global whether the limit holds across every region together ({@code regions: global},
+ *     docs/multi-region.md) rather than in each region on its own (the default)
  */
 public record Policy(
         String name,
@@ -37,7 +39,8 @@ public record Policy(
         Map<String, String> tierHeaders,
         Map<String, Limit> reserves,
         Limit pool,
-        String source) {
+        String source,
+        boolean global) {
 
     /** A key-scoped policy without tiers. */
     public static Policy of(String name, Limit limit, FailureMode onStoreFailure) {
@@ -71,7 +74,27 @@ public record Policy(
                 java.util.Collections.unmodifiableMap(tierHeaders),
                 java.util.Collections.unmodifiableMap(new java.util.TreeMap<>(reserves)),
                 pool,
-                source);
+                source,
+                false);
+    }
+
+    /** This policy, holding across all regions together when {@code global} (docs/multi-region.md). */
+    public Policy withGlobal(boolean global) {
+        return new Policy(
+                name,
+                limit,
+                onStoreFailure,
+                windowSeconds,
+                policyHeader,
+                scope,
+                ipv6Prefix,
+                routes,
+                tiers,
+                tierHeaders,
+                reserves,
+                pool,
+                source,
+                global);
     }
 
     /**
@@ -117,6 +140,7 @@ public record Policy(
                         other.tierHeaders,
                         other.reserves,
                         other.pool,
-                        source));
+                        source,
+                        other.global));
     }
 }

@@ -31,7 +31,8 @@ public final class PolicyFile {
             "ipv6-prefix",
             "routes",
             "tiers",
-            "reserve");
+            "reserve",
+            "regions");
 
     private PolicyFile() {}
 
@@ -135,6 +136,7 @@ public final class PolicyFile {
                 case "routes" -> p.setRoutes(strings(path, v));
                 case "tiers" -> p.setTiers(stringMap(path, v));
                 case "reserve" -> p.setReserve(stringMap(path, v));
+                case "regions" -> p.setRegions(string(path, v));
                 default -> throw new IllegalStateException(field);
             }
         }

@@ -24,6 +24,7 @@ public class PolicyProperties {
     private List<String> routes;
     private Map<String, String> tiers;
     private Map<String, String> reserve;
+    private String regions = "regional";
 
     public PolicyProperties(@Parameter String name) {
         this.name = name;
@@ -79,6 +80,18 @@ public class PolicyProperties {
 
     public void setOnStoreFailure(String onStoreFailure) {
         this.onStoreFailure = onStoreFailure;
+    }
+
+    /**
+     * {@code regional} (default: each region holds the limit on its own) or {@code global} (one
+     * limit across all regions: docs/multi-region.md).
+     */
+    public String getRegions() {
+        return regions;
+    }
+
+    public void setRegions(String regions) {
+        this.regions = regions;
     }
 
     /** For {@code concurrency}: how long a lease lives unless released. Default 60s. */

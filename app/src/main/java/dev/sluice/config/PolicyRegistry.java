@@ -35,6 +35,9 @@ public class PolicyRegistry {
     private final Map<String, Policy> configured;
     private volatile Map<String, Policy> policies;
 
+    /** The longest period of a global policy: 2^52 / 10^4 µs (a share divides it in 1/10000), ~5.2 days. */
+    static final long GLOBAL_MAX_PERIOD_MICROS = (1L << 52) / 10_000;
+
     @Inject
     public PolicyRegistry(Collection<PolicyProperties> configured) {
         this(check(configured, "limiter.policies.", "configuration"));
@@ -186,7 +189,26 @@ public class PolicyRegistry {
                     limit.limit() - reservedLimit,
                     limit.periodMs());
         }
-        return Policy.of(p.getName(), limit, mode, scope, ipv6Prefix, routes, tiers, reserves, pool, source);
+        boolean global =
+                switch (p.getRegions() == null ? "" : p.getRegions()) {
+                    case "regional" -> false;
+                    case "global" -> true;
+                    default ->
+                        throw new IllegalArgumentException(
+                                prefix + "regions: must be regional or global (was '" + p.getRegions() + "')");
+                };
+        if (global && !algorithm.hasBurst()) {
+            throw new IllegalArgumentException(prefix + "regions: global applies to token-bucket and gcra only (was "
+                    + algorithm.value() + "): a region's share of a bucket is a share of its burst and of its rate,"
+                    + " which windows and leases do not have");
+        }
+        if (global && limit.periodMicros() > GLOBAL_MAX_PERIOD_MICROS) {
+            // a region's period is the policy's divided by its share, in 1/10000: kept exact below 2^53
+            throw new IllegalArgumentException(prefix + "regions: global applies to periods of at most "
+                    + GLOBAL_MAX_PERIOD_MICROS / 86_400_000_000L + "d (was " + period + ")");
+        }
+        return Policy.of(p.getName(), limit, mode, scope, ipv6Prefix, routes, tiers, reserves, pool, source)
+                .withGlobal(global);
     }
 
     private static String tierName(String field, String name) {

@@ -252,6 +252,7 @@ public class PlanChecks {
                 Map.of(),
                 Map.of(),
                 null,
-                "plan");
+                "plan",
+                false);
     }
 }

@@ -46,7 +46,7 @@ class PolicyFileTest {
             value = {
                 "not-yaml.yml | the file is not valid YAML: expected <block end>, but found '<block mapping start>' (line 4, column 4)",
                 "no-policies-key.yml | the file must be a mapping with a top-level key 'policies'",
-                "unknown-field.yml | policies.api.limt: unknown field (known: algorithm, burst, ipv6-prefix, lease-ttl, limit, on-store-failure, period, reserve, routes, scope, tiers)",
+                "unknown-field.yml | policies.api.limt: unknown field (known: algorithm, burst, ipv6-prefix, lease-ttl, limit, on-store-failure, period, regions, reserve, routes, scope, tiers)",
                 "unknown-algorithm.yml | policies.api.algorithm: unknown algorithm 'leaky' (supported: token-bucket, gcra, fixed-window, sliding-window-counter, sliding-window-log, concurrency)",
                 "missing-limit.yml | policies.api.limit: is required (units admitted per period, e.g. 100)",
                 "zero-limit.yml | policies.api.limit: must be at least 1 (was 0)",

@@ -55,6 +55,41 @@ class PolicyRegistryTest {
     }
 
     @Test
+    void aPolicyIsRegionalUnlessItSaysGlobal() {
+        assertThat(PolicyRegistry.check(policy("api", 10L, Duration.ofSeconds(1), null))
+                        .global())
+                .isFalse();
+        PolicyProperties g = policy("api", 10L, Duration.ofSeconds(1), null);
+        g.setRegions("global");
+        assertThat(PolicyRegistry.check(g).global()).isTrue();
+        g.setAlgorithm("gcra");
+        assertThat(PolicyRegistry.check(g).global()).isTrue();
+    }
+
+    @ParameterizedTest
+    @CsvSource(
+            delimiter = '|',
+            value = {
+                "token-bucket | 1s  | planet | limiter.policies.api.regions: must be regional or global (was 'planet')",
+                "fixed-window | 1s  | global | limiter.policies.api.regions: global applies to token-bucket and gcra only"
+                        + " (was fixed-window): a region's share of a bucket is a share of its burst and of its rate,"
+                        + " which windows and leases do not have",
+                "token-bucket | 6d  | global | limiter.policies.api.regions: global applies to periods of at most 5d"
+                        + " (was PT144H)",
+            })
+    void aGlobalPolicyMustBeABucketOfAPeriodItsSharesCanDivide(
+            String algorithm, String period, String regions, String message) {
+        PolicyProperties p = policy(
+                "api",
+                10L,
+                io.micronaut.core.convert.ConversionService.SHARED.convertRequired(period, Duration.class),
+                null);
+        p.setAlgorithm(algorithm);
+        p.setRegions(regions);
+        assertThatThrownBy(() -> PolicyRegistry.check(p)).hasMessage(message);
+    }
+
+    @Test
     void unknownAlgorithmAndFailureModeAreNamed() {
         PolicyProperties algo = policy("api", 10L, Duration.ofSeconds(1), null);
         algo.setAlgorithm("leaky-thing");

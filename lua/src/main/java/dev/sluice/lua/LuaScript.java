@@ -38,6 +38,9 @@ public record LuaScript(String name, String source, String sha1) {
     /** Resets an account's plan bucket and quota counters (stands alone: no prelude). */
     public static final LuaScript PLAN_RESET = loadAlone("plan_reset.lua");
 
+    /** A global policy's region state: shipping, acknowledging and applying demand (stands alone: no prelude). */
+    public static final LuaScript REGION = loadAlone("region.lua");
+
     /** The membership script of the {@code local} failure mode (stands alone: no prelude). */
     public static final LuaScript MEMBERS = loadAlone("members.lua");
 

@@ -55,6 +55,42 @@ if now < 0 then
   now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 end
 
+-- A global policy's check (multi-region, docs/multi-region.md): ARGV[8] is 'g', ARGV[9] the sync
+-- period S in microseconds, ARGV[10] the share a region holds while nothing is known of any demand
+-- (in 1/10000: 10000 / R), ARGV[11] how long the region state lives idle (ms), KEYS[#KEYS] the
+-- subject's region state (region.lua; same hash tag). The region decides on its share sn/10000 of
+-- the bucket: burst times the share, the period divided by it (the rate times the share). A
+-- consuming check adds its cost to the region's demand of the current period of S, admitted or not.
+-- A share below one token of burst denies until the shares next change (one S).
+if ARGV[8] == 'g' then
+  local rk = KEYS[#KEYS]
+  local st = redis.call('HMGET', rk, 'sn', 'ck', 'c')
+  local sn = tonumber(st[1]) or tonumber(ARGV[10])
+  if cost > 0 then
+    local k = idiv(now, tonumber(ARGV[9]))
+    local ck = tonumber(st[2])
+    if ck == k then
+      redis.call('HINCRBY', rk, 'c', cost)
+    else
+      local cp = 0
+      if ck == k - 1 then
+        cp = tonumber(st[3]) or 0
+      end
+      redis.call('HSET', rk, 'ck', string.format('%d', k), 'c', cost, 'cp', cp)
+      redis.call('PEXPIRE', rk, ARGV[11])
+    end
+  end
+  burst = idiv(burst * sn, 10000)
+  if burst < 1 then
+    if cost < 0 then
+      return {1, 0, 0, 0, now}
+    end
+    local wait = cdiv(tonumber(ARGV[9]), 1000)
+    return {0, 0, wait, wait, now}
+  end
+  period = cdiv(period * 10000, sn)
+end
+
 -- The token bucket's debt at `now` (token_bucket.lua, plan.lua): how far its state `full_at` (the
 -- µs when the bucket is full again; nil for none) lies ahead of now, at most the time to fill the
 -- whole burst. bucket_debt(key): the same of the state held in `key`.

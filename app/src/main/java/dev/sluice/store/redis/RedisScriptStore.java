@@ -5,6 +5,7 @@ import dev.sluice.core.Decision;
 import dev.sluice.core.Limit;
 import dev.sluice.core.PlanQuota;
 import dev.sluice.lua.LuaScript;
+import dev.sluice.region.RegionMode;
 import dev.sluice.store.ClockedStore;
 import dev.sluice.store.LeaseTokens;
 import dev.sluice.store.PlanStore;
@@ -39,6 +40,7 @@ public final class RedisScriptStore implements RateLimitStore, PlanStore, StoreU
     private final KeyScheme keys;
     private final String kind;
     private final CallBudget budget;
+    private final RegionMode regions;
 
     /**
      * @param commands the asynchronous commands of a standalone ({@code RedisAsyncCommands}) or
@@ -53,10 +55,46 @@ public final class RedisScriptStore implements RateLimitStore, PlanStore, StoreU
      */
     public RedisScriptStore(
             RedisClusterAsyncCommands<String, String> commands, KeyScheme keys, String kind, CallBudget budget) {
+        this(commands, keys, kind, budget, RegionMode.OFF);
+    }
+
+    /**
+     * @param regions which checks are of a global policy (multi-region mode): those decide on the
+     *     region's share of the limit (prelude.lua) and count the region's demand
+     */
+    public RedisScriptStore(
+            RedisClusterAsyncCommands<String, String> commands,
+            KeyScheme keys,
+            String kind,
+            CallBudget budget,
+            RegionMode regions) {
         this.commands = commands;
         this.keys = keys;
         this.kind = kind;
         this.budget = budget;
+        this.regions = regions;
+    }
+
+    /**
+     * A global policy's check (multi-region mode, prelude.lua): the subject's region state as the
+     * last key, ARGV[6] and [7] filled in when absent, then the region's arguments.
+     */
+    private String[][] global(Subject subject, Limit limit, long cost, String[] keyArray, String[] args) {
+        if (!regions.global(subject) || !limit.algorithm().hasBurst()) {
+            return null;
+        }
+        if (cost > 0) {
+            regions.seen(subject, limit);
+        }
+        String[] k = java.util.Arrays.copyOf(keyArray, keyArray.length + 1);
+        k[keyArray.length] = keys.key(subject, RegionMode.SUFFIX);
+        String[] region = regions.scriptArgs();
+        String[] a = java.util.Arrays.copyOf(args, 7 + region.length);
+        for (int i = args.length; i < 7; i++) {
+            a[i] = "";
+        }
+        System.arraycopy(region, 0, a, 7, region.length);
+        return new String[][] {k, a};
     }
 
     /** The call bounded by the budget; {@code key} tells which node serves it ({@link CallBudget}). */
@@ -79,6 +117,11 @@ public final class RedisScriptStore implements RateLimitStore, PlanStore, StoreU
     public CompletionStage<Decision> charge(Subject subject, Limit limit, long units, String chargeId) {
         String[] keyArray = keys.keys(subject, limit.algorithm().suffix(), "once:" + chargeId);
         String[] args = decisionArgs(limit, costArg(units), STORE_CLOCK, "charge", Long.toString(CHARGE_MARKER_TTL_MS));
+        String[][] g = global(subject, limit, units, keyArray, args);
+        if (g != null) {
+            keyArray = g[0];
+            args = g[1];
+        }
         return withinBudget(
                 evalScript(script(limit.algorithm()), keyArray, args)
                         .thenApply(r ->
@@ -92,8 +135,14 @@ public final class RedisScriptStore implements RateLimitStore, PlanStore, StoreU
                 ? decisionArgs(limit, costArg(cost), now)
                 : decisionArgs(limit, costArg(cost), now, token);
         String key = keys.key(subject, limit.algorithm().suffix());
+        String[] keyArray = {key};
+        String[][] g = global(subject, limit, cost, keyArray, args);
+        if (g != null) {
+            keyArray = g[0];
+            args = g[1];
+        }
         return withinBudget(
-                evalScript(script(limit.algorithm()), new String[] {key}, args)
+                evalScript(script(limit.algorithm()), keyArray, args)
                         .thenApply(r -> new Decision(
                                 r.get(0) == 1L,
                                 limit.burst(),
@@ -220,13 +269,15 @@ public final class RedisScriptStore implements RateLimitStore, PlanStore, StoreU
             return CompletableFuture.completedFuture(null);
         }
         String key = keys.key(subject, limit.algorithm().suffix());
+        String[] keyArray = {key};
+        String[] args = decisionArgs(limit, Long.toString(-units), STORE_CLOCK, extra);
+        String[][] g = global(subject, limit, -units, keyArray, args);
+        if (g != null) {
+            keyArray = g[0];
+            args = g[1];
+        }
         return withinBudget(
-                evalScript(
-                                script(limit.algorithm()),
-                                new String[] {key},
-                                decisionArgs(limit, Long.toString(-units), STORE_CLOCK, extra))
-                        .thenApply(r -> (Void) null),
-                key);
+                evalScript(script(limit.algorithm()), keyArray, args).thenApply(r -> (Void) null), key);
     }
 
     @Override

@@ -4,6 +4,7 @@ import dev.sluice.config.BreakerProperties;
 import dev.sluice.config.LimiterProperties;
 import dev.sluice.config.OverLimitCacheProperties;
 import dev.sluice.core.NodeClock;
+import dev.sluice.region.RegionMode;
 import dev.sluice.store.InProcessStore;
 import dev.sluice.store.ResetBroadcast;
 import dev.sluice.store.StoreRoles;
@@ -133,10 +134,14 @@ public class StoreFactory {
             CallBudget budget,
             BreakerProperties breaker,
             MeterRegistry meters,
-            StoreShards shards) {
+            StoreShards shards,
+            RegionMode regions) {
         LOG.info("Sluice store: Redis Cluster; limits hold across every node sharing it");
         return StoreBreakers.guard(
-                new RedisScriptStore(connection.async(), keys, "redis-cluster", budget), breaker, meters, shards);
+                new RedisScriptStore(connection.async(), keys, "redis-cluster", budget, regions),
+                breaker,
+                meters,
+                shards);
     }
 
     @Singleton
@@ -147,9 +152,11 @@ public class StoreFactory {
             KeyScheme keys,
             CallBudget budget,
             BreakerProperties breaker,
-            MeterRegistry meters) {
+            MeterRegistry meters,
+            RegionMode regions) {
         LOG.info("Sluice store: standalone Redis; limits hold across every node sharing it");
-        return StoreBreakers.guard(new RedisScriptStore(connection.async(), keys, "redis", budget), breaker, meters);
+        return StoreBreakers.guard(
+                new RedisScriptStore(connection.async(), keys, "redis", budget, regions), breaker, meters);
     }
 
     @Context // created at start-up, so the per-node warning is the first thing an operator sees

@@ -1,0 +1,58 @@
+package dev.sluice.region;
+
+import dev.sluice.core.Limit;
+
+/**
+ * The share math of a global policy (docs/multi-region.md), pure and in integers, the Java twin of
+ * region.lua and of prelude.lua's global part: what share of a policy a region decides on, and
+ * the bucket that share gives it. Everything takes its inputs as arguments (no clock, no state).
+ *
+ * <p>Region i decides on {@code sn_i = floor(SCALE * (f + x_i) / (R * f + x_i + sum over j != i of
+ * v_ij))}, where {@code x_i} is its own demand (units asked in the last complete sync period, no
+ * more than what every peer is known to hold of it) and {@code v_ij} what it holds of region j's.
+ * Whenever {@code v_ij >= x_j} for all i and j — each region counts itself no higher than the others
+ * count it — the shares add up to at most {@code SCALE}: each term is at most {@code (f + x_i) /
+ * sum_j (f + x_j)}. Steady demand converges every region to its demand's fraction of the limit,
+ * whatever the skew; {@code f} keeps an idle region a small share for its first checks.
+ */
+public final class RegionShares {
+    /** Shares are counted in 1/10000 of the policy. */
+    public static final long SCALE = 10_000;
+
+    private RegionShares() {}
+
+    /** A region's share while nothing is known of any region's demand: an equal split. */
+    public static long initial(int regions) {
+        return SCALE / regions;
+    }
+
+    /**
+     * f: the demand every region is counted with on top of its own, in units per sync period: {@code
+     * fraction} of the policy's rate over one period of {@code syncMicros}, split over {@code
+     * regions}; at least 1.
+     */
+    public static long floorDemand(Limit limit, long syncMicros, double fraction, int regions) {
+        double perSync = (double) limit.limit() * syncMicros / limit.periodMicros();
+        return Math.max(1, (long) Math.floor(fraction * perSync / regions));
+    }
+
+    /** The region's own demand as it counts itself: its demand, but no more than {@code acked}. */
+    public static long own(long demand, long acked) {
+        return Math.min(demand, acked);
+    }
+
+    /** sn: the region's share in 1/SCALE, from f, R, its own demand (as counted) and its peers' sum. */
+    public static long share(long f, int regions, long own, long peers) {
+        return Math.floorDiv(SCALE * (f + own), regions * f + own + peers);
+    }
+
+    /** The burst a region decides on with share {@code sn}; 0 means it denies until the shares change. */
+    public static long burst(long burst, long sn) {
+        return Math.floorDiv(burst * sn, SCALE);
+    }
+
+    /** The period (µs) a region's bucket refills {@code limit} tokens in with share {@code sn > 0}. */
+    public static long periodMicros(long periodMicros, long sn) {
+        return Math.ceilDiv(periodMicros * SCALE, sn);
+    }
+}

@@ -1,0 +1,413 @@
+package dev.sluice.region;
+
+import dev.sluice.config.Policy;
+import dev.sluice.config.PolicyRegistry;
+import dev.sluice.lua.LuaScript;
+import dev.sluice.store.Subject;
+import dev.sluice.store.redis.KeyScheme;
+import io.lettuce.core.RedisNoScriptException;
+import io.lettuce.core.ScriptOutputType;
+import io.lettuce.core.api.StatefulRedisConnection;
+import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
+import io.lettuce.core.cluster.api.async.RedisClusterAsyncCommands;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micronaut.context.annotation.Context;
+import io.micronaut.json.JsonMapper;
+import jakarta.annotation.PreDestroy;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.regex.Pattern;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Reconciliation between regions (docs/multi-region.md): every sync period S each node claims, for
+ * the subjects of global policies it checked lately, the region's demand of the period that just
+ * ended (one node a region ships each subject's demand once: region.lua's {@code ship}), sends the
+ * claimed ones to every peer region over HTTP ({@code POST /regions/v1/demand}, the region token as
+ * bearer) and, once all peers took a batch, records it ({@code acked}), which lets the region count
+ * that demand in its own share. What peers send is applied here ({@link #apply}): newer periods
+ * only, so loss, duplication, reordering and a peer's restart change nothing but timing.
+ *
+ * <p>Messages carry a demand (units per period), not increments: nothing accumulates while a peer is
+ * away; what a region ships is its state now, so the backlog is one entry per active subject.
+ */
+@Context
+public final class RegionSync implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(RegionSync.class);
+    private static final Pattern NAME = Pattern.compile("[a-z0-9][a-z0-9-]{0,31}");
+
+    /** A batch's entries at most. */
+    static final int BATCH = 500;
+
+    /** One subject's demand of one period, as shipped. */
+    @io.micronaut.serde.annotation.Serdeable
+    public record Entry(String policy, String key, long period, long demand) {}
+
+    /** What a region ships to a peer. */
+    @io.micronaut.serde.annotation.Serdeable
+    public record Batch(String origin, List<Entry> entries) {}
+
+    /** Per peer region: when it last took a batch and when it last sent one, and what failed. */
+    static final class Peer {
+        final String name;
+        final URI uri;
+        final AtomicLong lastTookMs = new AtomicLong();
+        final AtomicLong lastSentUsMs = new AtomicLong();
+        final AtomicLong lagMs = new AtomicLong();
+        Counter failures;
+
+        Peer(String name, URI uri) {
+            this.name = name;
+            this.uri = uri;
+        }
+    }
+
+    private final RegionMode mode;
+    private final RegionProperties properties;
+    private final PolicyRegistry policies;
+    private final KeyScheme keys;
+    private final RedisClusterAsyncCommands<String, String> commands;
+    private final JsonMapper json;
+    private final Map<String, Peer> peers = new LinkedHashMap<>();
+    private final HttpClient http;
+    private final ScheduledExecutorService ticker;
+    private final Counter shipped;
+    private final Counter applied;
+    private final Map<String, String> shareArgs = new ConcurrentHashMap<>();
+    private final String syncArg;
+    private final String regionsArg;
+    private final String ttlArg;
+    private final String expiryArg;
+
+    @jakarta.inject.Inject
+    public RegionSync(
+            RegionMode mode,
+            PolicyRegistry policies,
+            KeyScheme keys,
+            Optional<StatefulRedisClusterConnection<String, String>> cluster,
+            Optional<StatefulRedisConnection<String, String>> standalone,
+            JsonMapper json,
+            MeterRegistry meters) {
+        this.mode = mode;
+        this.properties = mode.properties();
+        this.policies = policies;
+        this.keys = keys;
+        this.json = json;
+        RegionProperties p = properties;
+        if (p.getName() != null || (p.getPeers() != null && !p.getPeers().isEmpty())) {
+            check(p);
+        }
+        this.commands = cluster.<RedisClusterAsyncCommands<String, String>>map(StatefulRedisClusterConnection::async)
+                .or(() -> standalone.map(StatefulRedisConnection::async))
+                .orElse(null);
+        this.syncArg = Long.toString(mode.syncMicros());
+        this.regionsArg = Integer.toString(p.regions());
+        this.ttlArg = Long.toString(RegionMode.ttlMs(p));
+        this.expiryArg = Long.toString(p.getPeerExpiry().toNanos() / 1000);
+        this.shipped = Counter.builder("sluice.region.shipped")
+                .description("subjects' demands this node shipped to every peer region")
+                .register(meters);
+        this.applied = Counter.builder("sluice.region.applied")
+                .description("peer regions' demands applied here (newer than held)")
+                .register(meters);
+        Gauge.builder("sluice.region.dropped.subjects", mode, RegionMode::dropped)
+                .description("subjects of global policies not tracked for want of room (max-subjects)")
+                .register(meters);
+        if (mode.on()) {
+            p.getPeers().forEach((name, url) -> {
+                Peer peer = new Peer(name, URI.create(url.replaceAll("/+$", "") + "/regions/v1/demand"));
+                peer.failures = Counter.builder("sluice.region.ship.failures")
+                        .tag("peer", name)
+                        .description("batches a peer region did not take (error, refusal or time-out)")
+                        .register(meters);
+                Gauge.builder("sluice.region.peer.last.took.age", peer, x -> ageSeconds(x.lastTookMs.get()))
+                        .tag("peer", name)
+                        .baseUnit("seconds")
+                        .description("seconds since the peer region last took a batch from this node")
+                        .register(meters);
+                Gauge.builder("sluice.region.peer.last.heard.age", peer, x -> ageSeconds(x.lastSentUsMs.get()))
+                        .tag("peer", name)
+                        .baseUnit("seconds")
+                        .description("seconds since the peer region last sent this node a batch")
+                        .register(meters);
+                Gauge.builder("sluice.region.peer.lag", peer, x -> x.lagMs.get() / 1000.0)
+                        .tag("peer", name)
+                        .baseUnit("seconds")
+                        .description("replication lag: from the end of the period shipped to the peer's answer")
+                        .register(meters);
+                peers.put(name, peer);
+            });
+        }
+        this.http = HttpClient.newBuilder()
+                .connectTimeout(p.getShipTimeout())
+                .version(HttpClient.Version.HTTP_1_1)
+                .build();
+        if (mode.on() && commands == null) {
+            LOG.warn("limiter.region is set but the store is in-process: global policies hold per region only when"
+                    + " each region has its own Redis (REDIS_URIS or REDIS_URI); nothing is shipped");
+            this.ticker = null;
+        } else if (mode.on()) {
+            this.ticker = Executors.newSingleThreadScheduledExecutor(r -> {
+                Thread t = new Thread(r, "sluice-region-sync");
+                t.setDaemon(true);
+                return t;
+            });
+            long s = p.getSyncPeriod().toMillis();
+            // a little after each period's end, so the period's last checks have counted
+            long offset = Math.min(100, s / 10);
+            long first = s - Math.floorMod(System.currentTimeMillis(), s) + offset;
+            ticker.scheduleAtFixedRate(this::tickSafely, first, s, TimeUnit.MILLISECONDS);
+            LOG.info(
+                    "Multi-region mode: region {} with peers {}, sync every {}",
+                    p.getName(),
+                    p.getPeers().keySet(),
+                    p.getSyncPeriod());
+        } else {
+            this.ticker = null;
+        }
+    }
+
+    private static double ageSeconds(long ms) {
+        return ms == 0 ? Double.NaN : (System.currentTimeMillis() - ms) / 1000.0;
+    }
+
+    static void check(RegionProperties p) {
+        if (p.getName() == null || !NAME.matcher(p.getName()).matches()) {
+            throw new IllegalStateException(
+                    "limiter.region.name: must match [a-z0-9][a-z0-9-]{0,31} (was '" + p.getName() + "')");
+        }
+        if (p.getPeers() == null || p.getPeers().isEmpty()) {
+            throw new IllegalStateException("limiter.region.peers: at least one peer region (name: base URL)");
+        }
+        for (Map.Entry<String, String> e : p.getPeers().entrySet()) {
+            if (!NAME.matcher(e.getKey()).matches() || e.getKey().equals(p.getName())) {
+                throw new IllegalStateException("limiter.region.peers." + e.getKey()
+                        + ": a peer's name must match [a-z0-9][a-z0-9-]{0,31} and differ from this region's");
+            }
+            String url = e.getValue();
+            if (url == null || !(url.startsWith("http://") || url.startsWith("https://"))) {
+                throw new IllegalStateException(
+                        "limiter.region.peers." + e.getKey() + ": must be an http(s) URL (was '" + url + "')");
+            }
+        }
+        if (p.getToken() == null || p.getToken().isBlank()) {
+            throw new IllegalStateException(
+                    "limiter.region.token: is required with peers (the shared secret regions present to each other)");
+        }
+        if (p.getSyncPeriod().toMillis() < 10) {
+            throw new IllegalStateException("limiter.region.sync-period: must be at least 10ms");
+        }
+        if (!(p.getShareFloor() > 0 && p.getShareFloor() < 1)) {
+            throw new IllegalStateException("limiter.region.share-floor: must be above 0 and below 1");
+        }
+    }
+
+    /** f of a policy (its default shape), the same in every region: RegionShares.floorDemand. */
+    private String floorArg(String policyName) {
+        return shareArgs.computeIfAbsent(policyName, n -> {
+            Policy policy = policies.find(n);
+            long f = policy == null
+                    ? 1
+                    : RegionShares.floorDemand(
+                            policy.limit(), mode.syncMicros(), properties.getShareFloor(), properties.regions());
+            return Long.toString(f);
+        });
+    }
+
+    private CompletionStage<List<Long>> region(Subject subject, String op, String... more) {
+        String[] args = new String[6 + more.length];
+        args[0] = op;
+        args[1] = syncArg;
+        args[2] = regionsArg;
+        args[3] = floorArg(subject.policy());
+        args[4] = ttlArg;
+        args[5] = expiryArg;
+        System.arraycopy(more, 0, args, 6, more.length);
+        String[] k = {keys.key(subject, RegionMode.SUFFIX)};
+        LuaScript script = LuaScript.REGION;
+        CompletionStage<List<Long>> call = commands.evalsha(script.sha1(), ScriptOutputType.MULTI, k, args);
+        return call.exceptionallyCompose(e -> {
+            Throwable c = e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
+            if (c instanceof RedisNoScriptException
+                    || (c.getMessage() != null && c.getMessage().startsWith("NOSCRIPT"))) {
+                return commands.eval(script.source(), ScriptOutputType.MULTI, k, args);
+            }
+            return CompletableFuture.failedFuture(e);
+        });
+    }
+
+    private void tickSafely() {
+        try {
+            tick().toCompletableFuture().get(properties.getSyncPeriod().toMillis() * 3, TimeUnit.MILLISECONDS);
+        } catch (Exception e) {
+            LOG.warn("region sync: {}", e.toString());
+        }
+    }
+
+    /** One sync: claim, ship, record. Returns how many entries this node shipped. */
+    public CompletionStage<Integer> tick() {
+        List<Subject> subjects = new ArrayList<>(mode.active().keySet());
+        if (subjects.isEmpty()) {
+            return CompletableFuture.completedFuture(0);
+        }
+        List<CompletableFuture<Entry>> claims = new ArrayList<>(subjects.size());
+        for (Subject s : subjects) {
+            claims.add(region(s, "ship")
+                    .thenApply(r -> r.get(0) == 1L ? new Entry(s.policy(), s.key(), r.get(2), r.get(1)) : null)
+                    .exceptionally(e -> null)
+                    .toCompletableFuture());
+        }
+        return CompletableFuture.allOf(claims.toArray(CompletableFuture[]::new)).thenCompose(x -> {
+            List<Entry> entries = new ArrayList<>();
+            for (CompletableFuture<Entry> c : claims) {
+                Entry e = c.join();
+                if (e != null) {
+                    entries.add(e);
+                }
+            }
+            List<CompletableFuture<Integer>> batches = new ArrayList<>();
+            for (int i = 0; i < entries.size(); i += BATCH) {
+                batches.add(ship(entries.subList(i, Math.min(entries.size(), i + BATCH))));
+            }
+            return CompletableFuture.allOf(batches.toArray(CompletableFuture[]::new))
+                    .thenApply(y ->
+                            batches.stream().mapToInt(CompletableFuture::join).sum());
+        });
+    }
+
+    /** Sends one batch to every peer; then records, per entry, whether all of them took it. */
+    private CompletableFuture<Integer> ship(List<Entry> entries) {
+        byte[] body;
+        try {
+            body = json.writeValueAsBytes(new Batch(properties.getName(), List.copyOf(entries)));
+        } catch (IOException e) {
+            return CompletableFuture.failedFuture(e);
+        }
+        long periodEndMs = (entries.get(0).period() + 1) * mode.syncMicros() / 1000;
+        List<CompletableFuture<Boolean>> sends = new ArrayList<>();
+        for (Peer peer : peers.values()) {
+            HttpRequest request = HttpRequest.newBuilder(peer.uri)
+                    .timeout(properties.getShipTimeout())
+                    .header("Content-Type", "application/json")
+                    .header("Authorization", "Bearer " + properties.getToken())
+                    .POST(HttpRequest.BodyPublishers.ofByteArray(body))
+                    .build();
+            sends.add(http.sendAsync(request, HttpResponse.BodyHandlers.discarding())
+                    .thenApply(r -> {
+                        boolean ok = r.statusCode() == 200;
+                        if (ok) {
+                            long now = System.currentTimeMillis();
+                            peer.lastTookMs.set(now);
+                            peer.lagMs.set(Math.max(0, now - periodEndMs));
+                        } else {
+                            peer.failures.increment();
+                        }
+                        return ok;
+                    })
+                    .exceptionally(e -> {
+                        peer.failures.increment();
+                        return false;
+                    }));
+        }
+        return CompletableFuture.allOf(sends.toArray(CompletableFuture[]::new)).thenCompose(x -> {
+            boolean all = sends.stream().allMatch(CompletableFuture::join);
+            if (all) {
+                shipped.increment(entries.size());
+            }
+            List<CompletableFuture<?>> acks = new ArrayList<>();
+            for (Entry e : entries) {
+                acks.add(region(
+                                new Subject(e.policy(), e.key()),
+                                "acked",
+                                Long.toString(e.period()),
+                                Long.toString(e.demand()),
+                                all ? "1" : "0")
+                        .toCompletableFuture()
+                        .exceptionally(t -> null));
+            }
+            return CompletableFuture.allOf(acks.toArray(CompletableFuture[]::new))
+                    .thenApply(y -> entries.size());
+        });
+    }
+
+    /**
+     * A peer's batch: each entry applied to its subject's region state when newer than what is held.
+     * Returns how many were newer. Entries of policies that are not global here are skipped.
+     */
+    public CompletionStage<Integer> apply(String origin, List<Entry> entries) {
+        Peer peer = peers.get(origin);
+        if (peer != null) {
+            peer.lastSentUsMs.set(System.currentTimeMillis());
+        }
+        List<CompletableFuture<Long>> calls = new ArrayList<>(entries.size());
+        for (Entry e : entries) {
+            Policy policy = policies.find(e.policy());
+            if (policy == null || !policy.global()) {
+                continue;
+            }
+            calls.add(region(
+                            new Subject(e.policy(), e.key()),
+                            "apply",
+                            origin,
+                            Long.toString(e.period()),
+                            Long.toString(e.demand()))
+                    .thenApply(r -> r.get(0))
+                    .toCompletableFuture());
+        }
+        return CompletableFuture.allOf(calls.toArray(CompletableFuture[]::new)).thenApply(x -> {
+            int n = (int) calls.stream().mapToLong(CompletableFuture::join).sum();
+            applied.increment(n);
+            return n;
+        });
+    }
+
+    /** {sn, own demand, acked, the peers' demand that counts} of a subject (region.lua's read). */
+    public CompletionStage<List<Long>> read(Subject subject) {
+        return region(subject, "read");
+    }
+
+    /** Whether this node ships and applies (multi-region mode on and a Redis store). */
+    public boolean active() {
+        return mode.on() && commands != null;
+    }
+
+    /** Whether {@code origin} is one of this region's peers. */
+    public boolean knows(String origin) {
+        return peers.containsKey(origin);
+    }
+
+    /** Per peer: seconds since it last took a batch, and since it last sent one (NaN: never). */
+    public Map<String, double[]> peerAges() {
+        Map<String, double[]> out = new LinkedHashMap<>();
+        peers.forEach(
+                (n, p) -> out.put(n, new double[] {ageSeconds(p.lastTookMs.get()), ageSeconds(p.lastSentUsMs.get())}));
+        return out;
+    }
+
+    @PreDestroy
+    @Override
+    public void close() {
+        if (ticker != null) {
+            ticker.shutdownNow();
+        }
+    }
+}

@@ -1,0 +1,135 @@
+package dev.sluice.region;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.sluice.lua.LuaScript;
+import dev.sluice.testkit.RedisNode;
+import dev.sluice.testkit.RedisServers;
+import dev.sluice.testkit.RedisServersExtension;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * region.lua and prelude.lua's global part on a real Redis, against their Java twin
+ * (RegionShares): the share each operation leaves, the bucket a share gives, the demand a check
+ * counts, and deliveries applied once and in period order.
+ */
+@ExtendWith(RedisServersExtension.class)
+class RegionScriptIT {
+    private static final String STATE = "sl:{global:k}:gr";
+    private static final String BUCKET = "sl:{global:k}:tb";
+    private static final long S = 3_600_000_000L; // an hour: no period ends during a test
+    private static final long F = 2;
+    private final RedisNode redis = RedisServers.standalone();
+
+    @BeforeEach
+    void flush() {
+        redis.call("FLUSHALL");
+    }
+
+    @SuppressWarnings("unchecked")
+    private List<Long> region(String op, String... more) {
+        List<String> args = new ArrayList<>(List.of(
+                "EVAL",
+                LuaScript.REGION.source(),
+                "1",
+                STATE,
+                op,
+                Long.toString(S),
+                "3",
+                Long.toString(F),
+                "60000",
+                "3600000000"));
+        args.addAll(List.of(more));
+        return (List<Long>) redis.call(args.toArray(String[]::new));
+    }
+
+    /** A global token bucket check of burst 100, 100 per second (prelude.lua's global part). */
+    @SuppressWarnings("unchecked")
+    private List<Long> check(long cost) {
+        return (List<Long>) redis.call(
+                "EVAL",
+                LuaScript.TOKEN_BUCKET.source(),
+                "2",
+                BUCKET,
+                STATE,
+                "100",
+                "100",
+                "1000000",
+                Long.toString(cost),
+                "-1",
+                "",
+                "",
+                "g",
+                Long.toString(S),
+                "3333",
+                "60000");
+    }
+
+    private long period() {
+        @SuppressWarnings("unchecked")
+        List<Object> t = (List<Object>) redis.call("TIME");
+        long now = Long.parseLong((String) t.get(0)) * 1_000_000 + Long.parseLong((String) t.get(1));
+        return now / S;
+    }
+
+    @Test
+    void aRegionDecidesOnItsShareOfTheBucketAndCountsItsDemand() {
+        redis.call("HSET", STATE, "sn", "2500");
+        int admitted = 0;
+        for (int i = 0; i < 40; i++) {
+            admitted += check(1).get(0) == 1L ? 1 : 0;
+        }
+        assertThat(admitted).isEqualTo((int) RegionShares.burst(100, 2500)); // 25 of 100
+        assertThat(redis.call("HGET", STATE, "c")).isEqualTo("40"); // denied checks are demand too
+        assertThat(redis.call("HGET", STATE, "ck")).isEqualTo(Long.toString(period()));
+        assertThat(check(0).get(0)).isEqualTo(0L); // a look counts nothing
+        assertThat(redis.call("HGET", STATE, "c")).isEqualTo("40");
+    }
+
+    @Test
+    void withoutAShareTheRegionHoldsAnEqualSplitAndBelowOneTokenItDeniesForASyncPeriod() {
+        int admitted = 0;
+        for (int i = 0; i < 50; i++) {
+            admitted += check(1).get(0) == 1L ? 1 : 0;
+        }
+        assertThat(admitted).isEqualTo(33);
+        redis.call("DEL", BUCKET);
+        redis.call("HSET", STATE, "sn", "99"); // 0.99 % of a burst of 100: no whole token
+        List<Long> denied = check(1);
+        assertThat(denied.subList(0, 4)).containsExactly(0L, 0L, S / 1000, S / 1000);
+        assertThat(redis.call("EXISTS", BUCKET)).isEqualTo(0L);
+    }
+
+    @Test
+    void shipLowersFirstAckedRaisesAndApplyTakesNewerPeriodsOnly() {
+        long k = period();
+        redis.call("HSET", STATE, "ck", Long.toString(k - 1), "c", "40");
+        // the last complete period's demand, claimed once; `a` (0) holds the share at the floor
+        assertThat(region("ship")).containsExactly(1L, 40L, k - 1, RegionShares.share(F, 3, 0, 0));
+        assertThat(region("ship").get(0)).isZero(); // claimed already
+        assertThat(region("acked", Long.toString(k - 1), "40", "0")).containsExactly(RegionShares.share(F, 3, 0, 0));
+        assertThat(region("acked", Long.toString(k - 1), "40", "1")).containsExactly(RegionShares.share(F, 3, 40, 0));
+        assertThat(region("apply", "b", "7", "100")).containsExactly(1L, RegionShares.share(F, 3, 40, 100));
+        assertThat(region("apply", "b", "7", "100").get(0)).isZero(); // a duplicate
+        assertThat(region("apply", "b", "6", "5").get(0)).isZero(); // late
+        assertThat(region("apply", "c", "3", "60")).containsExactly(1L, RegionShares.share(F, 3, 40, 160));
+        assertThat(region("read")).containsExactly(RegionShares.share(F, 3, 40, 160), 40L, 40L, 160L);
+        assertThat(redis.call("HGET", STATE, "sn")).isEqualTo(Long.toString(RegionShares.share(F, 3, 40, 160)));
+        assertThat((Long) redis.call("PTTL", STATE)).isBetween(1L, 60_000L);
+    }
+
+    @Test
+    void aPeerNotHeardOfForLongerThanTheExpiryNoLongerCounts() {
+        region("apply", "b", "7", "100");
+        // heard an hour and a second ago
+        @SuppressWarnings("unchecked")
+        List<Object> t = (List<Object>) redis.call("TIME");
+        long now = Long.parseLong((String) t.get(0)) * 1_000_000 + Long.parseLong((String) t.get(1));
+        redis.call("HSET", STATE, "h:b", Long.toString(now - 3_601_000_000L));
+        assertThat(region("read").get(3)).isZero();
+    }
+}

@@ -1,0 +1,191 @@
+package dev.sluice.region;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.sluice.core.Limit;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import net.jqwik.api.Example;
+import net.jqwik.api.ForAll;
+import net.jqwik.api.Property;
+import net.jqwik.api.constraints.IntRange;
+import net.jqwik.api.constraints.LongRange;
+import net.jqwik.api.constraints.Size;
+
+/**
+ * The share math of a global policy (RegionShares, the twin of region.lua): the shares of all
+ * regions never add up to more than the whole, whatever the demands and whatever each region holds
+ * of the others, as long as no region counts itself higher than the others count it; and the
+ * protocol that keeps that true (lower before shipping, raise after every peer took it, apply newer
+ * periods only) keeps it through loss, duplication, reordering and partitions. Time is an argument
+ * (the period index), never a clock.
+ */
+class RegionSharesTest {
+
+    @Property
+    void sharesAddUpToAtMostTheWholeWhenEachRegionCountsItselfNoHigherThanOthersDo(
+            @ForAll @IntRange(min = 2, max = 6) int regions,
+            @ForAll @LongRange(min = 1, max = 1000) long f,
+            @ForAll @Size(min = 6, max = 6) List<@LongRange(max = 1_000_000) Long> own,
+            @ForAll @Size(min = 36, max = 36) List<@LongRange(max = 1_000_000) Long> overcount) {
+        long sum = 0;
+        for (int i = 0; i < regions; i++) {
+            long peers = 0;
+            for (int j = 0; j < regions; j++) {
+                if (j != i) {
+                    peers += own.get(j) + overcount.get(i * 6 + j); // i holds j's demand at or above j's own
+                }
+            }
+            sum += RegionShares.share(f, regions, own.get(i), peers);
+        }
+        assertThat(sum).isLessThanOrEqualTo(RegionShares.SCALE);
+    }
+
+    @Property
+    void withTheSameViewEveryRegionGetsItsDemandsFraction(
+            @ForAll @IntRange(min = 2, max = 6) int regions,
+            @ForAll @LongRange(min = 1, max = 100) long f,
+            @ForAll @Size(min = 6, max = 6) List<@LongRange(max = 100_000) Long> demand) {
+        long total = 0;
+        for (int i = 0; i < regions; i++) {
+            total += f + demand.get(i);
+        }
+        long sum = 0;
+        for (int i = 0; i < regions; i++) {
+            long peers = 0;
+            for (int j = 0; j < regions; j++) {
+                peers += j == i ? 0 : demand.get(j);
+            }
+            long sn = RegionShares.share(f, regions, demand.get(i), peers);
+            double exact = RegionShares.SCALE * (double) (f + demand.get(i)) / total;
+            assertThat((double) sn).isBetween(exact - 1, exact);
+            sum += sn;
+        }
+        assertThat(sum).isBetween(RegionShares.SCALE - regions, RegionShares.SCALE);
+    }
+
+    @Property
+    void aSharedBucketIsNeverLargerOrFasterThanItsShare(
+            @ForAll @LongRange(min = 1, max = 1_000_000) long burst,
+            @ForAll @LongRange(min = 1, max = 1_000_000) long limit,
+            @ForAll @LongRange(min = 1, max = 86_400_000) long periodMs,
+            @ForAll @LongRange(min = 1, max = 10_000) long sn) {
+        long b = RegionShares.burst(burst, sn);
+        long p = RegionShares.periodMicros(periodMs * 1000, sn);
+        assertThat((double) b).isLessThanOrEqualTo(burst * sn / (double) RegionShares.SCALE);
+        // the region's rate, limit / p, is at most its share of the policy's rate
+        assertThat(limit / (double) p)
+                .isLessThanOrEqualTo(limit / (periodMs * 1000.0) * sn / RegionShares.SCALE * (1 + 1e-12));
+    }
+
+    @Example
+    void theFloorIsAFractionOfTheRateOverOneSyncPeriodSplitOverTheRegions() {
+        // 6000 a minute = 100 a second; S = 1 s; 5 % over 3 regions: 1.67 -> 1
+        assertThat(RegionShares.floorDemand(new Limit(6000, 6000, 60_000), 1_000_000, 0.05, 3))
+                .isEqualTo(1);
+        assertThat(RegionShares.floorDemand(new Limit(60_000, 60_000, 1000), 1_000_000, 0.05, 3))
+                .isEqualTo(1000);
+        assertThat(RegionShares.initial(3)).isEqualTo(3333);
+    }
+
+    /** One region as region.lua keeps it: demand per period, `a`, what it holds of each peer. */
+    static final class Region {
+        long demand;
+        long a;
+        long shippedPeriod = -1;
+        final long[] view;
+        final long[] viewPeriod;
+
+        Region(int regions) {
+            view = new long[regions];
+            viewPeriod = new long[regions];
+            java.util.Arrays.fill(viewPeriod, -1);
+        }
+    }
+
+    record Message(int from, int to, long period, long demand, long deliverAt) {}
+
+    /**
+     * The protocol against an adversarial network: each period every region's demand changes at
+     * random, it ships (lowering `a` first) to every peer over links that lose, duplicate, delay
+     * and reorder, and partitions come and go; `a` is raised only when every peer took the shipment.
+     * After every step the shares the regions decide on add up to at most the whole.
+     */
+    @Property(tries = 200)
+    void theProtocolKeepsTheSumWithinTheWholeThroughLossDuplicationReorderingAndPartitions(
+            @ForAll @IntRange(min = 2, max = 5) int regions,
+            @ForAll @LongRange(min = 1, max = 50) long f,
+            @ForAll long seed) {
+        Random random = new Random(seed);
+        List<Region> rs = new ArrayList<>();
+        for (int i = 0; i < regions; i++) {
+            rs.add(new Region(regions));
+        }
+        List<Message> inFlight = new ArrayList<>();
+        boolean[] cut = new boolean[regions];
+        for (long step = 0; step < 60; step++) {
+            final long now = step;
+            for (int i = 0; i < regions; i++) {
+                cut[i] = random.nextInt(10) == 0 ? !cut[i] : cut[i];
+                Region r = rs.get(i);
+                r.demand = random.nextInt(4) == 0 ? random.nextInt(1000) : r.demand;
+                // ship: lower a, then send to every peer
+                r.a = Math.min(r.a, r.demand);
+                r.shippedPeriod = now;
+                for (int j = 0; j < regions; j++) {
+                    if (j == i || cut[i] || cut[j] || random.nextInt(5) == 0) {
+                        continue; // lost or partitioned
+                    }
+                    int copies = random.nextInt(4) == 0 ? 2 : 1;
+                    for (int c = 0; c < copies; c++) {
+                        inFlight.add(new Message(i, j, now, r.demand, now + random.nextInt(3)));
+                    }
+                }
+            }
+            assertSumWithinWhole(rs, regions, f);
+            java.util.Collections.shuffle(inFlight, random);
+            List<Message> due =
+                    inFlight.stream().filter(m -> m.deliverAt() <= now).toList();
+            inFlight.removeAll(due);
+            for (Message m : due) {
+                Region to = rs.get(m.to());
+                if (m.period() > to.viewPeriod[m.from()]) {
+                    to.view[m.from()] = m.demand();
+                    to.viewPeriod[m.from()] = m.period();
+                }
+                assertSumWithinWhole(rs, regions, f);
+            }
+            // acknowledged: every peer took this period's shipment (counted once per peer)
+            for (int i = 0; i < regions; i++) {
+                Region r = rs.get(i);
+                long distinctPeers = due.stream()
+                        .filter(m -> m.from() == indexOf(rs, r) && m.period() == now)
+                        .map(Message::to)
+                        .distinct()
+                        .count();
+                if (distinctPeers == regions - 1 && r.shippedPeriod == now) {
+                    r.a = r.demand;
+                }
+            }
+            assertSumWithinWhole(rs, regions, f);
+        }
+    }
+
+    private static int indexOf(List<Region> rs, Region r) {
+        return rs.indexOf(r);
+    }
+
+    private static void assertSumWithinWhole(List<Region> rs, int regions, long f) {
+        long sum = 0;
+        for (int i = 0; i < regions; i++) {
+            Region r = rs.get(i);
+            long peers = 0;
+            for (int j = 0; j < regions; j++) {
+                peers += j == i ? 0 : r.view[j];
+            }
+            sum += RegionShares.share(f, regions, RegionShares.own(r.demand, r.a), peers);
+        }
+        assertThat(sum).isLessThanOrEqualTo(RegionShares.SCALE);
+    }
+}
