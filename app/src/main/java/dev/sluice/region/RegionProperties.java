@@ -44,6 +44,21 @@ public class RegionProperties {
     /** How long a shipment to a peer may take before it counts as not taken. Default 2s. */
     private Duration shipTimeout = Duration.ofSeconds(2);
 
+    /**
+     * Whether a background thread ships every sync period (default true). A function runtime that
+     * freezes the process between invocations sets it false: its handlers ship after a request
+     * instead, at most once a period ({@link RegionSync#shipIfDue()}).
+     */
+    private boolean shipInBackground = true;
+
+    public boolean isShipInBackground() {
+        return shipInBackground;
+    }
+
+    public void setShipInBackground(boolean shipInBackground) {
+        this.shipInBackground = shipInBackground;
+    }
+
     /** The most subjects of global policies a node ships at once; more are counted as dropped. Default 100,000. */
     private int maxSubjects = 100_000;
 

@@ -165,6 +165,13 @@ public final class RegionSync implements AutoCloseable {
             LOG.warn("limiter.region is set but the store is in-process: global policies hold per region only when"
                     + " each region has its own Redis (REDIS_URIS or REDIS_URI); nothing is shipped");
             this.ticker = null;
+        } else if (mode.on() && !p.isShipInBackground()) {
+            this.ticker = null;
+            LOG.info(
+                    "Multi-region mode: region {} with peers {}, shipping after requests at most every {}",
+                    p.getName(),
+                    p.getPeers().keySet(),
+                    p.getSyncPeriod());
         } else if (mode.on()) {
             this.ticker = Executors.newSingleThreadScheduledExecutor(r -> {
                 Thread t = new Thread(r, "sluice-region-sync");
@@ -263,8 +270,35 @@ public final class RegionSync implements AutoCloseable {
         }
     }
 
+    /** The sync period of the last tick this node started. */
+    private final AtomicLong lastTickPeriod = new AtomicLong(-1);
+
+    /**
+     * For a process frozen between requests (a function): runs a sync now, and waits for it, if
+     * none ran since the current sync period began; else nothing. Returns false when the sync failed
+     * or took longer than the ship timeout (the demand stays where it is and goes with a later one).
+     */
+    public boolean shipIfDue() {
+        if (!active()) {
+            return true;
+        }
+        long period = System.currentTimeMillis() * 1000 / mode.syncMicros();
+        long last = lastTickPeriod.get();
+        if (last >= period || !lastTickPeriod.compareAndSet(last, period)) {
+            return true;
+        }
+        try {
+            tick().toCompletableFuture().get(properties.getShipTimeout().toMillis() + 1000, TimeUnit.MILLISECONDS);
+            return true;
+        } catch (Exception e) {
+            LOG.warn("region sync after a request: {}", e.toString());
+            return false;
+        }
+    }
+
     /** One sync: claim, ship, record. Returns how many entries this node shipped. */
     public CompletionStage<Integer> tick() {
+        lastTickPeriod.accumulateAndGet(System.currentTimeMillis() * 1000 / mode.syncMicros(), Math::max);
         List<Subject> subjects = new ArrayList<>(mode.active().keySet());
         if (subjects.isEmpty()) {
             return CompletableFuture.completedFuture(0);

@@ -1,6 +1,7 @@
 package dev.sluice.function;
 
 import dev.sluice.plans.UsageLedger;
+import dev.sluice.region.RegionSync;
 import io.micronaut.context.ApplicationContext;
 import java.util.Map;
 import java.util.Optional;
@@ -22,16 +23,29 @@ final class AfterEachRequest {
      * behind a function runtime, so Micronaut's "service ready" health indicator, which waits for
      * one, would hold {@code /health} DOWN for good.
      */
-    static final Map<String, Object> FUNCTION_PROPERTIES =
-            Map.of("endpoints.health.service-ready-indicator-enabled", false);
+    static final Map<String, Object> FUNCTION_PROPERTIES = Map.of(
+            "endpoints.health.service-ready-indicator-enabled", false,
+            // a frozen process ships nothing in the background: the handler ships after requests
+            "limiter.region.ship-in-background", false);
 
     private final Optional<UsageLedger> ledger;
+    private final Optional<RegionSync> regions;
 
     AfterEachRequest(ApplicationContext context) {
         this.ledger = context.findBean(UsageLedger.class);
+        this.regions = context.findBean(RegionSync.class);
     }
 
+    /**
+     * The ledger flush, and in multi-region mode the region's demand shipped to its peers when a
+     * sync period has ended since the last shipment (RegionSync.shipIfDue: at most once a period,
+     * bounded by the ship timeout). A frozen process never ships on its own; what one checked in
+     * its last period before a long freeze is shipped by the next request that finds that period
+     * over, or not at all — its region is then counted lower than it was (a smaller share, never a
+     * larger one: docs/multi-region.md).
+     */
     void settle() {
+        regions.ifPresent(RegionSync::shipIfDue);
         if (ledger.isPresent() && !ledger.get().flushNow()) {
             // the units stay buffered (sluice_ledger_pending_units) and are written by the next
             // request's flush or the scheduled one; the ledger has already logged why
