@@ -51,6 +51,23 @@ public final class RegionShares {
         return Math.floorDiv(burst * sn, SCALE);
     }
 
+    /**
+     * The debt (µs) a region's bucket holds after its share grew from {@code su} to {@code sn},
+     * given its debt under {@code su}: as many tokens as before, never more (prelude.lua). Rounded
+     * up, plus one µs for the floating-point step Lua takes.
+     */
+    public static long grownDebt(long burst, long limit, long periodMicros, long su, long sn, long debt) {
+        long oldBurst = burst(burst, su);
+        long oldPeriod = periodMicros(periodMicros, su);
+        long newBurst = burst(burst, sn);
+        long newPeriod = periodMicros(periodMicros, sn);
+        long fill = Math.ceilDiv(oldBurst * oldPeriod, limit);
+        long d = Math.min(Math.max(debt, 0), fill);
+        return Math.ceilDiv((newBurst - oldBurst) * newPeriod, limit)
+                + (long) Math.ceil(d * ((double) newPeriod / oldPeriod))
+                + 1;
+    }
+
     /** The period (µs) a region's bucket refills {@code limit} tokens in with share {@code sn > 0}. */
     public static long periodMicros(long periodMicros, long sn) {
         return Math.ceilDiv(periodMicros * SCALE, sn);

@@ -180,7 +180,7 @@ public final class RegionSync implements AutoCloseable {
             });
             long s = p.getSyncPeriod().toMillis();
             // a little after each period's end, so the period's last checks have counted
-            long offset = Math.min(100, s / 10);
+            long offset = Math.min(20, s / 10);
             long first = s - Math.floorMod(System.currentTimeMillis(), s) + offset;
             ticker.scheduleAtFixedRate(this::tickSafely, first, s, TimeUnit.MILLISECONDS);
             LOG.info(

@@ -90,6 +90,45 @@ class RegionScriptIT {
         assertThat(redis.call("HGET", STATE, "c")).isEqualTo("40");
     }
 
+    /** A check of burst 100, 100 per 100 s, at the shard's clock. */
+    @SuppressWarnings("unchecked")
+    private List<Long> slowCheck(long cost) {
+        return (List<Long>) redis.call(
+                "EVAL",
+                LuaScript.TOKEN_BUCKET.source(),
+                "2",
+                BUCKET,
+                STATE,
+                "100",
+                "100",
+                "100000000",
+                Long.toString(cost),
+                "-1",
+                "",
+                "",
+                "g",
+                Long.toString(S),
+                "3333",
+                "60000");
+    }
+
+    @Test
+    void aGrownShareGivesTheBucketNoTokensAndAShrunkOneTakesThemDown() {
+        redis.call("HSET", STATE, "sn", "2500");
+        assertThat(slowCheck(20).get(1)).isEqualTo(5L); // 25 of 100, 20 taken
+        redis.call("HSET", STATE, "sn", "5000");
+        // still 5 (a share of 0.5 refills 0.5 a second: nothing in the time this takes), not 30
+        List<Long> look = slowCheck(0);
+        assertThat(look.get(1)).isEqualTo(5L);
+        assertThat(slowCheck(6).get(0)).isZero();
+        assertThat(slowCheck(5).get(0)).isEqualTo(1L);
+        // the move, as the twin computes it: debt under 2500 of 20 tokens (at 0.25 a second: 80 s)
+        long debt = RegionShares.grownDebt(100, 100, 100_000_000, 2500, 5000, 80_000_000);
+        assertThat(debt).isEqualTo(90_000_001L); // 45 tokens owed at 0.5 a second
+        redis.call("HSET", STATE, "sn", "1000");
+        assertThat(slowCheck(0).get(1)).isZero(); // 10 of 100 with 50 owed: none
+    }
+
     @Test
     void withoutAShareTheRegionHoldsAnEqualSplitAndBelowOneTokenItDeniesForASyncPeriod() {
         int admitted = 0;

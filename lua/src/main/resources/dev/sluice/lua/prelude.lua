@@ -62,9 +62,16 @@ end
 -- the bucket: burst times the share, the period divided by it (the rate times the share). A
 -- consuming check adds its cost to the region's demand of the current period of S, admitted or not.
 -- A share below one token of burst denies until the shares next change (one S).
+--
+-- A share that grew since the bucket was last decided on (su, in the same hash) gives the bucket
+-- no tokens: its state is moved so that it holds as many as it did (and refills faster from there).
+-- Without that, a full bucket whose share doubled would hold twice the tokens at once, tokens the
+-- other regions' buckets never gave up. So the regions' tokens together never exceed the whole
+-- burst, and with shares adding up to at most the whole, no span admits more than burst + rate x
+-- span across all regions. A share that shrank takes its tokens down with it.
 if ARGV[8] == 'g' then
   local rk = KEYS[#KEYS]
-  local st = redis.call('HMGET', rk, 'sn', 'ck', 'c')
+  local st = redis.call('HMGET', rk, 'sn', 'ck', 'c', 'su')
   local sn = tonumber(st[1]) or tonumber(ARGV[10])
   if cost > 0 then
     local k = idiv(now, tonumber(ARGV[9]))
@@ -80,7 +87,32 @@ if ARGV[8] == 'g' then
       redis.call('PEXPIRE', rk, ARGV[11])
     end
   end
-  burst = idiv(burst * sn, 10000)
+  local su = tonumber(st[4])
+  local new_burst = idiv(burst * sn, 10000)
+  local new_period = 0
+  if sn >= 1 then
+    new_period = cdiv(period * 10000, sn)
+  end
+  if su ~= sn then
+    if su and su >= 1 and sn > su and new_burst >= 1 then
+      local old_burst = idiv(burst * su, 10000)
+      local old_period = cdiv(period * 10000, su)
+      local debt = 0
+      local full_at = tonumber(redis.call('GET', KEYS[1]))
+      if full_at and full_at > now then
+        debt = full_at - now
+        local fill = cdiv(old_burst * old_period, limit)
+        if debt > fill then
+          debt = fill
+        end
+      end
+      -- tokens held: old_burst - debt * limit / old_period; the same under the new shape
+      local moved = cdiv((new_burst - old_burst) * new_period, limit) + math.ceil(debt * (new_period / old_period)) + 1
+      redis.call('SET', KEYS[1], string.format('%d', now + moved), 'PX', string.format('%d', cdiv(moved, 1000)))
+    end
+    redis.call('HSET', rk, 'su', sn)
+  end
+  burst = new_burst
   if burst < 1 then
     if cost < 0 then
       return {1, 0, 0, 0, now}
@@ -88,7 +120,7 @@ if ARGV[8] == 'g' then
     local wait = cdiv(tonumber(ARGV[9]), 1000)
     return {0, 0, wait, wait, now}
   end
-  period = cdiv(period * 10000, sn)
+  period = new_period
 end
 
 -- The token bucket's debt at `now` (token_bucket.lua, plan.lua): how far its state `full_at` (the

@@ -1,0 +1,87 @@
+package dev.sluice.region;
+
+import dev.sluice.config.Policy;
+import dev.sluice.config.PolicyRegistry;
+import io.micronaut.core.async.publisher.Publishers;
+import io.micronaut.health.HealthStatus;
+import io.micronaut.management.health.indicator.HealthIndicator;
+import io.micronaut.management.health.indicator.HealthResult;
+import jakarta.inject.Singleton;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.reactivestreams.Publisher;
+
+/**
+ * {@code /health} details {@code regions} (multi-region mode only): this region, per peer region how
+ * long ago it last took a batch from this node and last sent this node one, and per global policy
+ * the floor demand f and the bound in force. Always UP: a region that cannot reach its peers still
+ * decides, on the shares it last had (docs/multi-region.md); the runbook's alerts watch the ages.
+ */
+@Singleton
+public class RegionHealth implements HealthIndicator {
+    private final RegionSync sync;
+    private final RegionMode mode;
+    private final PolicyRegistry policies;
+
+    public RegionHealth(RegionSync sync, RegionMode mode, PolicyRegistry policies) {
+        this.sync = sync;
+        this.mode = mode;
+        this.policies = policies;
+    }
+
+    @Override
+    public Publisher<HealthResult> getResult() {
+        if (!mode.on()) {
+            return Publishers.empty();
+        }
+        RegionProperties p = mode.properties();
+        Map<String, Object> details = new LinkedHashMap<>();
+        details.put("region", p.getName());
+        details.put("syncPeriod", p.getSyncPeriod().toString());
+        details.put("shipping", sync.active() ? (p.isShipInBackground() ? "background" : "after-requests") : "off");
+        double expiry = p.getPeerExpiry().toMillis() / 1000.0;
+        Map<String, Object> peers = new LinkedHashMap<>();
+        boolean allHeard = true;
+        for (Map.Entry<String, double[]> e : sync.peerAges().entrySet()) {
+            Map<String, Object> peer = new LinkedHashMap<>();
+            peer.put("lastTookSecondsAgo", finite(e.getValue()[0]));
+            peer.put("lastHeardSecondsAgo", finite(e.getValue()[1]));
+            double heard = e.getValue()[1];
+            if (!Double.isNaN(heard) && heard > expiry) {
+                allHeard = false;
+            }
+            peers.put(e.getKey(), peer);
+        }
+        details.put("peers", peers);
+        details.put("activeSubjects", mode.active().size());
+        details.put("droppedSubjects", mode.dropped());
+        Map<String, Object> global = new LinkedHashMap<>();
+        for (Policy policy : policies.all().values()) {
+            if (!policy.global()) {
+                continue;
+            }
+            Map<String, Object> g = new LinkedHashMap<>();
+            g.put(
+                    "floorDemand",
+                    RegionShares.floorDemand(policy.limit(), mode.syncMicros(), p.getShareFloor(), p.regions()));
+            // O, as docs/multi-region.md derives it: no span admits more than burst + rate x span
+            // while every peer's share is held; a peer silent past the expiry has its share reclaimed
+            g.put("overAdmissionBound", allHeard ? 0.0 : null);
+            g.put(
+                    "bound",
+                    allHeard
+                            ? "admitted <= burst + rate x span in every span (O <= 0)"
+                            : "a peer was silent for longer than peer-expiry: its share is reclaimed; if it still decides,"
+                                    + " up to its last share more");
+            global.put(policy.name(), g);
+        }
+        details.put("globalPolicies", global);
+        return Publishers.just(HealthResult.builder("regions", HealthStatus.UP)
+                .details(details)
+                .build());
+    }
+
+    private static Object finite(double seconds) {
+        return Double.isNaN(seconds) ? null : Math.round(seconds * 1000) / 1000.0;
+    }
+}
