@@ -62,6 +62,48 @@ public final class RegionSync implements AutoCloseable {
     @io.micronaut.serde.annotation.Serdeable
     public record Entry(String policy, String key, long period, long demand) {}
 
+    /** A claimed entry, and whether its demand is above what the region counts itself at (an ack lifts it). */
+    record Claim(Entry entry, boolean raise) {}
+
+    /**
+     * Store calls of a sync in flight at once: a sync of many subjects goes out in waves, so the
+     * checks that share the connections are not queued behind thousands of sync calls.
+     */
+    static final int IN_FLIGHT = 64;
+
+    /**
+     * Runs {@code call} on each item in waves of {@link #IN_FLIGHT}, a wave after the one before has
+     * answered; the results in order, null where a call failed.
+     */
+    static <T, R> CompletableFuture<List<R>> paced(
+            List<T> items, java.util.function.Function<T, CompletionStage<R>> call) {
+        List<R> results = new ArrayList<>(java.util.Collections.nCopies(items.size(), null));
+        CompletableFuture<Void> chain = CompletableFuture.completedFuture(null);
+        for (int from = 0; from < items.size(); from += IN_FLIGHT) {
+            int start = from;
+            int end = Math.min(items.size(), from + IN_FLIGHT);
+            chain = chain.thenCompose(x -> {
+                List<CompletableFuture<Void>> wave = new ArrayList<>(end - start);
+                for (int i = start; i < end; i++) {
+                    int at = i;
+                    CompletionStage<R> stage;
+                    try {
+                        stage = call.apply(items.get(at));
+                    } catch (RuntimeException e) {
+                        stage = CompletableFuture.failedFuture(e);
+                    }
+                    wave.add(stage.handle((r, e) -> {
+                                results.set(at, e == null ? r : null);
+                                return (Void) null;
+                            })
+                            .toCompletableFuture());
+                }
+                return CompletableFuture.allOf(wave.toArray(CompletableFuture[]::new));
+            });
+        }
+        return chain.thenApply(x -> results);
+    }
+
     /** What a region ships to a peer. */
     @io.micronaut.serde.annotation.Serdeable
     public record Batch(String origin, List<Entry> entries) {}
@@ -303,33 +345,26 @@ public final class RegionSync implements AutoCloseable {
         if (subjects.isEmpty()) {
             return CompletableFuture.completedFuture(0);
         }
-        List<CompletableFuture<Entry>> claims = new ArrayList<>(subjects.size());
-        for (Subject s : subjects) {
-            claims.add(region(s, "ship")
-                    .thenApply(r -> r.get(0) == 1L ? new Entry(s.policy(), s.key(), r.get(2), r.get(1)) : null)
-                    .exceptionally(e -> null)
-                    .toCompletableFuture());
-        }
-        return CompletableFuture.allOf(claims.toArray(CompletableFuture[]::new)).thenCompose(x -> {
-            List<Entry> entries = new ArrayList<>();
-            for (CompletableFuture<Entry> c : claims) {
-                Entry e = c.join();
-                if (e != null) {
-                    entries.add(e);
-                }
-            }
-            List<CompletableFuture<Integer>> batches = new ArrayList<>();
-            for (int i = 0; i < entries.size(); i += BATCH) {
-                batches.add(ship(entries.subList(i, Math.min(entries.size(), i + BATCH))));
-            }
-            return CompletableFuture.allOf(batches.toArray(CompletableFuture[]::new))
-                    .thenApply(y ->
-                            batches.stream().mapToInt(CompletableFuture::join).sum());
-        });
+        return paced(subjects, s -> region(s, "ship")
+                        .thenApply(r -> r.get(0) == 1L
+                                ? new Claim(new Entry(s.policy(), s.key(), r.get(2), r.get(1)), r.get(4) == 1L)
+                                : null))
+                .thenCompose(claims -> {
+                    List<Claim> claimed = claims.stream().filter(c -> c != null).toList();
+                    List<CompletableFuture<Integer>> batches = new ArrayList<>();
+                    for (int i = 0; i < claimed.size(); i += BATCH) {
+                        batches.add(ship(claimed.subList(i, Math.min(claimed.size(), i + BATCH))));
+                    }
+                    return CompletableFuture.allOf(batches.toArray(CompletableFuture[]::new))
+                            .thenApply(y -> batches.stream()
+                                    .mapToInt(CompletableFuture::join)
+                                    .sum());
+                });
     }
 
     /** Sends one batch to every peer; then records, per entry, whether all of them took it. */
-    private CompletableFuture<Integer> ship(List<Entry> entries) {
+    private CompletableFuture<Integer> ship(List<Claim> claims) {
+        List<Entry> entries = claims.stream().map(Claim::entry).toList();
         byte[] body;
         try {
             body = json.writeValueAsBytes(new Batch(properties.getName(), List.copyOf(entries)));
@@ -367,18 +402,20 @@ public final class RegionSync implements AutoCloseable {
             if (all) {
                 shipped.increment(entries.size());
             }
-            List<CompletableFuture<?>> acks = new ArrayList<>();
-            for (Entry e : entries) {
-                acks.add(region(
-                                new Subject(e.policy(), e.key()),
-                                "acked",
-                                Long.toString(e.period()),
-                                Long.toString(e.demand()),
-                                all ? "1" : "0")
-                        .toCompletableFuture()
-                        .exceptionally(t -> null));
+            if (!all) {
+                // `a` was lowered before shipping and stays so: nothing to record
+                return CompletableFuture.completedFuture(entries.size());
             }
-            return CompletableFuture.allOf(acks.toArray(CompletableFuture[]::new))
+            List<Entry> raise =
+                    claims.stream().filter(Claim::raise).map(Claim::entry).toList();
+            return paced(
+                            raise,
+                            e -> region(
+                                    new Subject(e.policy(), e.key()),
+                                    "acked",
+                                    Long.toString(e.period()),
+                                    Long.toString(e.demand()),
+                                    "1"))
                     .thenApply(y -> entries.size());
         });
     }
@@ -392,26 +429,27 @@ public final class RegionSync implements AutoCloseable {
         if (peer != null) {
             peer.lastSentUsMs.set(System.currentTimeMillis());
         }
-        List<CompletableFuture<Long>> calls = new ArrayList<>(entries.size());
-        for (Entry e : entries) {
-            Policy policy = policies.find(e.policy());
-            if (policy == null || !policy.global()) {
-                continue;
-            }
-            calls.add(region(
-                            new Subject(e.policy(), e.key()),
-                            "apply",
-                            origin,
-                            Long.toString(e.period()),
-                            Long.toString(e.demand()))
-                    .thenApply(r -> r.get(0))
-                    .toCompletableFuture());
-        }
-        return CompletableFuture.allOf(calls.toArray(CompletableFuture[]::new)).thenApply(x -> {
-            int n = (int) calls.stream().mapToLong(CompletableFuture::join).sum();
-            applied.increment(n);
-            return n;
-        });
+        List<Entry> global = entries.stream()
+                .filter(e -> {
+                    Policy policy = policies.find(e.policy());
+                    return policy != null && policy.global();
+                })
+                .toList();
+        return paced(global, e -> region(
+                                new Subject(e.policy(), e.key()),
+                                "apply",
+                                origin,
+                                Long.toString(e.period()),
+                                Long.toString(e.demand()))
+                        .thenApply(r -> r.get(0)))
+                .thenApply(results -> {
+                    if (results.contains(null)) {
+                        throw new IllegalStateException("the store did not take every entry");
+                    }
+                    int n = (int) results.stream().mapToLong(Long::longValue).sum();
+                    applied.increment(n);
+                    return n;
+                });
     }
 
     /** {sn, own demand, acked, the peers' demand that counts} of a subject (region.lua's read). */

@@ -148,7 +148,8 @@ class RegionScriptIT {
         long k = period();
         redis.call("HSET", STATE, "ck", Long.toString(k - 1), "c", "40");
         // the last complete period's demand, claimed once; `a` (0) holds the share at the floor
-        assertThat(region("ship")).containsExactly(1L, 40L, k - 1, RegionShares.share(F, 3, 0, 0));
+        // (raise 1: the demand is above `a`, which only an ack from every peer lifts)
+        assertThat(region("ship")).containsExactly(1L, 40L, k - 1, RegionShares.share(F, 3, 0, 0), 1L);
         assertThat(region("ship").get(0)).isZero(); // claimed already
         assertThat(region("acked", Long.toString(k - 1), "40", "0")).containsExactly(RegionShares.share(F, 3, 0, 0));
         assertThat(region("acked", Long.toString(k - 1), "40", "1")).containsExactly(RegionShares.share(F, 3, 40, 0));

@@ -18,8 +18,9 @@
 -- ARGV[6]  the peer expiry in µs: a peer not heard of for longer no longer counts
 --
 -- 'ship'            claims the last complete period's demand for shipping, once per region and
---                   period: {1, demand, period, sn}, or {0, demand, period, sn} when another node
---                   has claimed it; lowers `a` to the demand first (it may reach a peer at once)
+--                   period: {1, demand, period, sn, raise}, or {0, demand, period, sn} when another
+--                   node has claimed it; lowers `a` to the demand first (it may reach a peer at
+--                   once); raise is 1 when the demand is above `a`, which only 'acked' then lifts
 -- 'acked'  ARGV[7] the period shipped, ARGV[8] the demand, ARGV[9] '1' when every peer region took
 --                   it: `a` becomes that demand if no later period was claimed since; {sn}
 -- 'apply'  ARGV[7] the origin region, ARGV[8] the period, ARGV[9] its demand: kept when newer than
@@ -105,12 +106,15 @@ if op == 'ship' then
     return {0, d, k - 1, tonumber(h['sn']) or 0}
   end
   local a = tonumber(h['a']) or 0
+  local raise = 0
   if d < a then
     a = d
+  elseif d > a then
+    raise = 1
   end
   h['a'] = a
   redis.call('HSET', KEYS[1], 'sk', string.format('%d', k - 1), 'a', a)
-  return {1, d, k - 1, reshare()}
+  return {1, d, k - 1, reshare(), raise}
 elseif op == 'acked' then
   if ARGV[9] == '1' and tonumber(h['sk']) == tonumber(ARGV[7]) then
     h['a'] = ARGV[8]
