@@ -326,6 +326,21 @@ class MultiRegionIT {
                 .contains("\"regions\"")
                 .contains("\"globalPolicies\"")
                 .contains("\"overAdmissionBound\":0.0");
+        // the peers' metrics, as the runbook's alerts name them, summed over region a's two nodes
+        String prometheus = "";
+        for (int i = 0; i < 2; i++) {
+            prometheus += HTTP.send(
+                            HttpRequest.newBuilder(URI.create(lb.get("a").url() + "/prometheus"))
+                                    .build(),
+                            HttpResponse.BodyHandlers.ofString())
+                    .body();
+        }
+        assertThat(prometheus)
+                .contains("sluice_region_peer_lag_seconds{peer=\"b\"}")
+                .contains("sluice_region_peer_last_took_age_seconds{peer=\"c\"}")
+                .contains("sluice_region_ship_failures_total{peer=\"b\"}")
+                .contains("sluice_region_shipped_total")
+                .contains("sluice_region_dropped_subjects");
     }
 
     /**
