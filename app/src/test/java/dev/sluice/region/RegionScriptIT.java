@@ -47,9 +47,9 @@ class RegionScriptIT {
         return (List<Long>) redis.call(args.toArray(String[]::new));
     }
 
-    /** A global token bucket check of burst 100, 100 per second (prelude.lua's global part). */
+    /** A global token bucket check of burst 100, 100 per period (µs) (prelude.lua's global part). */
     @SuppressWarnings("unchecked")
-    private List<Long> check(long cost) {
+    private List<Long> check(long cost, long periodMicros) {
         return (List<Long>) redis.call(
                 "EVAL",
                 LuaScript.TOKEN_BUCKET.source(),
@@ -58,7 +58,7 @@ class RegionScriptIT {
                 STATE,
                 "100",
                 "100",
-                "1000000",
+                Long.toString(periodMicros),
                 Long.toString(cost),
                 "-1",
                 "",
@@ -67,6 +67,16 @@ class RegionScriptIT {
                 Long.toString(S),
                 "3333",
                 "60000");
+    }
+
+    /** 100 per second. */
+    private List<Long> check(long cost) {
+        return check(cost, 1_000_000);
+    }
+
+    /** 100 per 100 s. */
+    private List<Long> slowCheck(long cost) {
+        return check(cost, 100_000_000);
     }
 
     private long period() {
@@ -88,28 +98,6 @@ class RegionScriptIT {
         assertThat(redis.call("HGET", STATE, "ck")).isEqualTo(Long.toString(period()));
         assertThat(check(0).get(0)).isEqualTo(0L); // a look counts nothing
         assertThat(redis.call("HGET", STATE, "c")).isEqualTo("40");
-    }
-
-    /** A check of burst 100, 100 per 100 s, at the shard's clock. */
-    @SuppressWarnings("unchecked")
-    private List<Long> slowCheck(long cost) {
-        return (List<Long>) redis.call(
-                "EVAL",
-                LuaScript.TOKEN_BUCKET.source(),
-                "2",
-                BUCKET,
-                STATE,
-                "100",
-                "100",
-                "100000000",
-                Long.toString(cost),
-                "-1",
-                "",
-                "",
-                "g",
-                Long.toString(S),
-                "3333",
-                "60000");
     }
 
     @Test

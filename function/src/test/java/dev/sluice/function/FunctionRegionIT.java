@@ -40,18 +40,7 @@ class FunctionRegionIT {
     }
 
     private static APIGatewayV2HTTPEvent event(String method, String path, String body) {
-        return APIGatewayV2HTTPEvent.builder()
-                .withVersion("2.0")
-                .withRawPath(path)
-                .withHeaders(Map.of("content-type", "application/json"))
-                .withBody(body)
-                .withRequestContext(APIGatewayV2HTTPEvent.RequestContext.builder()
-                        .withHttp(APIGatewayV2HTTPEvent.RequestContext.Http.builder()
-                                .withMethod(method)
-                                .withPath(path)
-                                .build())
-                        .build())
-                .build();
+        return HttpApiHandlerTest.event(method, path, "application/json", body, false);
     }
 
     private static void sleepPastTheNextPeriodStart(long extraMs) throws InterruptedException {

@@ -22,8 +22,7 @@ class HttpApiHandlerTest {
         return event("POST", path, "application/json", body, false);
     }
 
-    private static APIGatewayV2HTTPEvent event(
-            String method, String path, String contentType, String body, boolean base64) {
+    static APIGatewayV2HTTPEvent event(String method, String path, String contentType, String body, boolean base64) {
         return APIGatewayV2HTTPEvent.builder()
                 .withVersion("2.0")
                 .withRawPath(path)
