@@ -199,10 +199,13 @@ public final class RegionSync implements AutoCloseable {
                 peers.put(name, peer);
             });
         }
-        this.http = HttpClient.newBuilder()
-                .connectTimeout(p.getShipTimeout())
-                .version(HttpClient.Version.HTTP_1_1)
-                .build();
+        // the client (and its selector thread) only where there are peers to ship to
+        this.http = mode.on()
+                ? HttpClient.newBuilder()
+                        .connectTimeout(p.getShipTimeout())
+                        .version(HttpClient.Version.HTTP_1_1)
+                        .build()
+                : null;
         if (mode.on() && commands == null) {
             LOG.warn("limiter.region is set but the store is in-process: global policies hold per region only when"
                     + " each region has its own Redis (REDIS_URIS or REDIS_URI); nothing is shipped");
