@@ -460,7 +460,7 @@ public class AdminController {
 
     // --- JSON in and out -----------------------------------------------------------------------
 
-    static JsonNode object(JsonMapper json, @Nullable byte[] body) {
+    public static JsonNode object(JsonMapper json, @Nullable byte[] body) {
         if (body == null || body.length == 0) {
             throw BadRequestException.of("body", "is required: a JSON object");
         }

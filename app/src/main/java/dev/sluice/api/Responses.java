@@ -30,7 +30,7 @@ public final class Responses {
     public static final String REDUCED_CAPACITY =
             "https://iana.org/assignments/http-problem-types#temporary-reduced-capacity";
     static final String INVALID_REQUEST = "urn:sluice:problem:invalid-request";
-    static final String UNKNOWN_POLICY = "urn:sluice:problem:unknown-policy";
+    public static final String UNKNOWN_POLICY = "urn:sluice:problem:unknown-policy";
     static final String UNKNOWN_LEASE = "urn:sluice:problem:unknown-lease";
 
     private static final JsonFactory JSON = new JsonFactory();

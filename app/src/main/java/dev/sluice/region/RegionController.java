@@ -1,7 +1,9 @@
 package dev.sluice.region;
 
+import dev.sluice.admin.AdminController;
 import dev.sluice.admin.BearerTokens;
 import dev.sluice.api.BadRequestException;
+import dev.sluice.api.CheckRequestParser;
 import dev.sluice.api.Responses;
 import io.micronaut.core.annotation.Nullable;
 import io.micronaut.http.HttpHeaders;
@@ -13,7 +15,7 @@ import io.micronaut.http.annotation.Controller;
 import io.micronaut.http.annotation.Header;
 import io.micronaut.http.annotation.Post;
 import io.micronaut.json.JsonMapper;
-import java.io.IOException;
+import io.micronaut.json.tree.JsonNode;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -43,7 +45,9 @@ public class RegionController {
 
     @Post(value = "/demand", consumes = MediaType.ALL, produces = MediaType.APPLICATION_JSON)
     public CompletionStage<HttpResponse<?>> demand(
-            @Nullable @Header(HttpHeaders.AUTHORIZATION) String authorization, @Nullable @Body byte[] body) {
+            @Nullable @Header(HttpHeaders.AUTHORIZATION) String authorization,
+            @Nullable @Header(HttpHeaders.CONTENT_TYPE) String contentType,
+            @Nullable @Body byte[] body) {
         if (!sync.active()) {
             return done(Responses.problem(
                     HttpStatus.NOT_FOUND,
@@ -55,6 +59,15 @@ public class RegionController {
         HttpResponse<?> refused = tokens.check(authorization);
         if (refused != null) {
             return done(refused);
+        }
+        if (contentType == null
+                || !contentType.toLowerCase(java.util.Locale.ROOT).startsWith("application/json")) {
+            return done(Responses.problem(
+                    HttpStatus.UNSUPPORTED_MEDIA_TYPE,
+                    "urn:sluice:problem:invalid-request",
+                    "Unsupported Media Type",
+                    "a demand batch is application/json",
+                    List.of(new dev.sluice.api.InvalidParam("content-type", "must be application/json"))));
         }
         RegionSync.Batch batch;
         try {
@@ -75,42 +88,75 @@ public class RegionController {
                         List.of()));
     }
 
+    /**
+     * The batch, every field checked: strings where strings belong, whole numbers where numbers do,
+     * keys as a check's keys, and periods that this region's clock can have seen — one far ahead
+     * would otherwise be "newer" than every real shipment of its origin for good.
+     */
     private RegionSync.Batch parse(@Nullable byte[] body) {
-        if (body == null || body.length == 0) {
-            throw BadRequestException.of("body", "is required: {\"origin\": ..., \"entries\": [...]}");
-        }
-        RegionSync.Batch batch;
-        try {
-            batch = json.readValue(body, RegionSync.Batch.class);
-        } catch (IOException | RuntimeException e) {
-            throw BadRequestException.of("body", "is not a demand batch: " + e.getMessage());
-        }
-        if (batch == null || batch.origin() == null || !sync.knows(batch.origin())) {
+        JsonNode o = AdminController.object(json, body);
+        JsonNode origin = o.get("origin");
+        if (origin == null || !origin.isString() || !sync.knows(origin.getStringValue())) {
             throw BadRequestException.of("origin", "must name one of this region's peers");
         }
-        if (batch.entries() == null) {
-            throw BadRequestException.of("entries", "is required");
+        JsonNode entries = o.get("entries");
+        if (entries == null || !entries.isArray()) {
+            throw BadRequestException.of("entries", "is required: an array of {policy, key, period, demand}");
         }
-        if (batch.entries().size() > MAX_ENTRIES) {
+        if (entries.size() > MAX_ENTRIES) {
             throw BadRequestException.of("entries", "at most " + MAX_ENTRIES + " a batch");
         }
-        for (int i = 0; i < batch.entries().size(); i++) {
-            RegionSync.Entry e = batch.entries().get(i);
+        long now = sync.currentPeriod();
+        long earliest = now - sync.expiryPeriods() - 1;
+        long latest = now + sync.aheadPeriods();
+        List<RegionSync.Entry> out = new java.util.ArrayList<>(entries.size());
+        for (int i = 0; i < entries.size(); i++) {
+            JsonNode e = entries.get(i);
             String at = "entries[" + i + "]";
-            if (e == null || e.policy() == null || e.policy().isEmpty()) {
-                throw BadRequestException.of(at + ".policy", "is required");
+            if (e == null || !e.isObject()) {
+                throw BadRequestException.of(at, "must be an object {policy, key, period, demand}");
             }
-            if (e.key() == null || e.key().isEmpty()) {
-                throw BadRequestException.of(at + ".key", "is required");
+            String policy = string(e, at + ".policy");
+            String key = string(e, at + ".key");
+            String bad = CheckRequestParser.checkKey(key);
+            if (bad != null) {
+                throw BadRequestException.of(at + ".key", bad);
             }
-            if (e.period() < 0) {
-                throw BadRequestException.of(at + ".period", "must be at least 0");
+            long period = whole(e, at + ".period");
+            if (period < earliest || period > latest) {
+                throw BadRequestException.of(
+                        at + ".period",
+                        "must be a sync period this region's clock allows: between " + earliest
+                                + " (peer-expiry ago) and " + latest + " (" + RegionSync.AHEAD_SECONDS
+                                + " s ahead), was " + period);
             }
-            if (e.demand() < 0 || e.demand() > 1L << 50) {
+            long demand = whole(e, at + ".demand");
+            if (demand < 0 || demand > 1L << 50) {
                 throw BadRequestException.of(at + ".demand", "must be between 0 and 2^50");
             }
+            out.add(new RegionSync.Entry(policy, key, period, demand));
         }
-        return batch;
+        return new RegionSync.Batch(origin.getStringValue(), out);
+    }
+
+    private static String string(JsonNode entry, String field) {
+        JsonNode v = entry.get(field.substring(field.lastIndexOf('.') + 1));
+        if (v == null || !v.isString() || v.getStringValue().isEmpty()) {
+            throw BadRequestException.of(field, "is required: a non-empty string");
+        }
+        return v.getStringValue();
+    }
+
+    private static long whole(JsonNode entry, String field) {
+        JsonNode v = entry.get(field.substring(field.lastIndexOf('.') + 1));
+        if (v == null || !v.isNumber()) {
+            throw BadRequestException.of(field, "is required: a whole number");
+        }
+        double d = v.getNumberValue().doubleValue();
+        if (d != Math.rint(d) || Math.abs(d) > 1L << 62) {
+            throw BadRequestException.of(field, "must be a whole number");
+        }
+        return v.getNumberValue().longValue();
     }
 
     private static CompletionStage<HttpResponse<?>> done(HttpResponse<?> r) {

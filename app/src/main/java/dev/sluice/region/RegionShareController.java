@@ -35,23 +35,34 @@ public class RegionShareController {
     }
 
     @Get(value = "/{policy}/{key:[^/]+}", produces = MediaType.APPLICATION_JSON)
-    public CompletionStage<HttpResponse<?>> share(@PathVariable String policy, @PathVariable String key) {
+    public CompletionStage<HttpResponse<?>> share(
+            @PathVariable String policy, @PathVariable String key, io.micronaut.http.HttpRequest<?> request) {
+        String checked = dev.sluice.api.RequestTarget.pathVariable(request, "key", key);
+        String bad = dev.sluice.api.CheckRequestParser.checkKey(checked);
+        if (bad != null) {
+            return CompletableFuture.completedFuture(
+                    Responses.badRequest(dev.sluice.api.BadRequestException.of("key", bad)));
+        }
         Policy p = policies.find(policy);
         if (p == null || !p.global() || !sync.active()) {
             String why = p == null
                     ? "no policy " + policy
                     : !p.global() ? "policy " + policy + " is regional" : "multi-region mode is off on this node";
-            return CompletableFuture.completedFuture(
-                    Responses.problem(HttpStatus.NOT_FOUND, "about:blank", "Not Found", why, List.of()));
+            return CompletableFuture.completedFuture(Responses.problem(
+                    HttpStatus.NOT_FOUND,
+                    p == null ? Responses.UNKNOWN_POLICY : "urn:sluice:problem:not-a-global-policy",
+                    p == null ? "Unknown policy" : "Not a global policy",
+                    why,
+                    List.of(new dev.sluice.api.InvalidParam("policy", why))));
         }
-        return sync.read(new Subject(policy, key))
+        return sync.read(new Subject(policy, checked))
                 .<HttpResponse<?>>thenApply(r -> {
                     long sn = r.get(0) < 0
                             ? RegionShares.initial(mode.properties().regions())
                             : r.get(0);
                     java.util.Map<String, Object> body = new java.util.LinkedHashMap<>();
                     body.put("policy", policy);
-                    body.put("key", key);
+                    body.put("key", checked);
                     body.put("region", mode.properties().getName());
                     body.put("share", sn / (double) RegionShares.SCALE);
                     body.put("burst", RegionShares.burst(p.limit().burst(), sn));

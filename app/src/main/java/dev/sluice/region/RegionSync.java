@@ -115,6 +115,7 @@ public final class RegionSync implements AutoCloseable {
         final AtomicLong lastTookMs = new AtomicLong();
         final AtomicLong lastSentUsMs = new AtomicLong();
         final AtomicLong lagMs = new AtomicLong();
+        final AtomicLong lastWarnedMs = new AtomicLong();
         Counter failures;
 
         Peer(String name, URI uri) {
@@ -206,6 +207,15 @@ public final class RegionSync implements AutoCloseable {
                         .version(HttpClient.Version.HTTP_1_1)
                         .build()
                 : null;
+        if (!mode.on() && policies.all().values().stream().anyMatch(Policy::global)) {
+            LOG.warn(
+                    "Policies with regions: global hold per region until multi-region mode is configured"
+                            + " (limiter.region.name, limiter.region.peers, limiter.region.token): {}",
+                    policies.all().values().stream()
+                            .filter(Policy::global)
+                            .map(Policy::name)
+                            .toList());
+        }
         if (mode.on() && commands == null) {
             LOG.warn("limiter.region is set but the store is in-process: global policies hold per region only when"
                     + " each region has its own Redis (REDIS_URIS or REDIS_URI); nothing is shipped");
@@ -235,6 +245,18 @@ public final class RegionSync implements AutoCloseable {
                     p.getSyncPeriod());
         } else {
             this.ticker = null;
+        }
+    }
+
+    /** A failed shipment to {@code peer}, logged at most once a minute per peer. */
+    private static void warnOnce(Peer peer, String why) {
+        long now = System.currentTimeMillis();
+        long last = peer.lastWarnedMs.get();
+        if (now - last >= 60_000 && peer.lastWarnedMs.compareAndSet(last, now)) {
+            LOG.warn(
+                    "Region {} did not take a demand batch: {} (sluice_region_ship_failures_total counts each)",
+                    peer.name,
+                    why);
         }
     }
 
@@ -355,14 +377,45 @@ public final class RegionSync implements AutoCloseable {
                 .thenCompose(claims -> {
                     List<Claim> claimed = claims.stream().filter(c -> c != null).toList();
                     List<CompletableFuture<Integer>> batches = new ArrayList<>();
-                    for (int i = 0; i < claimed.size(); i += BATCH) {
-                        batches.add(ship(claimed.subList(i, Math.min(claimed.size(), i + BATCH))));
+                    for (List<Claim> batch : batches(claimed)) {
+                        batches.add(ship(batch));
                     }
                     return CompletableFuture.allOf(batches.toArray(CompletableFuture[]::new))
                             .thenApply(y -> batches.stream()
                                     .mapToInt(CompletableFuture::join)
                                     .sum());
                 });
+    }
+
+    /**
+     * A receiver takes a body of at most {@link #MAX_BODY} bytes (the server's request size limit is
+     * 64 KiB): batches of up to {@link #BATCH} entries whose JSON stays under it, whatever the keys.
+     */
+    static final int MAX_BODY = 48 * 1024;
+
+    private List<List<Claim>> batches(List<Claim> claimed) {
+        List<List<Claim>> out = new ArrayList<>();
+        List<Claim> current = new ArrayList<>();
+        int size = 64 + properties.getName().length();
+        for (Claim c : claimed) {
+            int entry;
+            try {
+                entry = json.writeValueAsBytes(c.entry()).length + 1;
+            } catch (IOException e) {
+                continue;
+            }
+            if (!current.isEmpty() && (current.size() >= BATCH || size + entry > MAX_BODY)) {
+                out.add(current);
+                current = new ArrayList<>();
+                size = 64 + properties.getName().length();
+            }
+            current.add(c);
+            size += entry;
+        }
+        if (!current.isEmpty()) {
+            out.add(current);
+        }
+        return out;
     }
 
     /** Sends one batch to every peer; then records, per entry, whether all of them took it. */
@@ -383,9 +436,15 @@ public final class RegionSync implements AutoCloseable {
                     .header("Authorization", "Bearer " + properties.getToken())
                     .POST(HttpRequest.BodyPublishers.ofByteArray(body))
                     .build();
+            // a batch is idempotent: a connection the pool kept but the other end (or a proxy on
+            // the way) had closed is tried once more on a fresh one
             sends.add(http.sendAsync(request, HttpResponse.BodyHandlers.discarding())
+                    .exceptionallyCompose(e -> http.sendAsync(request, HttpResponse.BodyHandlers.discarding()))
                     .thenApply(r -> {
                         boolean ok = r.statusCode() == 200;
+                        if (!ok) {
+                            warnOnce(peer, "answered " + r.statusCode());
+                        }
                         if (ok) {
                             long now = System.currentTimeMillis();
                             peer.lastTookMs.set(now);
@@ -397,6 +456,11 @@ public final class RegionSync implements AutoCloseable {
                     })
                     .exceptionally(e -> {
                         peer.failures.increment();
+                        warnOnce(
+                                peer,
+                                e.getCause() == null
+                                        ? e.toString()
+                                        : e.getCause().toString());
                         return false;
                     }));
         }
@@ -458,6 +522,24 @@ public final class RegionSync implements AutoCloseable {
     /** {sn, own demand, acked, the peers' demand that counts} of a subject (region.lua's read). */
     public CompletionStage<List<Long>> read(Subject subject) {
         return region(subject, "read");
+    }
+
+    /** How far ahead of this region's clock a peer's period may be (its clock may run ahead). */
+    static final long AHEAD_SECONDS = 60;
+
+    /** The sync period this node's clock is in. */
+    public long currentPeriod() {
+        return System.currentTimeMillis() * 1000 / mode.syncMicros();
+    }
+
+    /** Periods in the peer expiry: older entries are stale. */
+    public long expiryPeriods() {
+        return properties.getPeerExpiry().toNanos() / 1000 / mode.syncMicros();
+    }
+
+    /** Periods in {@link #AHEAD_SECONDS}, at least 2. */
+    public long aheadPeriods() {
+        return Math.max(2, AHEAD_SECONDS * 1_000_000 / mode.syncMicros());
     }
 
     /** Whether this node ships and applies (multi-region mode on and a Redis store). */

@@ -467,28 +467,113 @@ class MultiRegionIT {
                 + ",\"demand\":" + demand + "}]}";
     }
 
+    private static String entry(String fields) {
+        return "{\"origin\":\"c\",\"entries\":[{" + fields + "}]}";
+    }
+
+    /**
+     * Found black-box: 600 subjects with 250-byte keys made batches over the receiver's 64 KiB
+     * request limit (413), so their demand never reached the peers. Batches are now cut by size.
+     */
+    @Test
+    @Order(7)
+    void manySubjectsWithLongKeysAllReachThePeers() throws Exception {
+        double failedBefore = metric("a", "sluice_region_ship_failures_total");
+        double appliedBefore = metric("b", "sluice_region_applied_total");
+        List<String> keys = new ArrayList<>();
+        for (int i = 0; i < 300; i++) {
+            String k = String.format("%03d", i) + "x".repeat(247);
+            keys.add(k);
+            HttpResponse<String> r = HTTP.send(
+                    HttpRequest.newBuilder(URI.create(lb.get("a").url() + "/v1/check"))
+                            .header("Content-Type", "application/json")
+                            .POST(HttpRequest.BodyPublishers.ofString("{\"policy\":\"global\",\"key\":\"" + k + "\"}"))
+                            .build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertThat(r.statusCode()).isEqualTo(200);
+        }
+        Thread.sleep(2500); // the period ends, a ships, b applies
+        // each subject's demand of 1 applied in b (and its 0 of the period after, for the earlier ones)
+        assertThat(metric("b", "sluice_region_applied_total") - appliedBefore).isGreaterThanOrEqualTo(300);
+        HttpResponse<String> share = HTTP.send(
+                HttpRequest.newBuilder(URI.create(lb.get("b").url() + "/v1/regions/global/" + keys.get(299)))
+                        .build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(share.statusCode()).isEqualTo(200);
+        assertThat(metric("a", "sluice_region_ship_failures_total")).isEqualTo(failedBefore);
+    }
+
+    /** The sum of a Prometheus metric over a region's two nodes (fetched through its load balancer twice). */
+    private static double metric(String region, String name) throws Exception {
+        double sum = 0;
+        java.util.regex.Pattern p =
+                java.util.regex.Pattern.compile("(?m)^" + java.util.regex.Pattern.quote(name) + "(\\{[^}]*})? (\\S+)$");
+        for (ApplicationContext node : nodes.subList(REGIONS.indexOf(region) * 2, REGIONS.indexOf(region) * 2 + 2)) {
+            int port = node.getBean(EmbeddedServer.class).getPort();
+            String body = HTTP.send(
+                            HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/prometheus"))
+                                    .build(),
+                            HttpResponse.BodyHandlers.ofString())
+                    .body();
+            java.util.regex.Matcher m = p.matcher(body);
+            while (m.find()) {
+                sum += Double.parseDouble(m.group(2));
+            }
+        }
+        return sum;
+    }
+
     @Test
     @Order(6)
     void deliveriesAreIdempotentOrderFreeAndAuthenticated() throws Exception {
         String key = new KeyScheme("sl:").key(new Subject("global", "dup"), "gr");
         RedisNode b = redisOf.get("b");
-        assertThat(deliver("b", TOKEN, batch(1000, 40)).body()).contains("\"applied\":1");
-        assertThat(deliver("b", TOKEN, batch(1000, 40)).body()).contains("\"applied\":0"); // duplicate
-        assertThat(deliver("b", TOKEN, batch(999, 7)).body()).contains("\"applied\":0"); // late, older
+        long now = System.currentTimeMillis() / 1000; // the sync period index at S = 1 s
+        assertThat(deliver("b", TOKEN, batch(now - 10, 40)).body()).contains("\"applied\":1");
+        assertThat(deliver("b", TOKEN, batch(now - 10, 40)).body()).contains("\"applied\":0"); // duplicate
+        assertThat(deliver("b", TOKEN, batch(now - 11, 7)).body()).contains("\"applied\":0"); // late, older
         assertThat(b.call("HGET", key, "d:c")).isEqualTo("40");
-        assertThat(deliver("b", TOKEN, batch(1001, 12)).body()).contains("\"applied\":1");
+        assertThat(deliver("b", TOKEN, batch(now - 9, 12)).body()).contains("\"applied\":1");
         assertThat(b.call("HGET", key, "d:c")).isEqualTo("12");
 
-        HttpResponse<String> none = deliver("b", null, batch(1002, 1));
+        // found black-box: a period far ahead was "newer" than every real shipment for good
+        HttpResponse<String> ahead = deliver("b", TOKEN, batch(Long.MAX_VALUE / 2, 0));
+        assertThat(ahead.statusCode()).isEqualTo(400);
+        assertThat(ahead.body()).contains("entries[0].period");
+        assertThat(deliver("b", TOKEN, batch(now + 3600, 0)).statusCode()).isEqualTo(400);
+        // and fields missing, of the wrong type, or not whole were taken as 0 or coerced
+        for (String bad : List.of(
+                entry("\"policy\":\"global\",\"key\":\"dup\",\"period\":" + now),
+                entry("\"policy\":\"global\",\"key\":\"dup\",\"demand\":5"),
+                entry("\"policy\":\"global\",\"key\":\"dup\",\"period\":" + now + ",\"demand\":\"5\""),
+                entry("\"policy\":\"global\",\"key\":\"dup\",\"period\":" + now + ",\"demand\":7.9"),
+                entry("\"policy\":\"global\",\"key\":\"" + "k".repeat(300) + "\",\"period\":" + now
+                        + ",\"demand\":1"))) {
+            HttpResponse<String> r = deliver("b", TOKEN, bad);
+            assertThat(r.statusCode()).as(bad).isEqualTo(400);
+            assertThat(r.body()).contains("\"name\":\"entries[0].").doesNotContain("dev.sluice");
+        }
+        HttpResponse<String> text = HTTP.send(
+                HttpRequest.newBuilder(URI.create(lb.get("b").url() + "/regions/v1/demand"))
+                        .header("Content-Type", "text/plain")
+                        .header("Authorization", "Bearer " + TOKEN)
+                        .POST(HttpRequest.BodyPublishers.ofString(batch(now, 1)))
+                        .build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(text.statusCode()).isEqualTo(415);
+        assertThat(b.call("HGET", key, "d:c")).isEqualTo("12");
+
+        HttpResponse<String> none = deliver("b", null, batch(now, 1));
         assertThat(none.statusCode()).isEqualTo(401);
-        assertThat(deliver("b", "wrong", batch(1002, 1)).statusCode()).isEqualTo(401);
+        assertThat(deliver("b", "wrong", batch(now, 1)).statusCode()).isEqualTo(401);
         HttpResponse<String> stranger = deliver(
                 "b",
                 TOKEN,
-                "{\"origin\":\"zz\",\"entries\":[{\"policy\":\"global\",\"key\":\"dup\",\"period\":1,\"demand\":1}]}");
+                "{\"origin\":\"zz\",\"entries\":[{\"policy\":\"global\",\"key\":\"dup\",\"period\":" + now
+                        + ",\"demand\":1}]}");
         assertThat(stranger.statusCode()).isEqualTo(400);
         assertThat(stranger.body()).contains("\"name\":\"origin\"");
-        HttpResponse<String> negative = deliver("b", TOKEN, batch(1003, -5));
+        HttpResponse<String> negative = deliver("b", TOKEN, batch(now, -5));
         assertThat(negative.statusCode()).isEqualTo(400);
         assertThat(negative.body()).contains("entries[0].demand");
         assertThat(deliver("b", TOKEN, "not json").statusCode()).isEqualTo(400);
