@@ -69,6 +69,20 @@ public class RegionShareController {
                     body.put("demand", r.get(1));
                     body.put("acked", r.get(2));
                     body.put("peersDemand", r.get(3));
+                    java.util.Map<String, Object> byPeer = new java.util.LinkedHashMap<>();
+                    int i = 4;
+                    for (String peer : mode.properties().getPeers().keySet()) {
+                        if (i + 2 >= r.size()) {
+                            break;
+                        }
+                        java.util.Map<String, Object> one = new java.util.LinkedHashMap<>();
+                        one.put("mayHoldOfUs", r.get(i));
+                        one.put("demand", r.get(i + 1) < 0 ? null : r.get(i + 1));
+                        one.put("lastPeriodSent", r.get(i + 2) < 0 ? null : r.get(i + 2));
+                        byPeer.put(peer, one);
+                        i += 3;
+                    }
+                    body.put("peers", byPeer);
                     try {
                         return HttpResponse.ok(json.writeValueAsBytes(body))
                                 .contentType(MediaType.APPLICATION_JSON_TYPE);

@@ -116,7 +116,17 @@ public final class RegionSync implements AutoCloseable {
         final AtomicLong lastSentUsMs = new AtomicLong();
         final AtomicLong lagMs = new AtomicLong();
         final AtomicLong lastWarnedMs = new AtomicLong();
+        /**
+         * Whether this node's last batch to the peer was taken. While not, nothing more is sent to it
+         * (only empty probes): what it holds of this region stays as it was, so this region's own
+         * count of itself is not ratcheted down by every dip of demand during a partition.
+         */
+        final java.util.concurrent.atomic.AtomicBoolean reachable = new java.util.concurrent.atomic.AtomicBoolean(true);
+
         Counter failures;
+
+        /** The peer's own client: replaced, pool and all, when a call fails on its connections. */
+        volatile HttpClient client;
 
         Peer(String name, URI uri) {
             this.name = name;
@@ -131,7 +141,6 @@ public final class RegionSync implements AutoCloseable {
     private final RedisClusterAsyncCommands<String, String> commands;
     private final JsonMapper json;
     private final Map<String, Peer> peers = new LinkedHashMap<>();
-    private final HttpClient http;
     private final ScheduledExecutorService ticker;
     private final Counter shipped;
     private final Counter applied;
@@ -140,6 +149,7 @@ public final class RegionSync implements AutoCloseable {
     private final String regionsArg;
     private final String ttlArg;
     private final String expiryArg;
+    private final String peersArg;
 
     @jakarta.inject.Inject
     public RegionSync(
@@ -166,6 +176,8 @@ public final class RegionSync implements AutoCloseable {
         this.regionsArg = Integer.toString(p.regions());
         this.ttlArg = Long.toString(RegionMode.ttlMs(p));
         this.expiryArg = Long.toString(p.getPeerExpiry().toNanos() / 1000);
+        this.peersArg =
+                p.getPeers() == null ? "" : String.join(",", p.getPeers().keySet());
         this.shipped = Counter.builder("sluice.region.shipped")
                 .description("subjects' demands this node shipped to every peer region")
                 .register(meters);
@@ -200,13 +212,8 @@ public final class RegionSync implements AutoCloseable {
                 peers.put(name, peer);
             });
         }
-        // the client (and its selector thread) only where there are peers to ship to
-        this.http = mode.on()
-                ? HttpClient.newBuilder()
-                        .connectTimeout(p.getShipTimeout())
-                        .version(HttpClient.Version.HTTP_1_1)
-                        .build()
-                : null;
+        // a client (and its selector thread) per peer, only where there are peers to ship to
+        peers.values().forEach(peer -> peer.client = newClient());
         if (!mode.on() && policies.all().values().stream().anyMatch(Policy::global)) {
             LOG.warn(
                     "Policies with regions: global hold per region until multi-region mode is configured"
@@ -308,14 +315,15 @@ public final class RegionSync implements AutoCloseable {
     }
 
     private CompletionStage<List<Long>> region(Subject subject, String op, String... more) {
-        String[] args = new String[6 + more.length];
+        String[] args = new String[7 + more.length];
         args[0] = op;
         args[1] = syncArg;
         args[2] = regionsArg;
         args[3] = floorArg(subject.policy());
         args[4] = ttlArg;
         args[5] = expiryArg;
-        System.arraycopy(more, 0, args, 6, more.length);
+        args[6] = peersArg;
+        System.arraycopy(more, 0, args, 7, more.length);
         String[] k = {keys.key(subject, RegionMode.SUFFIX)};
         LuaScript script = LuaScript.REGION;
         CompletionStage<List<Long>> call = commands.evalsha(script.sha1(), ScriptOutputType.MULTI, k, args);
@@ -370,7 +378,16 @@ public final class RegionSync implements AutoCloseable {
         if (subjects.isEmpty()) {
             return CompletableFuture.completedFuture(0);
         }
-        return paced(subjects, s -> region(s, "ship")
+        // a peer that answers a probe again is shipped to in this very sync, not the next
+        return probeUnreachable().thenCompose(p -> shipTo(subjects));
+    }
+
+    private CompletionStage<Integer> shipTo(List<Subject> subjects) {
+        List<Peer> attempted =
+                peers.values().stream().filter(x -> x.reachable.get()).toList();
+        String attemptedArg =
+                String.join(",", attempted.stream().map(x -> x.name).toList());
+        return paced(subjects, s -> region(s, "ship", attemptedArg)
                         .thenApply(r -> r.get(0) == 1L
                                 ? new Claim(new Entry(s.policy(), s.key(), r.get(2), r.get(1)), r.get(4) == 1L)
                                 : null))
@@ -378,7 +395,7 @@ public final class RegionSync implements AutoCloseable {
                     List<Claim> claimed = claims.stream().filter(c -> c != null).toList();
                     List<CompletableFuture<Integer>> batches = new ArrayList<>();
                     for (List<Claim> batch : batches(claimed)) {
-                        batches.add(ship(batch));
+                        batches.add(ship(batch, attempted));
                     }
                     return CompletableFuture.allOf(batches.toArray(CompletableFuture[]::new))
                             .thenApply(y -> batches.stream()
@@ -419,7 +436,70 @@ public final class RegionSync implements AutoCloseable {
     }
 
     /** Sends one batch to every peer; then records, per entry, whether all of them took it. */
-    private CompletableFuture<Integer> ship(List<Claim> claims) {
+    /**
+     * An empty batch to each peer this node could not reach (answered within the ship timeout):
+     * once one is taken, shipments to it resume.
+     */
+    private CompletableFuture<Void> probeUnreachable() {
+        List<CompletableFuture<Void>> probes = new ArrayList<>();
+        for (Peer peer : peers.values()) {
+            if (peer.reachable.get()) {
+                continue;
+            }
+            // written out: the serializer leaves an empty list out, and a batch without entries is refused
+            byte[] body = ("{\"origin\":\"" + properties.getName() + "\",\"entries\":[]}")
+                    .getBytes(java.nio.charset.StandardCharsets.UTF_8);
+            probes.add(send(peer, request(peer, body))
+                    .thenAccept(r -> {
+                        if (r.statusCode() == 200) {
+                            peer.reachable.set(true);
+                            peer.lastTookMs.set(System.currentTimeMillis());
+                        }
+                    })
+                    .exceptionally(e -> null));
+        }
+        return CompletableFuture.allOf(probes.toArray(CompletableFuture[]::new));
+    }
+
+    /**
+     * One call to a peer; on an I/O failure, once more on a new client (a batch is idempotent): a
+     * pool may hold connections the other end or a proxy on the way has closed or abandoned, and
+     * JDK's client has no way to drop them but to drop the client.
+     */
+    private CompletableFuture<HttpResponse<Void>> send(Peer peer, HttpRequest request) {
+        HttpClient first = peer.client;
+        return first.sendAsync(request, HttpResponse.BodyHandlers.discarding())
+                .exceptionallyCompose(
+                        e -> fresh(peer, first).sendAsync(request, HttpResponse.BodyHandlers.discarding()));
+    }
+
+    private HttpClient fresh(Peer peer, HttpClient failed) {
+        synchronized (peer) {
+            if (peer.client == failed) {
+                peer.client = newClient();
+                failed.shutdownNow();
+            }
+            return peer.client;
+        }
+    }
+
+    private HttpClient newClient() {
+        return HttpClient.newBuilder()
+                .connectTimeout(properties.getShipTimeout())
+                .version(HttpClient.Version.HTTP_1_1)
+                .build();
+    }
+
+    private HttpRequest request(Peer peer, byte[] body) {
+        return HttpRequest.newBuilder(peer.uri)
+                .timeout(properties.getShipTimeout())
+                .header("Content-Type", "application/json")
+                .header("Authorization", "Bearer " + properties.getToken())
+                .POST(HttpRequest.BodyPublishers.ofByteArray(body))
+                .build();
+    }
+
+    private CompletableFuture<Integer> ship(List<Claim> claims, List<Peer> attempted) {
         List<Entry> entries = claims.stream().map(Claim::entry).toList();
         byte[] body;
         try {
@@ -429,20 +509,15 @@ public final class RegionSync implements AutoCloseable {
         }
         long periodEndMs = (entries.get(0).period() + 1) * mode.syncMicros() / 1000;
         List<CompletableFuture<Boolean>> sends = new ArrayList<>();
-        for (Peer peer : peers.values()) {
-            HttpRequest request = HttpRequest.newBuilder(peer.uri)
-                    .timeout(properties.getShipTimeout())
-                    .header("Content-Type", "application/json")
-                    .header("Authorization", "Bearer " + properties.getToken())
-                    .POST(HttpRequest.BodyPublishers.ofByteArray(body))
-                    .build();
+        for (Peer peer : attempted) {
+            HttpRequest request = request(peer, body);
             // a batch is idempotent: a connection the pool kept but the other end (or a proxy on
             // the way) had closed is tried once more on a fresh one
-            sends.add(http.sendAsync(request, HttpResponse.BodyHandlers.discarding())
-                    .exceptionallyCompose(e -> http.sendAsync(request, HttpResponse.BodyHandlers.discarding()))
+            sends.add(send(peer, request)
                     .thenApply(r -> {
                         boolean ok = r.statusCode() == 200;
                         if (!ok) {
+                            peer.reachable.set(false);
                             warnOnce(peer, "answered " + r.statusCode());
                         }
                         if (ok) {
@@ -456,6 +531,7 @@ public final class RegionSync implements AutoCloseable {
                     })
                     .exceptionally(e -> {
                         peer.failures.increment();
+                        peer.reachable.set(false);
                         warnOnce(
                                 peer,
                                 e.getCause() == null
@@ -465,14 +541,20 @@ public final class RegionSync implements AutoCloseable {
                     }));
         }
         return CompletableFuture.allOf(sends.toArray(CompletableFuture[]::new)).thenCompose(x -> {
-            boolean all = sends.stream().allMatch(CompletableFuture::join);
-            if (all) {
+            List<String> took = new ArrayList<>();
+            for (int i = 0; i < attempted.size(); i++) {
+                if (sends.get(i).join()) {
+                    took.add(attempted.get(i).name);
+                }
+            }
+            if (took.size() == peers.size()) {
                 shipped.increment(entries.size());
             }
-            if (!all) {
-                // `a` was lowered before shipping and stays so: nothing to record
+            if (took.isEmpty()) {
+                // what each peer may hold was lowered before sending and stays so
                 return CompletableFuture.completedFuture(entries.size());
             }
+            String tookArg = String.join(",", took);
             List<Entry> raise =
                     claims.stream().filter(Claim::raise).map(Claim::entry).toList();
             return paced(
@@ -482,7 +564,7 @@ public final class RegionSync implements AutoCloseable {
                                     "acked",
                                     Long.toString(e.period()),
                                     Long.toString(e.demand()),
-                                    "1"))
+                                    tookArg))
                     .thenApply(y -> entries.size());
         });
     }
@@ -566,5 +648,6 @@ public final class RegionSync implements AutoCloseable {
         if (ticker != null) {
             ticker.shutdownNow();
         }
+        peers.values().forEach(peer -> peer.client.shutdownNow());
     }
 }

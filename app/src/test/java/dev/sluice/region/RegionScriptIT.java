@@ -42,7 +42,8 @@ class RegionScriptIT {
                 "3",
                 Long.toString(F),
                 "60000",
-                "3600000000"));
+                "3600000000",
+                "b,c"));
         args.addAll(List.of(more));
         return (List<Long>) redis.call(args.toArray(String[]::new));
     }
@@ -132,22 +133,30 @@ class RegionScriptIT {
     }
 
     @Test
-    void shipLowersFirstAckedRaisesAndApplyTakesNewerPeriodsOnly() {
+    void shipLowersFirstAckedRaisesPerPeerAndApplyTakesNewerPeriodsOnly() {
         long k = period();
-        redis.call("HSET", STATE, "ck", Long.toString(k - 1), "c", "40");
-        // the last complete period's demand, claimed once; `a` (0) holds the share at the floor
-        // (raise 1: the demand is above `a`, which only an ack from every peer lifts)
-        assertThat(region("ship")).containsExactly(1L, 40L, k - 1, RegionShares.share(F, 3, 0, 0), 1L);
-        assertThat(region("ship").get(0)).isZero(); // claimed already
-        assertThat(region("acked", Long.toString(k - 1), "40", "0")).containsExactly(RegionShares.share(F, 3, 0, 0));
-        assertThat(region("acked", Long.toString(k - 1), "40", "1")).containsExactly(RegionShares.share(F, 3, 40, 0));
+        String last = Long.toString(k - 1);
+        redis.call("HSET", STATE, "ck", last, "c", "40");
+        // the last complete period's demand, claimed once, for b and c; nothing taken yet: the floor
+        assertThat(region("ship", "b,c")).containsExactly(1L, 40L, k - 1, RegionShares.share(F, 3, 0, 0), 1L);
+        assertThat(region("ship", "b,c").get(0)).isZero(); // claimed already
+        assertThat(region("acked", last, "40", "")).containsExactly(RegionShares.share(F, 3, 0, 0));
+        assertThat(region("acked", last, "40", "b")).containsExactly(RegionShares.share(F, 3, 0, 0)); // c not yet
+        assertThat(region("acked", last, "40", "c")).containsExactly(RegionShares.share(F, 3, 40, 0));
         assertThat(region("apply", "b", "7", "100")).containsExactly(1L, RegionShares.share(F, 3, 40, 100));
         assertThat(region("apply", "b", "7", "100").get(0)).isZero(); // a duplicate
         assertThat(region("apply", "b", "6", "5").get(0)).isZero(); // late
         assertThat(region("apply", "c", "3", "60")).containsExactly(1L, RegionShares.share(F, 3, 40, 160));
-        assertThat(region("read")).containsExactly(RegionShares.share(F, 3, 40, 160), 40L, 40L, 160L);
+        assertThat(region("read").subList(0, 4)).containsExactly(RegionShares.share(F, 3, 40, 160), 40L, 40L, 160L);
+        assertThat(region("read").subList(4, 10)).containsExactly(40L, 100L, k - 1, 40L, 60L, k - 1);
         assertThat(redis.call("HGET", STATE, "sn")).isEqualTo(Long.toString(RegionShares.share(F, 3, 40, 160)));
         assertThat((Long) redis.call("PTTL", STATE)).isBetween(1L, 60_000L);
+
+        // c cut off: a dip of demand shipped to b alone lowers what b may hold, not what c holds
+        redis.call("HSET", STATE, "sk", Long.toString(k - 2), "c", "10");
+        assertThat(region("ship", "b").subList(0, 2)).containsExactly(1L, 10L);
+        assertThat(redis.call("HGET", STATE, "l:b")).isEqualTo("10");
+        assertThat(redis.call("HGET", STATE, "l:c")).isEqualTo("40");
     }
 
     @Test

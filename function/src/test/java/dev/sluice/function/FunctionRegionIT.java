@@ -77,9 +77,9 @@ class FunctionRegionIT {
                 APIGatewayV2HTTPResponse next =
                         handler.handleRequest(event("GET", "/health/liveness", null), new MockLambdaContext());
                 assertThat(next.getStatusCode()).isEqualTo(200);
-                // shipped before that answer left: region b holds a's 7, and a counts itself at 7
+                // shipped before that answer left: region b holds a's 7, and a counts itself at 7 for b
                 assertThat(redisB.call("HGET", state, "d:a")).isEqualTo("7");
-                assertThat(redisA.call("HGET", state, "a")).isEqualTo("7");
+                assertThat(redisA.call("HGET", state, "l:b")).isEqualTo("7");
             }
         } finally {
             if (b != null) {

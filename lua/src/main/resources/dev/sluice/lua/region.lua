@@ -5,32 +5,38 @@
 -- KEYS[1]  the state, a hash, in the subject's hash tag ("<prefix>{<policy>:<key>}:gr"):
 --   ck, c, cp   this region's demand: units asked in period ck of S (c) and in period ck - 1 (cp);
 --               written by the decision scripts (prelude.lua)
---   sn          this region's share, in 1/10000, which every decision reads
---   a           this region's demand as low as any peer region may hold it: lowered to a demand
---               before that demand is shipped, raised to it once every peer region has taken it
+--   sn, su      this region's share, in 1/10000, which every decision reads; the share the bucket
+--               was last decided on (prelude.lua)
 --   sk          the last period whose demand this region claimed for shipping
+--   l:<p> s:<p> per peer region p: the lowest demand of this region p may hold (lowered to a demand
+--               before it is sent to p, raised to it once p took it), and the last period sent to p
 --   d:<r> v:<r> h:<r>   peer region r's demand, the period it counts, when it was heard (µs)
--- ARGV[1]  the operation: 'ship', 'acked' or 'apply' (below)
+-- ARGV[1]  the operation: 'ship', 'acked', 'apply' or 'read' (below)
 -- ARGV[2]  S, the sync period, in µs
 -- ARGV[3]  R, the number of regions
 -- ARGV[4]  f, the demand every region is counted with on top of its own (units per S, >= 1)
 -- ARGV[5]  how long the state lives idle, in ms (at least the peer expiry)
 -- ARGV[6]  the peer expiry in µs: a peer not heard of for longer no longer counts
+-- ARGV[7]  every peer region's name, comma-separated
 --
--- 'ship'            claims the last complete period's demand for shipping, once per region and
---                   period: {1, demand, period, sn, raise}, or {0, demand, period, sn} when another
---                   node has claimed it; lowers `a` to the demand first (it may reach a peer at
---                   once); raise is 1 when the demand is above `a`, which only 'acked' then lifts
--- 'acked'  ARGV[7] the period shipped, ARGV[8] the demand, ARGV[9] '1' when every peer region took
---                   it: `a` becomes that demand if no later period was claimed since; {sn}
--- 'apply'  ARGV[7] the origin region, ARGV[8] the period, ARGV[9] its demand: kept when newer than
+-- 'ship'   ARGV[8] the peers it will be sent to, comma-separated: claims the last complete period's
+--                   demand for shipping, once per region and period: {1, demand, period, sn, raise},
+--                   or {0, demand, period, sn} when another node has claimed it; first lowers l:<p>
+--                   of each peer it goes to (it may reach that peer at once); raise is 1 when one of
+--                   them is below the demand, which only 'acked' lifts. A peer it does not go to (one
+--                   this node cannot reach) keeps what it holds, and so does l:<p>.
+-- 'acked'  ARGV[8] the period shipped, ARGV[9] the demand, ARGV[10] the peers that took it: l:<p>
+--                   becomes that demand for each whose last period sent is that one; {sn}
+-- 'apply'  ARGV[8] the origin region, ARGV[9] the period, ARGV[10] its demand: kept when newer than
 --                   what is held of that region (duplicates and late arrivals change nothing but
 --                   the time it was heard); {1 applied | 0, sn}
--- 'read'            {sn, own demand, a, the peers' demand that counts}
+-- 'read'            {sn, own demand, the lowest l:<p>, the peers' demand that counts, then per peer
+--                   (in ARGV[7]'s order) l:<p>, d:<p> (-1: none) and s:<p> (-1: none)}
 --
 -- The share: sn = floor(10000 * (f + x) / (R * f + x + sum of the peers' demands)), where x is this
--- region's last complete period's demand, but no more than `a`. Every region holds each other's
--- demand at or above that region's own x, so the shares of all regions add up to at most 10000.
+-- region's last complete period's demand, but no more than any l:<p>. Every region holds each
+-- other's demand at or above that region's own x, so the shares of all regions add up to at most
+-- 10000.
 
 local S = tonumber(ARGV[2])
 local R = tonumber(ARGV[3])
@@ -80,9 +86,31 @@ local function peers()
   return sum
 end
 
+local function names(list)
+  local out = {}
+  for name in string.gmatch(list or '', '[^,]+') do
+    out[#out + 1] = name
+  end
+  return out
+end
+
+local all = names(ARGV[7])
+
+-- the lowest demand of this region any peer may hold (none sent to a peer yet: 0)
+local function lowest()
+  local m = nil
+  for _, p in ipairs(all) do
+    local v = tonumber(h['l:' .. p]) or 0
+    if m == nil or v < m then
+      m = v
+    end
+  end
+  return m or 0
+end
+
 local function own()
   local x = demand()
-  local a = tonumber(h['a']) or 0
+  local a = lowest()
   if x > a then
     x = a
   end
@@ -105,37 +133,50 @@ if op == 'ship' then
   if sk and sk >= k - 1 then
     return {0, d, k - 1, tonumber(h['sn']) or 0}
   end
-  local a = tonumber(h['a']) or 0
   local raise = 0
-  if d < a then
-    a = d
-  elseif d > a then
-    raise = 1
+  local period = string.format('%d', k - 1)
+  redis.call('HSET', KEYS[1], 'sk', period)
+  for _, p in ipairs(names(ARGV[8])) do
+    local l = tonumber(h['l:' .. p]) or 0
+    if d < l then
+      l = d
+    elseif d > l then
+      raise = 1
+    end
+    h['l:' .. p] = l
+    h['s:' .. p] = period
+    redis.call('HSET', KEYS[1], 'l:' .. p, l, 's:' .. p, period)
   end
-  h['a'] = a
-  redis.call('HSET', KEYS[1], 'sk', string.format('%d', k - 1), 'a', a)
   return {1, d, k - 1, reshare(), raise}
 elseif op == 'acked' then
-  if ARGV[9] == '1' and tonumber(h['sk']) == tonumber(ARGV[7]) then
-    h['a'] = ARGV[8]
-    redis.call('HSET', KEYS[1], 'a', ARGV[8])
+  for _, p in ipairs(names(ARGV[10])) do
+    if tonumber(h['s:' .. p]) == tonumber(ARGV[8]) then
+      h['l:' .. p] = ARGV[9]
+      redis.call('HSET', KEYS[1], 'l:' .. p, ARGV[9])
+    end
   end
   return {reshare()}
 elseif op == 'apply' then
-  local r = ARGV[7]
-  local period = tonumber(ARGV[8])
+  local r = ARGV[8]
+  local period = tonumber(ARGV[9])
   local held = tonumber(h['v:' .. r])
   local applied = 0
   if held == nil or period > held then
-    h['d:' .. r] = ARGV[9]
-    h['v:' .. r] = ARGV[8]
-    redis.call('HSET', KEYS[1], 'd:' .. r, ARGV[9], 'v:' .. r, ARGV[8])
+    h['d:' .. r] = ARGV[10]
+    h['v:' .. r] = ARGV[9]
+    redis.call('HSET', KEYS[1], 'd:' .. r, ARGV[10], 'v:' .. r, ARGV[9])
     applied = 1
   end
   h['h:' .. r] = string.format('%d', now)
   redis.call('HSET', KEYS[1], 'h:' .. r, h['h:' .. r])
   return {applied, reshare()}
 elseif op == 'read' then
-  return {tonumber(h['sn']) or -1, demand(), tonumber(h['a']) or 0, peers()}
+  local out = {tonumber(h['sn']) or -1, demand(), lowest(), peers()}
+  for _, p in ipairs(all) do
+    out[#out + 1] = tonumber(h['l:' .. p]) or 0
+    out[#out + 1] = tonumber(h['d:' .. p]) or -1
+    out[#out + 1] = tonumber(h['s:' .. p]) or -1
+  end
+  return out
 end
 return redis.error_reply('region.lua: unknown operation ' .. tostring(op))
