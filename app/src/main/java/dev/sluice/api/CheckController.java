@@ -188,12 +188,9 @@ public class CheckController {
             Policy p = policy(policy);
             return limiter.reset(p, checkedKey(key))
                     .<MutableHttpResponse<byte[]>>thenApply(done -> HttpResponse.noContent())
-                    .exceptionally(error -> Responses.problem(
-                            HttpStatus.SERVICE_UNAVAILABLE,
-                            Responses.REDUCED_CAPACITY,
+                    .exceptionally(error -> Responses.storeUnavailable(
                             "Rate limit store unavailable",
-                            "The shared rate limit store cannot be reached; nothing was reset. Retry later.",
-                            List.of()));
+                            "The shared rate limit store cannot be reached; nothing was reset. Retry later."));
         } catch (BadRequestException e) {
             return CompletableFuture.completedFuture(Responses.badRequest(e));
         }

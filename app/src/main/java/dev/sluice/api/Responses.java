@@ -321,6 +321,11 @@ public final class Responses {
                 params);
     }
 
+    /** 503 {@code temporary-reduced-capacity}: the store did not answer; nothing was done. */
+    public static MutableHttpResponse<byte[]> storeUnavailable(String title, String detail) {
+        return problem(HttpStatus.SERVICE_UNAVAILABLE, REDUCED_CAPACITY, title, detail, List.of());
+    }
+
     /** A problem+json response. */
     public static MutableHttpResponse<byte[]> problem(
             HttpStatus status, String type, String title, String detail, List<InvalidParam> params) {

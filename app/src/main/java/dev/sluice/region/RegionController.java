@@ -80,12 +80,8 @@ public class RegionController {
                                         + batch.entries().size() + "}")
                                 .getBytes(StandardCharsets.UTF_8))
                         .contentType(MediaType.APPLICATION_JSON_TYPE))
-                .exceptionally(e -> Responses.problem(
-                        HttpStatus.SERVICE_UNAVAILABLE,
-                        Responses.REDUCED_CAPACITY,
-                        "Store unavailable",
-                        "the region's store did not take the batch; send it again",
-                        List.of()));
+                .exceptionally(e -> Responses.storeUnavailable(
+                        "Store unavailable", "the region's store did not take the batch; send it again"));
     }
 
     /**

@@ -2,7 +2,6 @@ package dev.sluice.region;
 
 import dev.sluice.config.Policy;
 import dev.sluice.config.PolicyRegistry;
-import dev.sluice.core.Limit;
 import dev.sluice.store.Subject;
 import jakarta.inject.Singleton;
 import java.util.Map;
@@ -20,13 +19,11 @@ public final class RegionMode {
     /** Multi-region mode off: every policy regional. */
     public static final RegionMode OFF = new RegionMode(new RegionProperties(), name -> false);
 
-    /** A subject of a global policy, its shape, and the sync period it was last checked in. */
-    public static final class Active {
-        final Limit limit;
+    /** The sync period a subject of a global policy was last checked in. */
+    static final class Active {
         volatile long lastPeriod;
 
-        Active(Limit limit, long period) {
-            this.limit = limit;
+        Active(long period) {
             this.lastPeriod = period;
         }
     }
@@ -90,7 +87,7 @@ public final class RegionMode {
     }
 
     /** Notes that this node checked {@code subject} of a global policy in the current sync period. */
-    public void seen(Subject subject, Limit limit) {
+    public void seen(Subject subject) {
         long period = System.currentTimeMillis() * 1000 / syncMicros;
         Active a = active.get(subject);
         if (a != null) {
@@ -103,7 +100,7 @@ public final class RegionMode {
             dropped.incrementAndGet();
             return;
         }
-        active.put(subject, new Active(limit, period));
+        active.put(subject, new Active(period));
     }
 
     /** The subjects to ship now: checked in one of the last three periods; older ones are forgotten. */

@@ -90,11 +90,7 @@ public class RegionShareController {
                         throw new java.io.UncheckedIOException(e);
                     }
                 })
-                .exceptionally(e -> Responses.problem(
-                        HttpStatus.SERVICE_UNAVAILABLE,
-                        Responses.REDUCED_CAPACITY,
-                        "Store unavailable",
-                        "the region's store did not answer",
-                        List.of()));
+                .exceptionally(
+                        e -> Responses.storeUnavailable("Store unavailable", "the region's store did not answer"));
     }
 }

@@ -29,7 +29,6 @@ import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -144,7 +143,6 @@ public final class RegionSync implements AutoCloseable {
     private final ScheduledExecutorService ticker;
     private final Counter shipped;
     private final Counter applied;
-    private final Map<String, String> shareArgs = new ConcurrentHashMap<>();
     private final String syncArg;
     private final String regionsArg;
     private final String ttlArg;
@@ -302,16 +300,17 @@ public final class RegionSync implements AutoCloseable {
         }
     }
 
-    /** f of a policy (its default shape), the same in every region: RegionShares.floorDemand. */
+    /**
+     * f of a policy (its default shape as in force now: a reloaded policy file changes it), the same
+     * in every region: RegionShares.floorDemand.
+     */
     private String floorArg(String policyName) {
-        return shareArgs.computeIfAbsent(policyName, n -> {
-            Policy policy = policies.find(n);
-            long f = policy == null
-                    ? 1
-                    : RegionShares.floorDemand(
-                            policy.limit(), mode.syncMicros(), properties.getShareFloor(), properties.regions());
-            return Long.toString(f);
-        });
+        Policy policy = policies.find(policyName);
+        return Long.toString(
+                policy == null
+                        ? 1
+                        : RegionShares.floorDemand(
+                                policy.limit(), mode.syncMicros(), properties.getShareFloor(), properties.regions()));
     }
 
     private CompletionStage<List<Long>> region(Subject subject, String op, String... more) {

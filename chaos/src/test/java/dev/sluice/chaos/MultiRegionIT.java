@@ -194,10 +194,10 @@ class MultiRegionIT {
             timer.shutdownNow();
             timer.awaitTermination(5, TimeUnit.SECONDS);
         }
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (inFlight.get() > 0 && System.nanoTime() < deadline) {
-            Thread.sleep(10);
-        }
+        org.awaitility.Awaitility.await()
+                .atMost(Duration.ofSeconds(10))
+                .pollInterval(Duration.ofMillis(10))
+                .until(() -> inFlight.get() == 0);
         return new ArrayList<>(sent);
     }
 
@@ -536,9 +536,13 @@ class MultiRegionIT {
                     HttpResponse.BodyHandlers.ofString());
             assertThat(r.statusCode()).isEqualTo(200);
         }
-        Thread.sleep(2500); // the period ends, a ships, b applies
-        // each subject's demand of 1 applied in b (and its 0 of the period after, for the earlier ones)
-        assertThat(metric("b", "sluice_region_applied_total") - appliedBefore).isGreaterThanOrEqualTo(300);
+        // the period ends, a ships, b applies: each subject's demand of 1 (and its 0 of the period
+        // after, for the earlier ones)
+        org.awaitility.Awaitility.await()
+                .atMost(Duration.ofSeconds(5))
+                .pollInterval(Duration.ofMillis(100))
+                .untilAsserted(() -> assertThat(metric("b", "sluice_region_applied_total") - appliedBefore)
+                        .isGreaterThanOrEqualTo(300));
         HttpResponse<String> share = HTTP.send(
                 HttpRequest.newBuilder(URI.create(lb.get("b").url() + "/v1/regions/global/" + keys.get(299)))
                         .build(),

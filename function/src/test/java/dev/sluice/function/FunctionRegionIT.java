@@ -43,9 +43,13 @@ class FunctionRegionIT {
         return HttpApiHandlerTest.event(method, path, "application/json", body, false);
     }
 
-    private static void sleepPastTheNextPeriodStart(long extraMs) throws InterruptedException {
-        long now = System.currentTimeMillis();
-        Thread.sleep(S_MS - now % S_MS + extraMs);
+    /** Waits (bounded) until the next sync period has begun, and {@code extraMs} more. */
+    private static void sleepPastTheNextPeriodStart(long extraMs) {
+        long target = (System.currentTimeMillis() / S_MS + 1) * S_MS + extraMs;
+        org.awaitility.Awaitility.await()
+                .atMost(java.time.Duration.ofMillis(S_MS + extraMs + 1000))
+                .pollInterval(java.time.Duration.ofMillis(10))
+                .until(() -> System.currentTimeMillis() >= target);
     }
 
     @Test
