@@ -6,6 +6,10 @@
 #
 #   bench/region-latency.sh                        # ROUNDS=3 x DURATION=10s per policy, wrk -t1 -c16
 #   ROUNDS=5 DURATION=20s CONNECTIONS=32 bench/region-latency.sh
+#   RATE=3000 KEYS=100 bench/region-latency.sh      # open loop at 3,000 checks a second (OpenLoop.java)
+#
+# wrk measures at saturation, where a p99 is mostly queueing and follows throughput; RATE measures
+# at a fixed offered rate below it, each latency from the moment its request was due.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
@@ -46,8 +50,16 @@ for port in "$port_a" "$port_b"; do
   done
 done
 out() { tee -a "$work/report.txt"; }
-echo "Sluice multi-region latency  $(date -u +%FT%TZ)  $(nproc) cores  wrk -t1 -c$CONNECTIONS, $KEYS keys, $ROUNDS x $DURATION per policy" | out
+how="wrk -t1 -c$CONNECTIONS"
+[ -n "${RATE:-}" ] && how="open loop at $RATE/s"
+echo "Sluice multi-region latency  $(date -u +%FT%TZ)  $(nproc) cores  $how, $KEYS keys, $ROUNDS x $DURATION per policy" | out
+RATE=${RATE:-}
 drive() { # drive POLICY DURATION -> "req/s p50 p99" (ms)
+  if [ -n "$RATE" ]; then
+    "$JAVA" "$here/OpenLoop.java" "http://127.0.0.1:$port_a/v1/check" "$1" "$KEYS" "$RATE" "${2%s}" |
+      awk -v s="${2%s}" '{ if ($3 > 0) print "NON2XX " $3 > "/dev/stderr"; printf "%.0f %.3f %.3f\n", $2 / s, $4, $5 }'
+    return
+  fi
   (cd "$here" && KEYS=$KEYS POLICY=$1 wrk -t1 -c"$CONNECTIONS" -d"$2" --latency -s check.lua "http://127.0.0.1:$port_a/v1/check") |
     awk '/Requests\/sec/ {rps = $2} /^ +50%/ {p50 = $2} /^ +99%/ {p99 = $2} /Non-2xx/ {print "NON2XX " $4 > "/dev/stderr"}
       function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; if (v ~ /s$/) return v * 1000; return v }

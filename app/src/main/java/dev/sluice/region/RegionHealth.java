@@ -46,6 +46,8 @@ public class RegionHealth implements HealthIndicator {
             Map<String, Object> peer = new LinkedHashMap<>();
             peer.put("lastTookSecondsAgo", finite(e.getValue()[0]));
             peer.put("lastHeardSecondsAgo", finite(e.getValue()[1]));
+            peer.put("lagSeconds", finite(e.getValue()[2]));
+            peer.put("backlog", (long) e.getValue()[3]);
             double heard = e.getValue()[1];
             if (!Double.isNaN(heard) && heard > expiry) {
                 allHeard = false;

@@ -2,6 +2,7 @@ package dev.sluice.region;
 
 import dev.sluice.config.Policy;
 import dev.sluice.config.PolicyRegistry;
+import dev.sluice.core.Limit;
 import dev.sluice.store.Subject;
 import jakarta.inject.Singleton;
 import java.util.Map;
@@ -37,6 +38,10 @@ public final class RegionMode {
     private final String ttlArg;
     private final Map<Subject, Active> active = new ConcurrentHashMap<>();
     private final AtomicLong dropped = new AtomicLong();
+    /** The share (1/10000) this region last held of each global subject this node shipped. */
+    private final com.github.benmanes.caffeine.cache.Cache<Subject, Long> shares;
+
+    private final long unknownShare;
 
     @jakarta.inject.Inject
     public RegionMode(RegionProperties properties, PolicyRegistry policies) {
@@ -54,6 +59,11 @@ public final class RegionMode {
         this.syncArg = Long.toString(syncMicros);
         this.initialArg = Long.toString(RegionShares.initial(properties.regions()));
         this.ttlArg = Long.toString(ttlMs(properties));
+        this.shares = com.github.benmanes.caffeine.cache.Caffeine.newBuilder()
+                .maximumSize(Math.max(1, properties.getMaxSubjects()))
+                .expireAfterWrite(properties.getPeerExpiry())
+                .build();
+        this.unknownShare = (long) Math.floor(RegionShares.SCALE * properties.getShareFloor() / properties.regions());
     }
 
     /** How long a subject's region state lives idle (ms): the peer expiry and a sync period more. */
@@ -108,6 +118,29 @@ public final class RegionMode {
         long period = System.currentTimeMillis() * 1000 / syncMicros;
         active.entrySet().removeIf(e -> e.getValue().lastPeriod < period - 3);
         return active;
+    }
+
+    /** Notes the share (1/10000) the region holds of {@code subject} now, as its state said. */
+    public void shareIs(Subject subject, long sn) {
+        if (sn >= 0) {
+            shares.put(subject, sn);
+        }
+    }
+
+    /**
+     * The part of a global subject's limit this region may decide on without its store (the {@code
+     * local} failure mode, which divides it further among the region's nodes): the share the region
+     * last held of it as this node saw it (every sync period for the subjects it checked; not
+     * older than the peer expiry), or {@code share-floor / R} when this node knows none. The peers
+     * keep the region's last share reserved meanwhile (nothing of its demand reaches them while its
+     * store is down), so the regions together stay within the whole limit. At least one unit.
+     */
+    public Limit regionLimit(Subject subject, Limit limit) {
+        Long known = shares.getIfPresent(subject);
+        long sn = known == null ? unknownShare : known;
+        long l = Math.max(1, Math.floorDiv(limit.limit() * sn, RegionShares.SCALE));
+        long b = limit.algorithm().hasBurst() ? Math.max(1, Math.floorDiv(limit.burst() * sn, RegionShares.SCALE)) : l;
+        return new Limit(limit.algorithm(), b, l, limit.periodMs());
     }
 
     /** Subjects not tracked because {@code max-subjects} were already (their demand is not shipped). */

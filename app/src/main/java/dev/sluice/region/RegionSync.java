@@ -116,6 +116,14 @@ public final class RegionSync implements AutoCloseable {
         final AtomicLong lagMs = new AtomicLong();
         final AtomicLong lastWarnedMs = new AtomicLong();
         /**
+         * The backlog: how many of the subjects' demands claimed in the last sync the peer did not
+         * take (they are superseded by the next period's, never queued); {@code pending} counts the
+         * sync under way.
+         */
+        final AtomicLong backlog = new AtomicLong();
+
+        final AtomicLong pending = new AtomicLong();
+        /**
          * Whether this node's last batch to the peer was taken. While not, nothing more is sent to it
          * (only empty probes): what it holds of this region stays as it was, so this region's own
          * count of itself is not ratcheted down by every dip of demand during a partition.
@@ -201,6 +209,10 @@ public final class RegionSync implements AutoCloseable {
                         .tag("peer", name)
                         .baseUnit("seconds")
                         .description("seconds since the peer region last sent this node a batch")
+                        .register(meters);
+                Gauge.builder("sluice.region.peer.backlog", peer, x -> x.backlog.get())
+                        .tag("peer", name)
+                        .description("subjects' demands claimed in the last sync that the peer region did not take")
                         .register(meters);
                 Gauge.builder("sluice.region.peer.lag", peer, x -> x.lagMs.get() / 1000.0)
                         .tag("peer", name)
@@ -375,6 +387,7 @@ public final class RegionSync implements AutoCloseable {
         lastTickPeriod.accumulateAndGet(System.currentTimeMillis() * 1000 / mode.syncMicros(), Math::max);
         List<Subject> subjects = new ArrayList<>(mode.active().keySet());
         if (subjects.isEmpty()) {
+            peers.values().forEach(p -> p.backlog.set(0));
             return CompletableFuture.completedFuture(0);
         }
         // a peer that answers a probe again is shipped to in this very sync, not the next
@@ -382,14 +395,17 @@ public final class RegionSync implements AutoCloseable {
     }
 
     private CompletionStage<Integer> shipTo(List<Subject> subjects) {
+        peers.values().forEach(p -> p.pending.set(0));
         List<Peer> attempted =
                 peers.values().stream().filter(x -> x.reachable.get()).toList();
         String attemptedArg =
                 String.join(",", attempted.stream().map(x -> x.name).toList());
-        return paced(subjects, s -> region(s, "ship", attemptedArg)
-                        .thenApply(r -> r.get(0) == 1L
-                                ? new Claim(new Entry(s.policy(), s.key(), r.get(2), r.get(1)), r.get(4) == 1L)
-                                : null))
+        return paced(subjects, s -> region(s, "ship", attemptedArg).thenApply(r -> {
+                    mode.shareIs(s, r.get(3));
+                    return r.get(0) == 1L
+                            ? new Claim(new Entry(s.policy(), s.key(), r.get(2), r.get(1)), r.get(4) == 1L)
+                            : null;
+                }))
                 .thenCompose(claims -> {
                     List<Claim> claimed = claims.stream().filter(c -> c != null).toList();
                     List<CompletableFuture<Integer>> batches = new ArrayList<>();
@@ -397,9 +413,12 @@ public final class RegionSync implements AutoCloseable {
                         batches.add(ship(batch, attempted));
                     }
                     return CompletableFuture.allOf(batches.toArray(CompletableFuture[]::new))
-                            .thenApply(y -> batches.stream()
-                                    .mapToInt(CompletableFuture::join)
-                                    .sum());
+                            .thenApply(y -> {
+                                peers.values().forEach(p -> p.backlog.set(p.pending.get()));
+                                return batches.stream()
+                                        .mapToInt(CompletableFuture::join)
+                                        .sum();
+                            });
                 });
     }
 
@@ -546,6 +565,9 @@ public final class RegionSync implements AutoCloseable {
                     took.add(attempted.get(i).name);
                 }
             }
+            peers.values().stream()
+                    .filter(p -> !took.contains(p.name))
+                    .forEach(p -> p.pending.addAndGet(entries.size()));
             if (took.size() == peers.size()) {
                 shipped.increment(entries.size());
             }
@@ -633,11 +655,15 @@ public final class RegionSync implements AutoCloseable {
         return peers.containsKey(origin);
     }
 
-    /** Per peer: seconds since it last took a batch, and since it last sent one (NaN: never). */
+    /**
+     * Per peer: seconds since it last took a batch and since it last sent one (NaN: never), the
+     * replication lag of its last answer (s), and its backlog (subjects of the last sync it did not take).
+     */
     public Map<String, double[]> peerAges() {
         Map<String, double[]> out = new LinkedHashMap<>();
-        peers.forEach(
-                (n, p) -> out.put(n, new double[] {ageSeconds(p.lastTookMs.get()), ageSeconds(p.lastSentUsMs.get())}));
+        peers.forEach((n, p) -> out.put(n, new double[] {
+            ageSeconds(p.lastTookMs.get()), ageSeconds(p.lastSentUsMs.get()), p.lagMs.get() / 1000.0, p.backlog.get()
+        }));
         return out;
     }
 

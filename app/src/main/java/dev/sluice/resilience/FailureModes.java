@@ -9,6 +9,7 @@ import dev.sluice.core.Limit;
 import dev.sluice.core.NodeClock;
 import dev.sluice.core.PlanQuota;
 import dev.sluice.observability.DecisionMetrics;
+import dev.sluice.region.RegionMode;
 import dev.sluice.store.InProcessStore;
 import dev.sluice.store.RateLimitStore;
 import dev.sluice.store.StoreTimeoutException;
@@ -116,6 +117,9 @@ public class FailureModes {
      */
     private final com.github.benmanes.caffeine.cache.Cache<Subject, Long> lastLeft;
 
+    /** A global policy's subject is decided on the region's share of its limit (multi-region mode). */
+    private final RegionMode regions;
+
     public FailureModes(
             RateLimitStore store,
             Membership membership,
@@ -124,6 +128,20 @@ public class FailureModes {
             LocalModeProperties local,
             NodeIdentity node,
             NodeClock clock) {
+        this(store, membership, health, metrics, local, node, clock, RegionMode.OFF);
+    }
+
+    @jakarta.inject.Inject
+    public FailureModes(
+            RateLimitStore store,
+            Membership membership,
+            StoreHealth health,
+            DecisionMetrics metrics,
+            LocalModeProperties local,
+            NodeIdentity node,
+            NodeClock clock,
+            RegionMode regions) {
+        this.regions = regions;
         this.store = store;
         this.fallback = new InProcessStore(clock);
         this.membership = membership;
@@ -250,7 +268,9 @@ public class FailureModes {
                 CompletableFuture.completedFuture(
                         new Answer(new Decision(false, burst, 0, 0, 1000, now), limit, true, false));
             case LOCAL -> {
-                Limit share = membership.share(limit);
+                // of a global policy, the region's share only: the peers keep it reserved for this region
+                Limit region = regions.global(subject) ? regions.regionLimit(subject, limit) : limit;
+                Limit share = membership.share(region);
                 CompletionStage<Void> seeded = CompletableFuture.completedFuture(null);
                 if (owes && cost > 0 && reconcilable(limit) && !owed.containsKey(subject)) {
                     // the subject's first local decision of this outage: start from what the store
@@ -259,7 +279,7 @@ public class FailureModes {
                     long seed = left == null
                             ? 0
                             : share.burst()
-                                    - Math.min(share.burst(), Math.max(0, left) * share.burst() / limit.burst());
+                                    - Math.min(share.burst(), Math.max(0, left) * share.burst() / region.burst());
                     if (owed.putIfAbsent(
                                             subject,
                                             new Owed(limit, share, seed, chargePrefix + charges.incrementAndGet()))

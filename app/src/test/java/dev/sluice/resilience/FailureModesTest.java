@@ -9,12 +9,15 @@ import dev.sluice.core.Decision;
 import dev.sluice.core.Limit;
 import dev.sluice.core.ManualClock;
 import dev.sluice.observability.DecisionMetrics;
+import dev.sluice.region.RegionMode;
+import dev.sluice.region.RegionProperties;
 import dev.sluice.store.InProcessStore;
 import dev.sluice.store.StoreTimeoutException;
 import dev.sluice.store.Subject;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.io.IOException;
 import java.time.Duration;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -101,6 +104,46 @@ class FailureModesTest {
         }
         assertThat(decide(modes, FailureMode.LOCAL, s, 1).decision().allowed()).isFalse();
         assertThat(modes.owedSubjects()).isEqualTo(1);
+    }
+
+    /**
+     * Multi-region mode: a global policy's subject is decided on the region's last known share of
+     * it (the peers keep that share reserved while this region's store is down), not on the whole
+     * limit, which would let R regions admit up to R times it; with no share known, on share-floor / R.
+     */
+    @Test
+    void localDecidesAGlobalSubjectOnTheRegionsShareOnly() {
+        LocalModeProperties local = new LocalModeProperties();
+        startMembership(local);
+        RegionProperties p = new RegionProperties();
+        p.setName("a");
+        p.setToken("region-token");
+        p.setPeers(Map.of("b", "http://127.0.0.1:1", "c", "http://127.0.0.1:2"));
+        RegionMode regions = new RegionMode(p, policy -> policy.equals("p"));
+        FailureModes modes =
+                new FailureModes(shared, membership, health, metrics, local, NodeIdentity.random(), clock, regions);
+        Limit hundred = new Limit(100, 100, 60_000);
+        Subject known = fresh("known");
+        regions.shareIs(known, 2_500);
+        Subject unknown = fresh("unknown");
+        Subject regional = new Subject("other", "r-" + System.nanoTime());
+        assertThat(admitted(modes, known, hundred)).isEqualTo(25);
+        assertThat(admitted(modes, unknown, hundred)).isEqualTo(1); // 0.05 / 3 of 100, at least one
+        assertThat(admitted(modes, regional, hundred)).isEqualTo(100);
+    }
+
+    private static long admitted(FailureModes modes, Subject s, Limit limit) {
+        long n = 0;
+        for (int i = 0; i < 200; i++) {
+            if (modes.decide(FailureMode.LOCAL, s, limit, 1)
+                    .toCompletableFuture()
+                    .join()
+                    .decision()
+                    .allowed()) {
+                n++;
+            }
+        }
+        return n;
     }
 
     @Test

@@ -58,6 +58,15 @@ class MultiRegionIT {
     private static final List<String> REGIONS = List.of("a", "b", "c");
     private static final long L = 100;
     private static final Limit GLOBAL = new Limit(L, L, 1000);
+    /** How long region c is cut off: 60 s, or {@code -Dsluice.partition.seconds} (600 for 10 min). */
+    private static final int PARTITION_SECONDS = Integer.getInteger("sluice.partition.seconds", 60);
+
+    /**
+     * Runs a second load beside a test's own: not the common pool, whose one thread on a 2-core
+     * machine the nodes in this JVM need too (an offer blocking it stalled their answers).
+     */
+    private static final java.util.concurrent.ExecutorService BESIDE = Executors.newCachedThreadPool();
+
     private static final HttpClient HTTP = HttpClient.newBuilder()
             .connectTimeout(Duration.ofSeconds(5))
             .version(HttpClient.Version.HTTP_1_1)
@@ -69,6 +78,9 @@ class MultiRegionIT {
     private static final List<RedisNode> standalone = new ArrayList<>();
     private static final Map<String, RedisNode> redisOf = new HashMap<>();
     private static final List<ApplicationContext> nodes = new ArrayList<>();
+    /** Each node's configuration, its port filled in once started (a restart reuses it). */
+    private static final List<Map<String, Object>> config = new ArrayList<>();
+
     private static final Map<String, Haproxy> lb = new LinkedHashMap<>();
     /** The proxy carrying region x's shipments to region y, by "x-y". */
     private static final Map<String, Proxy> links = new LinkedHashMap<>();
@@ -121,6 +133,8 @@ class MultiRegionIT {
                 EmbeddedServer server = ApplicationContext.run(EmbeddedServer.class, p);
                 nodes.add(server.getApplicationContext());
                 ports.add(server.getPort());
+                p.put("micronaut.server.port", server.getPort());
+                config.add(p);
             }
             lb.put(r, Haproxy.start(ports));
         }
@@ -370,7 +384,34 @@ class MultiRegionIT {
     void aRegionSteppingFromNoneToAllOfTheTrafficNeverOverAdmitsAndConverges() throws Exception {
         List<Sent> all = new ArrayList<>(offer("global", "step", Map.of("a", 0, "b", 100, "c", 100), 5));
         long step = System.nanoTime();
+        long phase = System.currentTimeMillis() % 1000;
+        // region a's share as it moves, polled every 100 ms (printed: where convergence time goes)
+        List<String> timeline = java.util.Collections.synchronizedList(new ArrayList<>());
+        java.util.concurrent.Future<?> poller = BESIDE.submit(() -> {
+            String last = "";
+            while (!Thread.currentThread().isInterrupted() && System.nanoTime() - step < 6_000_000_000L) {
+                try {
+                    String body = HTTP.send(
+                                    HttpRequest.newBuilder(
+                                                    URI.create(lb.get("a").url() + "/v1/regions/global/step"))
+                                            .build(),
+                                    HttpResponse.BodyHandlers.ofString())
+                            .body();
+                    String share = body.replaceAll(".*\"share\":([0-9.]+).*", "$1");
+                    if (!share.equals(last)) {
+                        timeline.add(String.format("%.2fs:%s", (System.nanoTime() - step) / 1e9, share));
+                        last = share;
+                    }
+                    Thread.sleep(100);
+                } catch (Exception e) {
+                    return;
+                }
+            }
+        });
         List<Sent> after = offer("global", "step", Map.of("a", 200, "b", 0, "c", 0), 8);
+        poller.cancel(true);
+        System.out.println(
+                "multi-region step: " + phase + " ms into its sync period; region a's share after it " + timeline);
         all.addAll(after);
         Figures whole = figures(all, 0);
         report("step 0% -> 100% in a (whole run)", whole);
@@ -448,7 +489,7 @@ class MultiRegionIT {
         long start = System.nanoTime();
         List<Sent> during;
         try {
-            during = offer("global", "partition", Map.of("a", 67, "b", 67, "c", 66), 10);
+            during = offer("global", "partition", Map.of("a", 67, "b", 67, "c", 66), PARTITION_SECONDS);
         } finally {
             for (Proxy p : cut) {
                 p.enable();
@@ -457,7 +498,7 @@ class MultiRegionIT {
         List<Sent> both = new ArrayList<>(warm);
         both.addAll(during);
         Figures f = figures(both, start);
-        report("partition of c, 10 s", f);
+        report("partition of c, " + PARTITION_SECONDS + " s", f);
         assertThat(f.oWindow()).isLessThanOrEqualTo(0.02);
         assertThat(f.errors()).isZero();
         // issue 18: admitted over a partition <= 1.10 x L (its allowance)
@@ -476,6 +517,51 @@ class MultiRegionIT {
         }
         assertThat(g.o()).isLessThanOrEqualTo(0.05);
         assertThat(g.fr()).isLessThanOrEqualTo(0.05);
+    }
+
+    /**
+     * A peer region's service restarts under load: both of region b's nodes stop (b answers nothing
+     * for about 3 s) and start again on the same Redis, while all three regions are offered 2 x L.
+     * No 1 s window admits more than its allowance (a and c keep b's last share reserved while it is
+     * away); a and c never fail; from 2·S + RTT after b is back, the limit is used again.
+     */
+    @Test
+    @Order(9)
+    void aPeerRegionRestartingUnderLoadNeitherOverAdmitsNorStaysApart() throws Exception {
+        java.util.concurrent.CompletableFuture<List<Sent>> load = java.util.concurrent.CompletableFuture.supplyAsync(
+                () -> {
+                    try {
+                        return offer("global", "restart", Map.of("a", 67, "b", 67, "c", 66), 20);
+                    } catch (InterruptedException e) {
+                        throw new IllegalStateException(e);
+                    }
+                },
+                BESIDE);
+        Thread.sleep(5000);
+        int first = REGIONS.indexOf("b") * 2;
+        for (int i = first; i < first + 2; i++) {
+            nodes.get(i).close();
+        }
+        Thread.sleep(3000);
+        for (int i = first; i < first + 2; i++) {
+            nodes.set(
+                    i,
+                    ApplicationContext.run(EmbeddedServer.class, config.get(i)).getApplicationContext());
+        }
+        long back = System.nanoTime();
+        List<Sent> sent = load.get();
+        Figures whole = figures(sent, 0);
+        report("restart of region b's nodes (whole run)", whole);
+        assertThat(whole.oWindow()).isLessThanOrEqualTo(0.02);
+        assertThat(sent.stream().filter(s -> !s.region().equals("b") && s.status() != 200 && s.status() != 429))
+                .isEmpty();
+        List<Sent> after = sent.stream()
+                .filter(s -> s.status() == 200 || s.status() == 429)
+                .toList();
+        Figures settled = figures(after, back + TimeUnit.MILLISECONDS.toNanos(2150));
+        report("after region b's restart, from 2·S + RTT on", settled);
+        assertThat(settled.o()).isLessThanOrEqualTo(0.05);
+        assertThat(settled.fr()).isLessThanOrEqualTo(0.02);
     }
 
     private static HttpResponse<String> deliver(String region, String token, String body) throws Exception {
@@ -499,20 +585,65 @@ class MultiRegionIT {
     }
 
     /**
-     * W = 60 s: a global bucket of 6,000 a minute (burst 6,000), 2 x L offered 80/10/10 for 30 s from
-     * a cold start — the burst is spent across regions, then the rate. The span's allowance is
-     * burst + L·T/W (9,000 for 30 s).
+     * W = 60 s: a global bucket of 6,000 a minute (burst 6,000), 2 x L (200 a second) offered 80/10/10,
+     * on two subjects side by side. From cold, for 30 s: the burst is split equally at first and
+     * largely lost to the low-demand regions as the shares move (docs/multi-region.md); only O is held
+     * there. In steady state — each region's third of the burst taken by one check of cost 1,999 at
+     * the start, as an exact bucket would have given it, then 80 s of the offered load — every 60 s
+     * window holds O ≤ 2 % and FR ≤ 1 % (issue 18's targets at W = 60 s).
      */
     @Test
     @Order(8)
     void aMinuteLongWindowHoldsToo() throws Exception {
         Limit minute = new Limit(6000, 6000, 60_000);
+        java.util.concurrent.CompletableFuture<Figures> cold = java.util.concurrent.CompletableFuture.supplyAsync(
+                () -> {
+                    try {
+                        long start = System.nanoTime();
+                        return figures(minute, offer("minute", "w60", Map.of("a", 160, "b", 20, "c", 20), 30), start);
+                    } catch (InterruptedException e) {
+                        throw new IllegalStateException(e);
+                    }
+                },
+                BESIDE);
+        List<Sent> steady = new ArrayList<>();
+        for (String r : REGIONS) {
+            long at = System.nanoTime();
+            HttpResponse<String> drain = HTTP.send(
+                    HttpRequest.newBuilder(URI.create(lb.get(r).url() + "/v1/check"))
+                            .header("Content-Type", "application/json")
+                            .POST(HttpRequest.BodyPublishers.ofString(
+                                    "{\"policy\":\"minute\",\"key\":\"w60-steady\",\"cost\":1999}"))
+                            .build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertThat(drain.statusCode()).as(drain.body()).isEqualTo(200);
+            for (int i = 0; i < 1999; i++) {
+                steady.add(new Sent(r, at, 200)); // the exact bucket counts cost 1,999 as 1,999 checks
+            }
+        }
         long start = System.nanoTime();
-        List<Sent> sent = offer("minute", "w60", Map.of("a", 160, "b", 20, "c", 20), 30);
-        Figures f = figures(minute, sent, start);
-        report("W = 60 s, 80/10/10 2x L, 30 s from cold", f);
+        steady.addAll(offer("minute", "w60-steady", Map.of("a", 160, "b", 20, "c", 20), 80));
+        Figures f = figures(minute, steady, start + TimeUnit.SECONDS.toNanos(5));
+        report("W = 60 s, 80/10/10 2x L, steady (75 s after the burst was taken)", f);
+        for (String r : REGIONS) {
+            long mine = steady.stream()
+                    .filter(x -> x.region().equals(r) && x.atNanos() >= start && x.status() == 200)
+                    .count();
+            System.out.println("multi-region W = 60 s steady, region " + r + " admitted " + mine + ", its state: "
+                    + HTTP.send(
+                                    HttpRequest.newBuilder(
+                                                    URI.create(lb.get(r).url() + "/v1/regions/minute/w60-steady"))
+                                            .build(),
+                                    HttpResponse.BodyHandlers.ofString())
+                            .body());
+        }
+        Figures c = cold.get();
+        report("W = 60 s, 80/10/10 2x L, 30 s from cold", c);
+        assertThat(c.errors()).isZero();
+        assertThat(c.o()).isLessThanOrEqualTo(0.0);
         assertThat(f.errors()).isZero();
-        assertThat(f.o()).isLessThanOrEqualTo(0.02);
+        assertThat(f.oWindow()).isLessThanOrEqualTo(0.02);
+        assertThat(f.fr()).isLessThanOrEqualTo(0.01);
     }
 
     /**
