@@ -399,7 +399,9 @@ public class Limiter {
                     health.succeeded(subject);
                     meters.decision(decision.allowed(), false, false);
                     modes.remember(policy.onStoreFailure(), subject, limit, decision);
-                    if (overLimit != null && !decision.allowed()) {
+                    // not a global policy's (multi-region): its region's demand counts every check,
+                    // answered here or not, and a share that grows admits before the retry time
+                    if (overLimit != null && !decision.allowed() && !policy.global()) {
                         overLimit.keep(subject, limit, check.cost(), decision, epochAtStart, start);
                     }
                     return verdict(check, subject, limit, decision, false, false, Verdict.Source.STORE);

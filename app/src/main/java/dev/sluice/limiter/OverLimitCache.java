@@ -27,7 +27,9 @@ import java.util.concurrent.atomic.AtomicLong;
  * units back, and both invalidate ({@link #invalidate}: on this node at once, on the others by the
  * store's broadcast). The answer is the store's denial moved forward in time: {@code remaining} 0,
  * reset and retry shortened by the time elapsed, the clock advanced by it. Concurrency leases are
- * never kept (a release frees a slot at any time).
+ * never kept (a release frees a slot at any time), nor are a global policy's denials (multi-region
+ * mode): its region's demand must count every check, and a share that grows admits before the
+ * retry time.
  *
  * <p>A denial that arrives after an invalidation its call started before is not kept ({@link
  * #epoch}): the store may have answered from the state before the reset.

@@ -377,7 +377,7 @@ class MultiRegionIT {
     /**
      * A region whose traffic steps from none to all of it: b and c offer 2x L, then a alone does.
      * No window admits more than the allowance (a's share grows without giving its bucket tokens),
-     * and a reaches 90 % of the limit within 3·S of the step (the issue asks 2·S + RTT: measured 2.1-2.9 s).
+     * and a reaches 90 % of the limit within 2·S + RTT of the step (issue 18's bound).
      */
     @Test
     @Order(3)
@@ -449,9 +449,10 @@ class MultiRegionIT {
         System.out.printf(
                 "multi-region step: a admits >= 90%% of L in every 1 s window from %.2f s after the step%n", seconds);
         assertThat(converged).isPositive();
-        // issue 18 asks for 2·S + RTT (2.15 s); measured 2.10-2.90 s here, so the test holds it to
-        // 3·S, and docs/multi-region.md says the target is not reliably met
-        assertThat(seconds).isLessThanOrEqualTo(3.0);
+        // issue 18: within 2·S + RTT (2.15 s). The design's worst case is S + tick + RTT (a step just
+        // before a period's end: the next whole period's demand is taken by the peers ~0.2 s after
+        // it ends). Measured 2.1-2.9 s while the over-limit cache hid denied checks from the demand.
+        assertThat(seconds).isLessThanOrEqualTo(2.15);
     }
 
     @Test
@@ -562,6 +563,41 @@ class MultiRegionIT {
         report("after region b's restart, from 2·S + RTT on", settled);
         assertThat(settled.o()).isLessThanOrEqualTo(0.05);
         assertThat(settled.fr()).isLessThanOrEqualTo(0.02);
+    }
+
+    /**
+     * Every check of a global subject counts in its region's demand, denied or not: found by the
+     * step test's timeline, a node's cache of over-limit subjects answered denials without the store,
+     * so a region ramping up reported a fraction of its demand (7 of some 160 in the step's first
+     * period) and its share grew a period late. Such denials are no longer kept for global policies.
+     */
+    @Test
+    @Order(10)
+    void everyCheckCountsInTheRegionsDemandDeniedOrNot() throws Exception {
+        String key = new KeyScheme("sl:").key(new Subject("global", "counted"), "gr");
+        org.awaitility.Awaitility.await()
+                .atMost(Duration.ofSeconds(2))
+                .pollInterval(Duration.ofMillis(1))
+                .until(() -> System.currentTimeMillis() % 1000 < 100);
+        HttpRequest request = HttpRequest.newBuilder(URI.create(lb.get("b").url() + "/v1/check"))
+                .header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString("{\"policy\":\"global\",\"key\":\"counted\"}"))
+                .build();
+        List<java.util.concurrent.CompletableFuture<HttpResponse<Void>>> sent = new ArrayList<>();
+        for (int i = 0; i < 150; i++) {
+            sent.add(HTTP.sendAsync(request, HttpResponse.BodyHandlers.discarding()));
+            Thread.sleep(2);
+        }
+        long denied = sent.stream()
+                .map(java.util.concurrent.CompletableFuture::join)
+                .filter(r -> r.statusCode() == 429)
+                .count();
+        Object c = redisOf.get("b").call("HGET", key, "c");
+        Object cp = redisOf.get("b").call("HGET", key, "cp");
+        long counted = Long.parseLong(String.valueOf(c)) + (cp == null ? 0 : Long.parseLong(String.valueOf(cp)));
+        System.out.printf("multi-region demand: 150 checks (%d denied), %d counted%n", denied, counted);
+        assertThat(denied).isPositive();
+        assertThat(counted).isEqualTo(150);
     }
 
     private static HttpResponse<String> deliver(String region, String token, String body) throws Exception {
