@@ -96,6 +96,16 @@ public final class RegionMode {
         return syncMicros;
     }
 
+    /** S in µs, as a script argument (prelude.lua's and region.lua's). */
+    String syncArg() {
+        return syncArg;
+    }
+
+    /** How long a subject's region state lives idle (ms), as a script argument. */
+    String ttlArg() {
+        return ttlArg;
+    }
+
     /** Notes that this node checked {@code subject} of a global policy in the current sync period. */
     public void seen(Subject subject) {
         long period = System.currentTimeMillis() * 1000 / syncMicros;

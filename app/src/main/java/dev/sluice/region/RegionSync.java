@@ -151,9 +151,7 @@ public final class RegionSync implements AutoCloseable {
     private final ScheduledExecutorService ticker;
     private final Counter shipped;
     private final Counter applied;
-    private final String syncArg;
     private final String regionsArg;
-    private final String ttlArg;
     private final String expiryArg;
     private final String peersArg;
 
@@ -178,9 +176,7 @@ public final class RegionSync implements AutoCloseable {
         this.commands = cluster.<RedisClusterAsyncCommands<String, String>>map(StatefulRedisClusterConnection::async)
                 .or(() -> standalone.map(StatefulRedisConnection::async))
                 .orElse(null);
-        this.syncArg = Long.toString(mode.syncMicros());
         this.regionsArg = Integer.toString(p.regions());
-        this.ttlArg = Long.toString(RegionMode.ttlMs(p));
         this.expiryArg = Long.toString(p.getPeerExpiry().toNanos() / 1000);
         this.peersArg =
                 p.getPeers() == null ? "" : String.join(",", p.getPeers().keySet());
@@ -328,10 +324,10 @@ public final class RegionSync implements AutoCloseable {
     private CompletionStage<List<Long>> region(Subject subject, String op, String... more) {
         String[] args = new String[7 + more.length];
         args[0] = op;
-        args[1] = syncArg;
+        args[1] = mode.syncArg();
         args[2] = regionsArg;
         args[3] = floorArg(subject.policy());
-        args[4] = ttlArg;
+        args[4] = mode.ttlArg();
         args[5] = expiryArg;
         args[6] = peersArg;
         System.arraycopy(more, 0, args, 7, more.length);

@@ -491,6 +491,9 @@ class MultiRegionIT {
         List<Sent> during;
         try {
             during = offer("global", "partition", Map.of("a", 67, "b", 67, "c", 66), PARTITION_SECONDS);
+            // the runbook's signal: what c did not take is region a's backlog for it, and for b none
+            assertThat(metric("a", "sluice_region_peer_backlog{peer=\"c\"}")).isPositive();
+            assertThat(metric("a", "sluice_region_peer_backlog{peer=\"b\"}")).isZero();
         } finally {
             for (Proxy p : cut) {
                 p.enable();

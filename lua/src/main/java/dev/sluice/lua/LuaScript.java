@@ -38,8 +38,8 @@ public record LuaScript(String name, String source, String sha1) {
     /** Resets an account's plan bucket and quota counters (stands alone: no prelude). */
     public static final LuaScript PLAN_RESET = loadAlone("plan_reset.lua");
 
-    /** A global policy's region state: shipping, acknowledging and applying demand (stands alone: no prelude). */
-    public static final LuaScript REGION = loadAlone("region.lua");
+    /** A global policy's region state: shipping, acknowledging and applying demand (arith.lua, no prelude). */
+    public static final LuaScript REGION = loadAfter("arith.lua", "region.lua");
 
     /** The membership script of the {@code local} failure mode (stands alone: no prelude). */
     public static final LuaScript MEMBERS = loadAlone("members.lua");
@@ -50,13 +50,19 @@ public record LuaScript(String name, String source, String sha1) {
         return new LuaScript(name, source, sha1(source));
     }
 
+    /** Reads {@code dev/sluice/lua/<name>} with the shared text {@code <first>} in front of it. */
+    static LuaScript loadAfter(String first, String name) {
+        String source = read(first) + "\n" + read(name);
+        return new LuaScript(name, source, sha1(source));
+    }
+
     /**
-     * Reads {@code dev/sluice/lua/<name>} from the class path and puts {@code prelude.lua} (the
-     * helpers and arguments every script shares) in front of it: the result is one self-contained
-     * script, and its digest is the one EVALSHA uses.
+     * Reads {@code dev/sluice/lua/<name>} from the class path and puts {@code arith.lua} and {@code
+     * prelude.lua} (the helpers and arguments every decision script shares) in front of it: the
+     * result is one self-contained script, and its digest is the one EVALSHA uses.
      */
     public static LuaScript load(String name) {
-        String source = read("prelude.lua") + "\n" + read(name);
+        String source = read("arith.lua") + "\n" + read("prelude.lua") + "\n" + read(name);
         return new LuaScript(name, source, sha1(source));
     }
 

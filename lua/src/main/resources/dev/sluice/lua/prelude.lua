@@ -1,12 +1,11 @@
--- Shared by every decision script: LuaScript.load puts this text in front of each script body,
--- so each EVAL is still one self-contained script (Redis scripts cannot load modules).
+-- Shared by every decision script: LuaScript.load puts arith.lua (idiv, cdiv) and this text in
+-- front of each script body, so each EVAL is still one self-contained script (Redis scripts cannot
+-- load modules).
 --
--- Defines: idiv(a, b) = floor(a / b) and cdiv(a, b) = ceil(a / b), exact for integers below 2^53;
--- burst, limit, period, cost from ARGV[1..4]; need = the units a check must find (cost, or 1 for a
--- look, cost 0); now from ARGV[5], or the shard's TIME when it is -1; debt_of(full_at),
+-- Defines: burst, limit, period, cost from ARGV[1..4]; need = the units a check must find (cost, or
+-- 1 for a look, cost 0); now from ARGV[5], or the shard's TIME when it is -1; debt_of(full_at),
 -- bucket_debt(key); extra = ARGV[6], the algorithm's own argument (a refund's consumption time, a
--- lease token), or nil; answer(...), the
--- reply every script ends with.
+-- lease token), or nil; answer(...), the reply every script ends with.
 --
 -- A charge counted at most once (the reconciliation of usage decided in-process while the store was
 -- unreachable, retried after a time-out whose first attempt may have run) says so: `extra` (ARGV[6])
@@ -18,20 +17,6 @@
 -- A negative cost is a refund: give back -cost units taken by an admitted check at time `extra`
 -- (the compensation of a multi-limit check another limit denied). Every script returns
 -- {allowed, remaining, reset_ms, retry_after_ms, now_us}; a refund returns {1, 0, 0, 0, now_us}.
-
-local function idiv(a, b)
-  local q = math.floor(a / b)
-  if q * b > a then
-    q = q - 1
-  elseif (q + 1) * b <= a then
-    q = q + 1
-  end
-  return q
-end
-
-local function cdiv(a, b)
-  return idiv(a + b - 1, b)
-end
 
 local burst = tonumber(ARGV[1])
 local limit = tonumber(ARGV[2])

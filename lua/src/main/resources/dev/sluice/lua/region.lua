@@ -1,6 +1,6 @@
 -- One subject's region state under a global policy (docs/multi-region.md): its demand in this
 -- region, what the peer regions last said of theirs, and the share of the policy this region
--- decides on. Stands alone (no prelude). Java twin: dev.sluice.region.RegionShares.
+-- decides on. After arith.lua (idiv), without the prelude. Java twin: dev.sluice.region.RegionShares.
 --
 -- KEYS[1]  the state, a hash, in the subject's hash tag ("<prefix>{<policy>:<key>}:gr"):
 --   ck, c, cp   this region's demand: units asked in period ck of S (c) and in period ck - 1 (cp);
@@ -44,16 +44,6 @@ local F = tonumber(ARGV[4])
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local expiry = tonumber(ARGV[6])
-
-local function idiv(a, b)
-  local q = math.floor(a / b)
-  if q * b > a then
-    q = q - 1
-  elseif (q + 1) * b <= a then
-    q = q + 1
-  end
-  return q
-end
 
 local h = {}
 local flat = redis.call('HGETALL', KEYS[1])
