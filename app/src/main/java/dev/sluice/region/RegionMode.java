@@ -20,12 +20,38 @@ public final class RegionMode {
     /** Multi-region mode off: every policy regional. */
     public static final RegionMode OFF = new RegionMode(new RegionProperties(), name -> false);
 
-    /** The sync period a subject of a global policy was last checked in. */
+    /**
+     * A subject of a global policy this node checked: the sync period it last checked it in and
+     * the units it asked of it in that period and the one before; and whether, as far as this node
+     * knows, the peers hold at most the floor f of this region's demand of it (true for a subject
+     * new to this node; false once a larger demand was learned, or a shipment was not taken by every
+     * peer), so that they need not hear of it again while it stays within the floor.
+     */
     static final class Active {
         volatile long lastPeriod;
+        private long count;
+        private long previous;
+        volatile boolean quiet = true;
 
         Active(long period) {
             this.lastPeriod = period;
+        }
+
+        synchronized void add(long period, long cost) {
+            if (period != lastPeriod) {
+                previous = period == lastPeriod + 1 ? count : 0;
+                count = 0;
+                lastPeriod = period;
+            }
+            count += cost;
+        }
+
+        /** The units this node asked of the subject in sync period {@code k}, as far as it remembers. */
+        synchronized long askedIn(long k) {
+            if (lastPeriod == k) {
+                return count;
+            }
+            return lastPeriod == k + 1 ? previous : 0;
         }
     }
 
@@ -106,28 +132,54 @@ public final class RegionMode {
         return ttlArg;
     }
 
-    /** Notes that this node checked {@code subject} of a global policy in the current sync period. */
-    public void seen(Subject subject) {
+    /** Notes that this node checked {@code subject} of a global policy, asking {@code cost} units, now. */
+    public void seen(Subject subject, long cost) {
         long period = System.currentTimeMillis() * 1000 / syncMicros;
         Active a = active.get(subject);
-        if (a != null) {
-            if (a.lastPeriod != period) {
-                a.lastPeriod = period;
+        if (a == null) {
+            if (active.size() >= properties.getMaxSubjects()) {
+                dropped.incrementAndGet();
+                return;
             }
-            return;
+            a = active.computeIfAbsent(subject, s -> new Active(period));
         }
-        if (active.size() >= properties.getMaxSubjects()) {
-            dropped.incrementAndGet();
-            return;
-        }
-        active.put(subject, new Active(period));
+        a.add(period, cost);
     }
 
-    /** The subjects to ship now: checked in one of the last three periods; older ones are forgotten. */
+    /**
+     * The subjects this node may have to ship: those it checked in the period that just ended (or in
+     * the current one), and those the peers may hold more than the floor of ({@link Active#quiet}
+     * false) — they must hear that it fell. The others are forgotten: the peers hold at most the
+     * floor of them, and a subject another node checks is that node's to ship.
+     */
     Map<Subject, Active> active() {
         long period = System.currentTimeMillis() * 1000 / syncMicros;
-        active.entrySet().removeIf(e -> e.getValue().lastPeriod < period - 3);
+        active.entrySet().removeIf(e -> e.getValue().lastPeriod < period - 1 && e.getValue().quiet);
         return active;
+    }
+
+    /**
+     * What a sync told this node of {@code subject}: the region's demand of the period shipped (within
+     * the floor {@code f} or not), and its share. Returns whether the peers were known to hold at
+     * most f of it before.
+     */
+    boolean learned(Subject subject, long demand, long f, long sn) {
+        shareIs(subject, sn);
+        Active a = active.get(subject);
+        if (a == null) {
+            return false;
+        }
+        boolean before = a.quiet;
+        a.quiet = demand <= f;
+        return before;
+    }
+
+    /** A peer did not take {@code subject}'s demand: it is sent again with the next sync, whatever it is. */
+    void unsent(Subject subject) {
+        Active a = active.get(subject);
+        if (a != null) {
+            a.quiet = false;
+        }
     }
 
     /** Notes the share (1/10000) the region holds of {@code subject} now, as its state said. */

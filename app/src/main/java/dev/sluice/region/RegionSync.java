@@ -3,6 +3,7 @@ package dev.sluice.region;
 import dev.sluice.config.Policy;
 import dev.sluice.config.PolicyRegistry;
 import dev.sluice.lua.LuaScript;
+import dev.sluice.resilience.Membership;
 import dev.sluice.store.Subject;
 import dev.sluice.store.redis.KeyScheme;
 import io.lettuce.core.RedisNoScriptException;
@@ -61,8 +62,11 @@ public final class RegionSync implements AutoCloseable {
     @io.micronaut.serde.annotation.Serdeable
     public record Entry(String policy, String key, long period, long demand) {}
 
-    /** A claimed entry, and whether its demand is above what the region counts itself at (an ack lifts it). */
-    record Claim(Entry entry, boolean raise) {}
+    /**
+     * A claimed entry; whether it goes to the peers; and whether its demand is above what the region
+     * counts itself at (an ack lifts it).
+     */
+    record Claim(Entry entry, boolean send, boolean raise) {}
 
     /**
      * Store calls of a sync in flight at once: a sync of many subjects goes out in waves, so the
@@ -142,6 +146,9 @@ public final class RegionSync implements AutoCloseable {
     }
 
     private final RegionMode mode;
+    /** How many nodes the region has (the local failure mode's count), for the sync's threshold. */
+    private final Optional<Membership> membership;
+
     private final RegionProperties properties;
     private final PolicyRegistry policies;
     private final KeyScheme keys;
@@ -163,7 +170,9 @@ public final class RegionSync implements AutoCloseable {
             Optional<StatefulRedisClusterConnection<String, String>> cluster,
             Optional<StatefulRedisConnection<String, String>> standalone,
             JsonMapper json,
-            MeterRegistry meters) {
+            MeterRegistry meters,
+            Optional<Membership> membership) {
+        this.membership = membership;
         this.mode = mode;
         this.properties = mode.properties();
         this.policies = policies;
@@ -313,12 +322,15 @@ public final class RegionSync implements AutoCloseable {
      * in every region: RegionShares.floorDemand.
      */
     private String floorArg(String policyName) {
+        return Long.toString(floor(policyName));
+    }
+
+    private long floor(String policyName) {
         Policy policy = policies.find(policyName);
-        return Long.toString(
-                policy == null
-                        ? 1
-                        : RegionShares.floorDemand(
-                                policy.limit(), mode.syncMicros(), properties.getShareFloor(), properties.regions()));
+        return policy == null
+                ? 1
+                : RegionShares.floorDemand(
+                        policy.limit(), mode.syncMicros(), properties.getShareFloor(), properties.regions());
     }
 
     private CompletionStage<List<Long>> region(Subject subject, String op, String... more) {
@@ -381,7 +393,17 @@ public final class RegionSync implements AutoCloseable {
     /** One sync: claim, ship, record. Returns how many entries this node shipped. */
     public CompletionStage<Integer> tick() {
         lastTickPeriod.accumulateAndGet(System.currentTimeMillis() * 1000 / mode.syncMicros(), Math::max);
-        List<Subject> subjects = new ArrayList<>(mode.active().keySet());
+        long ended = System.currentTimeMillis() * 1000 / mode.syncMicros() - 1;
+        int nodes = Math.max(1, membership.map(Membership::nodes).orElse(1));
+        List<Subject> subjects = new ArrayList<>();
+        // a subject the peers hold at most the floor f of, which this node asked little of in the
+        // period that ended (no more than f over the region's nodes), is not claimed: nothing of it
+        // would be sent. Skipping is safe: the region's count of itself stays where the peers hold it.
+        mode.active().forEach((s, a) -> {
+            if (!a.quiet || a.askedIn(ended) * nodes > floor(s.policy())) {
+                subjects.add(s);
+            }
+        });
         if (subjects.isEmpty()) {
             peers.values().forEach(p -> p.backlog.set(0));
             return CompletableFuture.completedFuture(0);
@@ -397,13 +419,25 @@ public final class RegionSync implements AutoCloseable {
         String attemptedArg =
                 String.join(",", attempted.stream().map(x -> x.name).toList());
         return paced(subjects, s -> region(s, "ship", attemptedArg).thenApply(r -> {
-                    mode.shareIs(s, r.get(3));
-                    return r.get(0) == 1L
-                            ? new Claim(new Entry(s.policy(), s.key(), r.get(2), r.get(1)), r.get(4) == 1L)
-                            : null;
+                    long f = floor(s.policy());
+                    long demand = r.get(1);
+                    boolean quiet = mode.learned(s, demand, f, r.get(3));
+                    if (r.get(0) != 1L) {
+                        return null;
+                    }
+                    // Within the floor f every region is counted with anyway, a demand is sent only
+                    // when the peers may hold more than f of it (or this node does not know what they
+                    // hold), and never acknowledged: one more call each for a share that moves by at
+                    // most f. Both are safe — a region the peers hold lower counts itself no higher
+                    // (l:<p> was lowered by the claim), so it gets a smaller share, never a larger one.
+                    return new Claim(
+                            new Entry(s.policy(), s.key(), r.get(2), demand),
+                            demand > f || !quiet,
+                            r.get(4) == 1L && demand > f);
                 }))
                 .thenCompose(claims -> {
-                    List<Claim> claimed = claims.stream().filter(c -> c != null).toList();
+                    List<Claim> claimed =
+                            claims.stream().filter(c -> c != null && c.send()).toList();
                     List<CompletableFuture<Integer>> batches = new ArrayList<>();
                     for (List<Claim> batch : batches(claimed)) {
                         batches.add(ship(batch, attempted));
@@ -564,6 +598,9 @@ public final class RegionSync implements AutoCloseable {
             peers.values().stream()
                     .filter(p -> !took.contains(p.name))
                     .forEach(p -> p.pending.addAndGet(entries.size()));
+            if (took.size() < peers.size()) {
+                entries.forEach(e -> mode.unsent(new Subject(e.policy(), e.key())));
+            }
             if (took.size() == peers.size()) {
                 shipped.increment(entries.size());
             }

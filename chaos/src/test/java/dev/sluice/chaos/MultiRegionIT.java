@@ -128,6 +128,9 @@ class MultiRegionIT {
                 p.put("limiter.policies.minute.limit", 6000);
                 p.put("limiter.policies.minute.period", "1m");
                 p.put("limiter.policies.minute.regions", "global");
+                p.put("limiter.policies.wide.limit", 100_000);
+                p.put("limiter.policies.wide.period", "1s");
+                p.put("limiter.policies.wide.regions", "global");
                 p.put("limiter.policies.regional.limit", 50);
                 p.put("limiter.policies.regional.period", "1s");
                 EmbeddedServer server = ApplicationContext.run(EmbeddedServer.class, p);
@@ -603,6 +606,43 @@ class MultiRegionIT {
         assertThat(counted).isEqualTo(150);
     }
 
+    /**
+     * What is shipped: a subject asked within the floor f every region is counted with anyway (here
+     * f = 0.05 x 100,000 / 3 = 1,666 units a period) is not shipped at all — a sparse key costs no
+     * sync — while a demand above it is, and so is its fall back to 0 afterwards.
+     */
+    @Test
+    @Order(11)
+    void aDemandWithinTheFloorIsNotShippedButOneAboveItAndItsFallAre() throws Exception {
+        String key = new KeyScheme("sl:").key(new Subject("wide", "sparse"), "gr");
+        HttpRequest.Builder check = HttpRequest.newBuilder(
+                        URI.create(lb.get("a").url() + "/v1/check"))
+                .header("Content-Type", "application/json");
+        for (int i = 0; i < 5; i++) {
+            HttpResponse<String> r = HTTP.send(
+                    check.POST(HttpRequest.BodyPublishers.ofString("{\"policy\":\"wide\",\"key\":\"sparse\"}"))
+                            .build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertThat(r.statusCode()).isEqualTo(200);
+        }
+        Thread.sleep(2500); // two syncs
+        assertThat(redisOf.get("b").call("HGET", key, "d:a")).isNull();
+        HttpResponse<String> big = HTTP.send(
+                check.POST(HttpRequest.BodyPublishers.ofString(
+                                "{\"policy\":\"wide\",\"key\":\"sparse\",\"cost\":3000}"))
+                        .build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(big.statusCode()).isEqualTo(200);
+        org.awaitility.Awaitility.await()
+                .atMost(Duration.ofSeconds(4))
+                .pollInterval(Duration.ofMillis(50))
+                .until(() -> "3000".equals(String.valueOf(redisOf.get("b").call("HGET", key, "d:a"))));
+        org.awaitility.Awaitility.await()
+                .atMost(Duration.ofSeconds(4))
+                .pollInterval(Duration.ofMillis(50))
+                .until(() -> "0".equals(String.valueOf(redisOf.get("b").call("HGET", key, "d:a"))));
+    }
+
     private static HttpResponse<String> deliver(String region, String token, String body) throws Exception {
         HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(lb.get(region).url() + "/regions/v1/demand"))
                 .header("Content-Type", "application/json")
@@ -701,13 +741,15 @@ class MultiRegionIT {
             HttpResponse<String> r = HTTP.send(
                     HttpRequest.newBuilder(URI.create(lb.get("a").url() + "/v1/check"))
                             .header("Content-Type", "application/json")
-                            .POST(HttpRequest.BodyPublishers.ofString("{\"policy\":\"global\",\"key\":\"" + k + "\"}"))
+                            // cost 2: above the floor (f = 1 here), so each subject's demand is shipped
+                            .POST(HttpRequest.BodyPublishers.ofString(
+                                    "{\"policy\":\"global\",\"key\":\"" + k + "\",\"cost\":2}"))
                             .build(),
                     HttpResponse.BodyHandlers.ofString());
             assertThat(r.statusCode()).isEqualTo(200);
         }
-        // the period ends, a ships, b applies: each subject's demand of 1 (and its 0 of the period
-        // after, for the earlier ones)
+        // the period ends, a ships, b applies: each subject's demand of 2 (and its 0 of the period
+        // after)
         org.awaitility.Awaitility.await()
                 .atMost(Duration.ofSeconds(5))
                 .pollInterval(Duration.ofMillis(100))

@@ -84,7 +84,7 @@ public final class RedisScriptStore implements RateLimitStore, PlanStore, StoreU
             return null;
         }
         if (cost > 0) {
-            regions.seen(subject);
+            regions.seen(subject, cost);
         }
         String[] k = java.util.Arrays.copyOf(keyArray, keyArray.length + 1);
         k[keyArray.length] = keys.key(subject, RegionMode.SUFFIX);
