@@ -19,6 +19,7 @@ import java.io.IOException;
 import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -42,7 +43,8 @@ class FailureModesTest {
         LocalModeProperties local = new LocalModeProperties();
         local.setNodesFloor(nodesFloor);
         startMembership(local);
-        return new FailureModes(shared, membership, health, metrics, local, NodeIdentity.random(), clock);
+        return new FailureModes(
+                shared, membership, health, metrics, local, NodeIdentity.random(), clock, RegionMode.OFF);
     }
 
     /** Heartbeats of one beat, taken at once and waited for: no sweep runs between a test's steps. */
@@ -144,6 +146,44 @@ class FailureModesTest {
             }
         }
         return n;
+    }
+
+    /** Found black-box: a subject at its limit when the store failed was admitted nothing for the whole outage. */
+    @Test
+    void aSubjectAtItsLimitWhenTheStoreFailsRefillsLocally() {
+        FailureModes modes = modes(1);
+        Subject s = fresh("at-limit");
+        Limit fifty = new Limit(50, 50, 1000);
+        modes.remember(
+                FailureMode.LOCAL,
+                s,
+                fifty,
+                shared.acquire(s, fifty, 50).toCompletableFuture().join());
+        health.failed(new IOException("the store stopped answering"));
+        assertThat(health.answers()).isFalse();
+        assertThat(modes.decide(FailureMode.LOCAL, s, fifty, 1)
+                        .toCompletableFuture()
+                        .join()
+                        .decision()
+                        .allowed())
+                .isFalse();
+        clock.advanceMillis(1000);
+        long n = 0;
+        for (int i = 0; i < 60; i++) {
+            // as the limiter does before every check: charge what is owed (nothing yet; the store is down)
+            CompletionStage<Void> charged = modes.chargeOwed(s);
+            if (charged != null) {
+                charged.toCompletableFuture().join();
+            }
+            if (modes.decide(FailureMode.LOCAL, s, fifty, 1)
+                    .toCompletableFuture()
+                    .join()
+                    .decision()
+                    .allowed()) {
+                n++;
+            }
+        }
+        assertThat(n).as("refilled in a period").isEqualTo(50);
     }
 
     @Test
@@ -298,8 +338,8 @@ class FailureModesTest {
         };
         LocalModeProperties local = new LocalModeProperties();
         startMembership(local);
-        FailureModes modes =
-                new FailureModes(stalling, membership, health, metrics, local, NodeIdentity.random(), clock);
+        FailureModes modes = new FailureModes(
+                stalling, membership, health, metrics, local, NodeIdentity.random(), clock, RegionMode.OFF);
         Subject s = fresh("stalled-charge");
         for (int i = 0; i < 3; i++) {
             decide(modes, FailureMode.LOCAL, s, 1);
@@ -330,8 +370,8 @@ class FailureModesTest {
         };
         LocalModeProperties local = new LocalModeProperties();
         startMembership(local);
-        FailureModes modes =
-                new FailureModes(holding, membership, health, metrics, local, NodeIdentity.random(), clock);
+        FailureModes modes = new FailureModes(
+                holding, membership, health, metrics, local, NodeIdentity.random(), clock, RegionMode.OFF);
         Subject s = fresh("charge-under-way");
         modes.remember(FailureMode.LOCAL, s, TEN_PER_MINUTE, take(s, 2)); // 8 left
         assertThat(decide(modes, FailureMode.LOCAL, s, 1).decision().allowed()).isTrue();
@@ -367,8 +407,8 @@ class FailureModesTest {
         };
         LocalModeProperties local = new LocalModeProperties();
         startMembership(local);
-        FailureModes modes =
-                new FailureModes(breakerOpen, membership, health, metrics, local, NodeIdentity.random(), clock);
+        FailureModes modes = new FailureModes(
+                breakerOpen, membership, health, metrics, local, NodeIdentity.random(), clock, RegionMode.OFF);
         Subject refused = fresh("refused-late");
         CompletableFuture<Decision> late = new CompletableFuture<>();
         health.failed(new IOException("stalled"));
