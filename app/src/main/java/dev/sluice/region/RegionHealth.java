@@ -73,8 +73,8 @@ public class RegionHealth implements HealthIndicator {
                     "bound",
                     allHeard
                             ? "admitted <= burst + rate x span in every span (O <= 0)"
-                            : "a peer was silent for longer than peer-expiry: its share is reclaimed; if it still decides,"
-                                    + " up to its last share more");
+                            : "a peer was silent for longer than peer-expiry: its share is reclaimed; if it still decides"
+                                    + " (and stopped counting this region too), up to the whole rate more");
             global.put(policy.name(), g);
         }
         details.put("globalPolicies", global);

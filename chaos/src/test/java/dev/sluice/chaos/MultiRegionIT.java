@@ -487,6 +487,7 @@ class MultiRegionIT {
         });
         // warm the shares up, then cut region c off both ways
         List<Sent> warm = offer("global", "partition", Map.of("a", 67, "b", 67, "c", 66), 4);
+        double failuresBefore = metric("a", "sluice_region_ship_failures_total{peer=\"c\"}");
         for (Proxy p : cut) {
             p.disable();
         }
@@ -497,6 +498,12 @@ class MultiRegionIT {
             // the runbook's signal: what c did not take is region a's backlog for it, and for b none
             assertThat(metric("a", "sluice_region_peer_backlog{peer=\"c\"}")).isPositive();
             assertThat(metric("a", "sluice_region_peer_backlog{peer=\"b\"}")).isZero();
+            // and its lag grows, and every failed probe counts as a failed shipment (found black-box:
+            // the lag stayed at its last good value and a partition counted one failure)
+            assertThat(metric("a", "sluice_region_peer_lag_seconds{peer=\"c\"}"))
+                    .isGreaterThan(PARTITION_SECONDS / 2.0);
+            assertThat(metric("a", "sluice_region_ship_failures_total{peer=\"c\"}") - failuresBefore)
+                    .isGreaterThan(PARTITION_SECONDS / 2.0);
         } finally {
             for (Proxy p : cut) {
                 p.enable();
@@ -841,6 +848,8 @@ class MultiRegionIT {
         assertThat(ahead.statusCode()).isEqualTo(400);
         assertThat(ahead.body()).contains("entries[0].period");
         assertThat(deliver("b", TOKEN, batch(now + 3600, 0)).statusCode()).isEqualTo(400);
+        // found black-box: 59 s ahead was still allowed, and held the origin's real shipments off for a minute
+        assertThat(deliver("b", TOKEN, batch(now + 10, 0)).statusCode()).isEqualTo(400);
         // and fields missing, of the wrong type, or not whole were taken as 0 or coerced
         for (String bad : List.of(
                 entry("\"policy\":\"global\",\"key\":\"dup\",\"period\":" + now),
