@@ -218,6 +218,39 @@ class MultiRegionIT {
         return new ArrayList<>(sent);
     }
 
+    /** {@link #offer} on {@link #BESIDE}, beside what the test does meanwhile. */
+    static java.util.concurrent.CompletableFuture<List<Sent>> offerBeside(
+            String policy, String key, Map<String, Integer> perSecond, double seconds) {
+        return java.util.concurrent.CompletableFuture.supplyAsync(
+                () -> {
+                    try {
+                        return offer(policy, key, perSecond, seconds);
+                    } catch (InterruptedException e) {
+                        throw new IllegalStateException(e);
+                    }
+                },
+                BESIDE);
+    }
+
+    /** GET /v1/regions/{policy}/{key} from {@code region}'s load balancer: the body. */
+    static String regionState(String region, String policy, String key) throws Exception {
+        return HTTP.send(
+                        HttpRequest.newBuilder(URI.create(lb.get(region).url() + "/v1/regions/" + policy + "/" + key))
+                                .build(),
+                        HttpResponse.BodyHandlers.ofString())
+                .body();
+    }
+
+    /** POST /v1/check with {@code body} to {@code region}'s load balancer. */
+    static HttpResponse<String> check(String region, String body) throws Exception {
+        return HTTP.send(
+                HttpRequest.newBuilder(URI.create(lb.get(region).url() + "/v1/check"))
+                        .header("Content-Type", "application/json")
+                        .POST(HttpRequest.BodyPublishers.ofString(body))
+                        .build(),
+                HttpResponse.BodyHandlers.ofString());
+    }
+
     /** The measured figures of the checks sent from {@code fromNanos} on. */
     record Figures(
             long checks,
@@ -522,12 +555,8 @@ class MultiRegionIT {
         Figures g = figures(after, healed + TimeUnit.SECONDS.toNanos(3)); // 2·S + RTT after the heal, rounded up
         report("after the heal, 80/10/10", g);
         for (String r : REGIONS) {
-            System.out.println("multi-region after the heal, share in " + r + ": "
-                    + HTTP.send(
-                                    HttpRequest.newBuilder(URI.create(lb.get(r).url() + "/v1/regions/global/partition"))
-                                            .build(),
-                                    HttpResponse.BodyHandlers.ofString())
-                            .body());
+            System.out.println(
+                    "multi-region after the heal, share in " + r + ": " + regionState(r, "global", "partition"));
         }
         assertThat(g.o()).isLessThanOrEqualTo(0.05);
         assertThat(g.fr()).isLessThanOrEqualTo(0.05);
@@ -542,21 +571,24 @@ class MultiRegionIT {
     @Test
     @Order(9)
     void aPeerRegionRestartingUnderLoadNeitherOverAdmitsNorStaysApart() throws Exception {
-        java.util.concurrent.CompletableFuture<List<Sent>> load = java.util.concurrent.CompletableFuture.supplyAsync(
-                () -> {
-                    try {
-                        return offer("global", "restart", Map.of("a", 67, "b", 67, "c", 66), 20);
-                    } catch (InterruptedException e) {
-                        throw new IllegalStateException(e);
-                    }
-                },
-                BESIDE);
-        Thread.sleep(5000);
+        java.util.concurrent.CompletableFuture<List<Sent>> load =
+                offerBeside("global", "restart", Map.of("a", 67, "b", 67, "c", 66), 20);
+        // the shares have settled: region a holds b's and c's demand of the subject
+        org.awaitility.Awaitility.await()
+                .atMost(Duration.ofSeconds(10))
+                .pollInterval(Duration.ofMillis(100))
+                .until(() -> regionState("a", "global", "restart").matches(".*\"peersDemand\":1[0-9]{2}[,}].*"));
+        double failuresBefore = metric("a", "sluice_region_ship_failures_total{peer=\"b\"}");
         int first = REGIONS.indexOf("b") * 2;
         for (int i = first; i < first + 2; i++) {
             nodes.get(i).close();
         }
-        Thread.sleep(3000);
+        // b stays down until region a has found it gone (a shipment or probe to it failed), 2 s at least
+        org.awaitility.Awaitility.await()
+                .atLeast(Duration.ofSeconds(2))
+                .atMost(Duration.ofSeconds(10))
+                .pollInterval(Duration.ofMillis(100))
+                .until(() -> metric("a", "sluice_region_ship_failures_total{peer=\"b\"}") > failuresBefore);
         for (int i = first; i < first + 2; i++) {
             nodes.set(
                     i,
@@ -622,23 +654,17 @@ class MultiRegionIT {
     @Order(11)
     void aDemandWithinTheFloorIsNotShippedButOneAboveItAndItsFallAre() throws Exception {
         String key = new KeyScheme("sl:").key(new Subject("wide", "sparse"), "gr");
-        HttpRequest.Builder check = HttpRequest.newBuilder(
-                        URI.create(lb.get("a").url() + "/v1/check"))
-                .header("Content-Type", "application/json");
         for (int i = 0; i < 5; i++) {
-            HttpResponse<String> r = HTTP.send(
-                    check.POST(HttpRequest.BodyPublishers.ofString("{\"policy\":\"wide\",\"key\":\"sparse\"}"))
-                            .build(),
-                    HttpResponse.BodyHandlers.ofString());
-            assertThat(r.statusCode()).isEqualTo(200);
+            assertThat(check("a", "{\"policy\":\"wide\",\"key\":\"sparse\"}").statusCode())
+                    .isEqualTo(200);
         }
-        Thread.sleep(2500); // two syncs
-        assertThat(redisOf.get("b").call("HGET", key, "d:a")).isNull();
-        HttpResponse<String> big = HTTP.send(
-                check.POST(HttpRequest.BodyPublishers.ofString(
-                                "{\"policy\":\"wide\",\"key\":\"sparse\",\"cost\":3000}"))
-                        .build(),
-                HttpResponse.BodyHandlers.ofString());
+        // two syncs go by and region b never hears of it
+        org.awaitility.Awaitility.await()
+                .during(Duration.ofMillis(2500))
+                .atMost(Duration.ofSeconds(4))
+                .pollInterval(Duration.ofMillis(100))
+                .until(() -> redisOf.get("b").call("HGET", key, "d:a") == null);
+        HttpResponse<String> big = check("a", "{\"policy\":\"wide\",\"key\":\"sparse\",\"cost\":3000}");
         assertThat(big.statusCode()).isEqualTo(200);
         org.awaitility.Awaitility.await()
                 .atMost(Duration.ofSeconds(4))
@@ -718,26 +744,14 @@ class MultiRegionIT {
     @Order(8)
     void aMinuteLongWindowHoldsToo() throws Exception {
         Limit minute = new Limit(6000, 6000, 60_000);
-        java.util.concurrent.CompletableFuture<Figures> cold = java.util.concurrent.CompletableFuture.supplyAsync(
-                () -> {
-                    try {
-                        long start = System.nanoTime();
-                        return figures(minute, offer("minute", "w60", Map.of("a", 160, "b", 20, "c", 20), 30), start);
-                    } catch (InterruptedException e) {
-                        throw new IllegalStateException(e);
-                    }
-                },
-                BESIDE);
+        long coldStart = System.nanoTime();
+        java.util.concurrent.CompletableFuture<Figures> cold = offerBeside(
+                        "minute", "w60", Map.of("a", 160, "b", 20, "c", 20), 30)
+                .thenApply(sent -> figures(minute, sent, coldStart));
         List<Sent> steady = new ArrayList<>();
         for (String r : REGIONS) {
             long at = System.nanoTime();
-            HttpResponse<String> drain = HTTP.send(
-                    HttpRequest.newBuilder(URI.create(lb.get(r).url() + "/v1/check"))
-                            .header("Content-Type", "application/json")
-                            .POST(HttpRequest.BodyPublishers.ofString(
-                                    "{\"policy\":\"minute\",\"key\":\"w60-steady\",\"cost\":1999}"))
-                            .build(),
-                    HttpResponse.BodyHandlers.ofString());
+            HttpResponse<String> drain = check(r, "{\"policy\":\"minute\",\"key\":\"w60-steady\",\"cost\":1999}");
             assertThat(drain.statusCode()).as(drain.body()).isEqualTo(200);
             for (int i = 0; i < 1999; i++) {
                 steady.add(new Sent(r, at, 200)); // the exact bucket counts cost 1,999 as 1,999 checks
@@ -752,12 +766,7 @@ class MultiRegionIT {
                     .filter(x -> x.region().equals(r) && x.atNanos() >= start && x.status() == 200)
                     .count();
             System.out.println("multi-region W = 60 s steady, region " + r + " admitted " + mine + ", its state: "
-                    + HTTP.send(
-                                    HttpRequest.newBuilder(
-                                                    URI.create(lb.get(r).url() + "/v1/regions/minute/w60-steady"))
-                                            .build(),
-                                    HttpResponse.BodyHandlers.ofString())
-                            .body());
+                    + regionState(r, "minute", "w60-steady"));
         }
         Figures c = cold.get();
         report("W = 60 s, 80/10/10 2x L, 30 s from cold", c);
@@ -781,14 +790,8 @@ class MultiRegionIT {
         for (int i = 0; i < 300; i++) {
             String k = String.format("%03d", i) + "x".repeat(247);
             keys.add(k);
-            HttpResponse<String> r = HTTP.send(
-                    HttpRequest.newBuilder(URI.create(lb.get("a").url() + "/v1/check"))
-                            .header("Content-Type", "application/json")
-                            // cost 2: above the floor (f = 1 here), so each subject's demand is shipped
-                            .POST(HttpRequest.BodyPublishers.ofString(
-                                    "{\"policy\":\"global\",\"key\":\"" + k + "\",\"cost\":2}"))
-                            .build(),
-                    HttpResponse.BodyHandlers.ofString());
+            // cost 2: above the floor (f = 1 here), so each subject's demand is shipped
+            HttpResponse<String> r = check("a", "{\"policy\":\"global\",\"key\":\"" + k + "\",\"cost\":2}");
             assertThat(r.statusCode()).isEqualTo(200);
         }
         // the period ends, a ships, b applies: each subject's demand of 2 (and its 0 of the period
