@@ -6,7 +6,15 @@
 #
 #   bench/region-latency.sh                        # ROUNDS=3 x DURATION=10s per policy, wrk -t1 -c16
 #   ROUNDS=5 DURATION=20s CONNECTIONS=32 bench/region-latency.sh
-#   RATE=3000 KEYS=100 bench/region-latency.sh      # open loop at 3,000 checks a second (OpenLoop.java)
+#   RATE=1000 KEYS=100 bench/region-latency.sh      # open loop at 1,000 checks a second (OpenLoop.java)
+#   PEER_NICE=19 RATE=1000 KEYS=100 bench/region-latency.sh
+#
+# PEER_NICE runs region b (its node and its Redis) at that nice level: in a deployment the peer
+# region's work runs on its own machines, here it takes CPU from the node measured (with both on
+# two cores, b applying a's shipments every second was most of a global policy's p99 above a
+# regional one's). Two knobs for finding where the difference comes from: SYNC (the sync period,
+# default 1s; 20s ships twenty times less often) and PEER_B_URL (where region a ships; an address
+# nothing listens on leaves a's claims but no shipping).
 #
 # wrk measures at saturation, where a p99 is mostly queueing and follows throughput; RATE measures
 # at a fixed offered rate below it, each latency from the moment its request was due.
@@ -27,19 +35,19 @@ build_jar
 bench_workdir region-latency
 start_bench_cluster
 b_redis=$(free_port)
-redis-server --port "$b_redis" --bind 127.0.0.1 --save "" --appendonly no --dir "$work" \
+${PEER_NICE:+nice -n $PEER_NICE} redis-server --port "$b_redis" --bind 127.0.0.1 --save "" --appendonly no --dir "$work" \
   --logfile "$work/redis-b.log" &
 pids+=($!)
 wait_redis "$b_redis"
 port_a=$(free_port)
 port_b=$(free_port)
-common=(-Dlimiter.region.token=bench-region-token -Dlimiter.region.sync-period=1s
+common=(-Dlimiter.region.token=bench-region-token -Dlimiter.region.sync-period=${SYNC:-1s}
   -Dlimiter.policies.global.limit=1000000 -Dlimiter.policies.global.period=1h -Dlimiter.policies.global.regions=global
   -Dlimiter.policies.regional.limit=1000000 -Dlimiter.policies.regional.period=1h)
-REDIS_URIS="$uris" "$JAVA" "${common[@]}" -Dlimiter.region.name=a -Dlimiter.region.peers.b="http://127.0.0.1:$port_b" \
+REDIS_URIS="$uris" "$JAVA" "${common[@]}" -Dlimiter.region.name=a -Dlimiter.region.peers.b="${PEER_B_URL:-http://127.0.0.1:$port_b}" \
   -Dmicronaut.server.port="$port_a" -jar "$JAR" > "$work/node-a.log" 2>&1 &
 pids+=($!)
-REDIS_URI="redis://127.0.0.1:$b_redis" "$JAVA" "${common[@]}" -Dlimiter.region.name=b \
+REDIS_URI="redis://127.0.0.1:$b_redis" ${PEER_NICE:+nice -n $PEER_NICE} "$JAVA" "${common[@]}" -Dlimiter.region.name=b \
   -Dlimiter.region.peers.a="http://127.0.0.1:$port_a" -Dmicronaut.server.port="$port_b" -jar "$JAR" \
   > "$work/node-b.log" 2>&1 &
 pids+=($!)
