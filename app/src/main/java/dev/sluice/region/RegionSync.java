@@ -346,8 +346,11 @@ public final class RegionSync implements AutoCloseable {
                         policy.limit(), mode.syncMicros(), properties.getShareFloor(), properties.regions());
     }
 
+    /** region.lua's now: the store's clock. */
+    private static final String STORE_CLOCK = "-1";
+
     private CompletionStage<List<Long>> region(Subject subject, String op, String... more) {
-        String[] args = new String[7 + more.length];
+        String[] args = new String[8 + more.length];
         args[0] = op;
         args[1] = mode.syncArg();
         args[2] = regionsArg;
@@ -355,7 +358,8 @@ public final class RegionSync implements AutoCloseable {
         args[4] = mode.ttlArg();
         args[5] = expiryArg;
         args[6] = peersArg;
-        System.arraycopy(more, 0, args, 7, more.length);
+        args[7] = STORE_CLOCK;
+        System.arraycopy(more, 0, args, 8, more.length);
         String[] k = {keys.key(subject, RegionMode.SUFFIX)};
         LuaScript script = LuaScript.REGION;
         CompletionStage<List<Long>> call = commands.evalsha(script.sha1(), ScriptOutputType.MULTI, k, args);

@@ -43,7 +43,8 @@ class RegionScriptIT {
                 Long.toString(F),
                 "60000",
                 "3600000000",
-                "b,c"));
+                "b,c",
+                "-1"));
         args.addAll(List.of(more));
         return (List<Long>) redis.call(args.toArray(String[]::new));
     }

@@ -96,6 +96,8 @@ if ARGV[8] == 'g' then
       redis.call('SET', KEYS[1], string.format('%d', now + moved), 'PX', string.format('%d', cdiv(moved, 1000)))
     end
     redis.call('HSET', rk, 'su', sn)
+    -- a look (cost 0) at a subject with no state creates the hash here: it must expire too
+    redis.call('PEXPIRE', rk, ARGV[11])
   end
   burst = new_burst
   if burst < 1 then

@@ -1,6 +1,7 @@
 -- One subject's region state under a global policy (docs/multi-region.md): its demand in this
 -- region, what the peer regions last said of theirs, and the share of the policy this region
--- decides on. After arith.lua (idiv), without the prelude. Java twin: dev.sluice.region.RegionShares.
+-- decides on. After arith.lua (idiv), without the prelude. Java twin: dev.sluice.region.RegionState
+-- (the operations) and dev.sluice.region.RegionShares (the math).
 --
 -- KEYS[1]  the state, a hash, in the subject's hash tag ("<prefix>{<policy>:<key>}:gr"):
 --   ck, c, cp   this region's demand: units asked in period ck of S (c) and in period ck - 1 (cp);
@@ -18,16 +19,18 @@
 -- ARGV[5]  how long the state lives idle, in ms (at least the peer expiry)
 -- ARGV[6]  the peer expiry in µs: a peer not heard of for longer no longer counts
 -- ARGV[7]  every peer region's name, comma-separated
+-- ARGV[8]  now, in µs since the epoch, or -1 to read the store's clock with TIME (the twin's
+--          parity test and a simulator pass their own)
 --
--- 'ship'   ARGV[8] the peers it will be sent to, comma-separated: claims the last complete period's
+-- 'ship'   ARGV[9] the peers it will be sent to, comma-separated: claims the last complete period's
 --                   demand for shipping, once per region and period: {1, demand, period, sn, raise},
 --                   or {0, demand, period, sn} when another node has claimed it; first lowers l:<p>
 --                   of each peer it goes to (it may reach that peer at once); raise is 1 when one of
 --                   them is below the demand, which only 'acked' lifts. A peer it does not go to (one
 --                   this node cannot reach) keeps what it holds, and so does l:<p>.
--- 'acked'  ARGV[8] the period shipped, ARGV[9] the demand, ARGV[10] the peers that took it: l:<p>
+-- 'acked'  ARGV[9] the period shipped, ARGV[10] the demand, ARGV[11] the peers that took it: l:<p>
 --                   becomes that demand for each whose last period sent is that one; {sn}
--- 'apply'  ARGV[8] the origin region, ARGV[9] the period, ARGV[10] its demand: kept when newer than
+-- 'apply'  ARGV[9] the origin region, ARGV[10] the period, ARGV[11] its demand: kept when newer than
 --                   what is held of that region (duplicates and late arrivals change nothing but
 --                   the time it was heard); {1 applied | 0, sn}
 -- 'read'            {sn, own demand, the lowest l:<p>, the peers' demand that counts, then per peer
@@ -41,8 +44,11 @@
 local S = tonumber(ARGV[2])
 local R = tonumber(ARGV[3])
 local F = tonumber(ARGV[4])
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local now = tonumber(ARGV[8])
+if now < 0 then
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+end
 local expiry = tonumber(ARGV[6])
 
 local h = {}
@@ -126,7 +132,7 @@ if op == 'ship' then
   local raise = 0
   local period = string.format('%d', k - 1)
   redis.call('HSET', KEYS[1], 'sk', period)
-  for _, p in ipairs(names(ARGV[8])) do
+  for _, p in ipairs(names(ARGV[9])) do
     local l = tonumber(h['l:' .. p]) or 0
     if d < l then
       l = d
@@ -139,22 +145,22 @@ if op == 'ship' then
   end
   return {1, d, k - 1, reshare(), raise}
 elseif op == 'acked' then
-  for _, p in ipairs(names(ARGV[10])) do
-    if tonumber(h['s:' .. p]) == tonumber(ARGV[8]) then
-      h['l:' .. p] = ARGV[9]
-      redis.call('HSET', KEYS[1], 'l:' .. p, ARGV[9])
+  for _, p in ipairs(names(ARGV[11])) do
+    if tonumber(h['s:' .. p]) == tonumber(ARGV[9]) then
+      h['l:' .. p] = ARGV[10]
+      redis.call('HSET', KEYS[1], 'l:' .. p, ARGV[10])
     end
   end
   return {reshare()}
 elseif op == 'apply' then
-  local r = ARGV[8]
-  local period = tonumber(ARGV[9])
+  local r = ARGV[9]
+  local period = tonumber(ARGV[10])
   local held = tonumber(h['v:' .. r])
   local applied = 0
   if held == nil or period > held then
-    h['d:' .. r] = ARGV[10]
-    h['v:' .. r] = ARGV[9]
-    redis.call('HSET', KEYS[1], 'd:' .. r, ARGV[10], 'v:' .. r, ARGV[9])
+    h['d:' .. r] = ARGV[11]
+    h['v:' .. r] = ARGV[10]
+    redis.call('HSET', KEYS[1], 'd:' .. r, ARGV[11], 'v:' .. r, ARGV[10])
     applied = 1
   end
   h['h:' .. r] = string.format('%d', now)
