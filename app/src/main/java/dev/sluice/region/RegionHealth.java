@@ -14,7 +14,7 @@ import org.reactivestreams.Publisher;
 /**
  * {@code /health} details {@code regions} (multi-region mode only): this region, per peer region how
  * long ago it last took a batch from this node and last sent this node one, and per global policy
- * the floor demand f and the bound in force. Always UP: a region that cannot reach its peers still
+ * the floor demand f, the bound in force and this region's shares of the subjects this node knows. Always UP: a region that cannot reach its peers still
  * decides, on the shares it last had (docs/multi-region.md); the runbook's alerts watch the ages.
  */
 @Singleton
@@ -39,19 +39,14 @@ public class RegionHealth implements HealthIndicator {
         details.put("region", p.getName());
         details.put("syncPeriod", p.getSyncPeriod().toString());
         details.put("shipping", sync.active() ? (p.isShipInBackground() ? "background" : "after-requests") : "off");
-        double expiry = p.getPeerExpiry().toMillis() / 1000.0;
         Map<String, Object> peers = new LinkedHashMap<>();
-        boolean allHeard = true;
+        boolean allHeard = sync.everyPeerHeard();
         for (Map.Entry<String, double[]> e : sync.peerAges().entrySet()) {
             Map<String, Object> peer = new LinkedHashMap<>();
             peer.put("lastTookSecondsAgo", finite(e.getValue()[0]));
             peer.put("lastHeardSecondsAgo", finite(e.getValue()[1]));
             peer.put("lagSeconds", finite(e.getValue()[2]));
             peer.put("backlog", (long) e.getValue()[3]);
-            double heard = e.getValue()[1];
-            if (!Double.isNaN(heard) && heard > expiry) {
-                allHeard = false;
-            }
             peers.put(e.getKey(), peer);
         }
         details.put("peers", peers);
@@ -69,6 +64,15 @@ public class RegionHealth implements HealthIndicator {
             // O, as docs/multi-region.md derives it: no span admits more than burst + rate x span
             // while every peer's share is held; a peer silent past the expiry has its share reclaimed
             g.put("overAdmissionBound", allHeard ? 0.0 : null);
+            RegionMode.ShareStats st = mode.shareStats(policy.name());
+            Map<String, Object> share = new LinkedHashMap<>();
+            share.put("subjects", st.subjects());
+            if (st.subjects() > 0) {
+                share.put("min", Math.round(st.min() * 10_000) / 10_000.0);
+                share.put("mean", Math.round(st.mean() * 10_000) / 10_000.0);
+                share.put("max", Math.round(st.max() * 10_000) / 10_000.0);
+            }
+            g.put("share", share);
             g.put(
                     "bound",
                     allHeard

@@ -89,7 +89,7 @@ public final class RegionMode {
                 .maximumSize(Math.max(1, properties.getMaxSubjects()))
                 .expireAfterWrite(properties.getPeerExpiry())
                 .build();
-        this.unknownShare = (long) Math.floor(RegionShares.SCALE * properties.getShareFloor() / properties.regions());
+        this.unknownShare = RegionShares.guaranteed(properties.getShareFloor(), properties.regions());
     }
 
     /** How long a subject's region state lives idle (ms): the peer expiry and a sync period more. */
@@ -203,6 +203,31 @@ public final class RegionMode {
         long l = Math.max(1, Math.floorDiv(limit.limit() * sn, RegionShares.SCALE));
         long b = limit.algorithm().hasBurst() ? Math.max(1, Math.floorDiv(limit.burst() * sn, RegionShares.SCALE)) : l;
         return new Limit(limit.algorithm(), b, l, limit.periodMs());
+    }
+
+    /** This region's share (a fraction of the limit) of a policy's subjects this node knows: how many, min, mean, max. */
+    public record ShareStats(long subjects, double min, double mean, double max) {}
+
+    /** The shares this node last saw of {@code policy}'s subjects (each within the peer expiry). */
+    public ShareStats shareStats(String policy) {
+        long n = 0;
+        long min = Long.MAX_VALUE;
+        long max = 0;
+        long sum = 0;
+        for (Map.Entry<Subject, Long> e : shares.asMap().entrySet()) {
+            if (!e.getKey().policy().equals(policy)) {
+                continue;
+            }
+            long sn = e.getValue();
+            n++;
+            sum += sn;
+            min = Math.min(min, sn);
+            max = Math.max(max, sn);
+        }
+        double scale = RegionShares.SCALE;
+        return n == 0
+                ? new ShareStats(0, Double.NaN, Double.NaN, Double.NaN)
+                : new ShareStats(n, min / scale, sum / scale / n, max / scale);
     }
 
     /** Subjects not tracked because {@code max-subjects} were already (their demand is not shipped). */

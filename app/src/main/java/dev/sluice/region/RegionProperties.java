@@ -30,8 +30,10 @@ public class RegionProperties {
     private Duration syncPeriod = Duration.ofSeconds(1);
 
     /**
-     * The demand every region is counted with on top of its own, as a fraction of the policy's rate
-     * split over the regions: what an idle region keeps for its first checks. Default 0.05.
+     * What is kept for idle regions, as a fraction of the limit split over the regions: every region
+     * holds at least share-floor / R of a global policy however large the others' demand, and is
+     * counted with that fraction of the rate per sync period (f) on top of its own demand. Default
+     * 0.05.
      */
     private double shareFloor = 0.05;
 

@@ -7,12 +7,12 @@ import dev.sluice.core.Limit;
  * region.lua and of prelude.lua's global part: what share of a policy a region decides on, and
  * the bucket that share gives it. Everything takes its inputs as arguments (no clock, no state).
  *
- * <p>Region i decides on {@code sn_i = floor(SCALE * (f + x_i) / (R * f + x_i + sum over j != i of
- * v_ij))}, where {@code x_i} is its own demand (units asked in the last complete sync period, no
- * more than what every peer is known to hold of it) and {@code v_ij} what it holds of region j's.
- * Whenever {@code v_ij >= x_j} for all i and j — each region counts itself no higher than the others
- * count it — the shares add up to at most {@code SCALE}: each term is at most {@code (f + x_i) /
- * sum_j (f + x_j)}. Steady demand converges every region to its demand's fraction of the limit,
+ * <p>Region i decides on {@code sn_i = phi + floor((SCALE - R * phi) * (f + x_i) / (R * f + x_i + sum
+ * over j != i of v_ij))}, where {@code x_i} is its own demand (units asked in the last complete sync
+ * period, no more than what every peer is known to hold of it), {@code v_ij} what it holds of region
+ * j's, and {@code phi} the share every region keeps. Whenever {@code v_ij >= x_j} for all i and j —
+ * each region counts itself no higher than the others count it — the shares add up to at most
+ * {@code SCALE}: each fraction is at most {@code (f + x_i) / sum_j (f + x_j)}. Steady demand converges every region to its demand's fraction of the limit,
  * whatever the skew; {@code f} keeps an idle region a small share for its first checks.
  */
 public final class RegionShares {
@@ -41,9 +41,22 @@ public final class RegionShares {
         return Math.min(demand, acked);
     }
 
-    /** sn: the region's share in 1/SCALE, from f, R, its own demand (as counted) and its peers' sum. */
-    public static long share(long f, int regions, long own, long peers) {
-        return Math.floorDiv(SCALE * (f + own), regions * f + own + peers);
+    /**
+     * φ: the share (1/SCALE) every region holds at least, however large the others' demand: {@code
+     * shareFloor / regions} of the limit. A region with a little traffic on a subject another region
+     * drives far above the rate keeps it (found black-box: at about f / (R·f + the others' demand)
+     * its bucket held less than one token and it admitted nothing for as long as that lasted).
+     */
+    public static long guaranteed(double shareFloor, int regions) {
+        return (long) Math.floor(SCALE * shareFloor / regions);
+    }
+
+    /**
+     * sn: the region's share in 1/SCALE, from f, φ, R, its own demand (as counted) and its peers'
+     * sum: {@code phi + floor((SCALE - R·phi) * (f + own) / (R·f + own + peers))}.
+     */
+    public static long share(long f, long phi, int regions, long own, long peers) {
+        return phi + Math.floorDiv((SCALE - regions * phi) * (f + own), regions * f + own + peers);
     }
 
     /** The burst a region decides on with share {@code sn}; 0 means it denies until the shares change. */

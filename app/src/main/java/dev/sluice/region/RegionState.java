@@ -19,11 +19,17 @@ import java.util.Map;
 public final class RegionState {
     /**
      * The arguments every operation takes: the sync period S (µs), the number of regions R, the
-     * floor f (units per S), how long the state lives idle (µs), the peer expiry (µs) and every
-     * peer region's name.
+     * floor f (units per S), the share φ every region keeps (1/10000), how long the state lives idle
+     * (µs), the peer expiry (µs) and every peer region's name.
      */
     public record Config(
-            long syncMicros, int regions, long floor, long ttlMicros, long expiryMicros, List<String> peers) {
+            long syncMicros,
+            int regions,
+            long floor,
+            long guaranteed,
+            long ttlMicros,
+            long expiryMicros,
+            List<String> peers) {
         public Config {
             peers = List.copyOf(peers);
         }
@@ -124,7 +130,7 @@ public final class RegionState {
 
     private long reshare(long now) {
         long x = RegionShares.own(demand(now), lowest());
-        sn = RegionShares.share(config.floor(), config.regions(), x, peers(now));
+        sn = RegionShares.share(config.floor(), config.guaranteed(), config.regions(), x, peers(now));
         expire(now);
         return sn;
     }

@@ -14,6 +14,8 @@ import io.lettuce.core.cluster.api.async.RedisClusterAsyncCommands;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.MultiGauge;
+import io.micrometer.core.instrument.Tags;
 import io.micronaut.context.annotation.Context;
 import io.micronaut.json.JsonMapper;
 import jakarta.annotation.PreDestroy;
@@ -158,9 +160,12 @@ public final class RegionSync implements AutoCloseable {
     private final ScheduledExecutorService ticker;
     private final Counter shipped;
     private final Counter applied;
+    private final MultiGauge shareGauge;
+    private final MultiGauge boundGauge;
     private final String regionsArg;
     private final String expiryArg;
     private final String peersArg;
+    private final String guaranteedArg;
 
     @jakarta.inject.Inject
     public RegionSync(
@@ -189,12 +194,27 @@ public final class RegionSync implements AutoCloseable {
         this.expiryArg = Long.toString(p.getPeerExpiry().toNanos() / 1000);
         this.peersArg =
                 p.getPeers() == null ? "" : String.join(",", p.getPeers().keySet());
+        this.guaranteedArg = Long.toString(RegionShares.guaranteed(p.getShareFloor(), p.regions()));
         this.shipped = Counter.builder("sluice.region.shipped")
                 .description("subjects' demands this node shipped to every peer region")
                 .register(meters);
         this.applied = Counter.builder("sluice.region.applied")
                 .description("peer regions' demands applied here (newer than held)")
                 .register(meters);
+        this.shareGauge = mode.on()
+                ? MultiGauge.builder("sluice.region.share")
+                        .description("this region's share of each global policy (fraction of the limit) over the"
+                                + " subjects this node checked lately: min, mean, max, and how many (stat=subjects);"
+                                + " refreshed every sync")
+                        .register(meters)
+                : null;
+        this.boundGauge = mode.on()
+                ? MultiGauge.builder("sluice.region.over.admission.bound")
+                        .description("the live bound on O of each global policy: 0 while every peer region is"
+                                + " heard of within peer-expiry; else how many are not, each up to the whole rate"
+                                + " more")
+                        .register(meters)
+                : null;
         Gauge.builder("sluice.region.dropped.subjects", mode, RegionMode::dropped)
                 .description("subjects of global policies not tracked for want of room (max-subjects)")
                 .register(meters);
@@ -269,6 +289,55 @@ public final class RegionSync implements AutoCloseable {
         } else {
             this.ticker = null;
         }
+    }
+
+    /**
+     * Whether every peer region sent this node a batch (a heartbeat counts) within the peer expiry:
+     * then the bound holds (docs/multi-region.md); else a silent peer's share is reclaimed.
+     */
+    public boolean everyPeerHeard() {
+        double expiry = properties.getPeerExpiry().toMillis() / 1000.0;
+        return peers.values().stream().allMatch(p -> {
+            double heard = ageSeconds(p.lastSentUsMs.get());
+            return Double.isNaN(heard) || heard <= expiry;
+        });
+    }
+
+    /**
+     * The live bound on O of every global policy: 0 (no span admits more than burst + rate x span)
+     * while every peer is heard of; else the number of peers silent past the expiry, each of which,
+     * if it still decides, may admit up to the whole rate more.
+     */
+    public double overAdmissionBound() {
+        double expiry = properties.getPeerExpiry().toMillis() / 1000.0;
+        return peers.values().stream()
+                .filter(p -> ageSeconds(p.lastSentUsMs.get()) > expiry)
+                .count();
+    }
+
+    /** The gauges of each global policy's shares and bound, refreshed every sync (policies may be reloaded). */
+    private void shareGauges() {
+        if (shareGauge == null) {
+            return;
+        }
+        List<MultiGauge.Row<?>> shares = new ArrayList<>();
+        List<MultiGauge.Row<?>> bounds = new ArrayList<>();
+        double bound = overAdmissionBound();
+        for (Policy policy : policies.all().values()) {
+            if (!policy.global()) {
+                continue;
+            }
+            RegionMode.ShareStats st = mode.shareStats(policy.name());
+            shares.add(MultiGauge.Row.of(Tags.of("policy", policy.name(), "stat", "subjects"), st.subjects()));
+            if (st.subjects() > 0) {
+                shares.add(MultiGauge.Row.of(Tags.of("policy", policy.name(), "stat", "min"), st.min()));
+                shares.add(MultiGauge.Row.of(Tags.of("policy", policy.name(), "stat", "mean"), st.mean()));
+                shares.add(MultiGauge.Row.of(Tags.of("policy", policy.name(), "stat", "max"), st.max()));
+            }
+            bounds.add(MultiGauge.Row.of(Tags.of("policy", policy.name()), bound));
+        }
+        shareGauge.register(shares, true);
+        boundGauge.register(bounds, true);
     }
 
     /** A failed shipment to {@code peer}, logged at most once a minute per peer. */
@@ -350,7 +419,7 @@ public final class RegionSync implements AutoCloseable {
     private static final String STORE_CLOCK = "-1";
 
     private CompletionStage<List<Long>> region(Subject subject, String op, String... more) {
-        String[] args = new String[8 + more.length];
+        String[] args = new String[9 + more.length];
         args[0] = op;
         args[1] = mode.syncArg();
         args[2] = regionsArg;
@@ -359,7 +428,8 @@ public final class RegionSync implements AutoCloseable {
         args[5] = expiryArg;
         args[6] = peersArg;
         args[7] = STORE_CLOCK;
-        System.arraycopy(more, 0, args, 8, more.length);
+        args[8] = guaranteedArg;
+        System.arraycopy(more, 0, args, 9, more.length);
         String[] k = {keys.key(subject, RegionMode.SUFFIX)};
         LuaScript script = LuaScript.REGION;
         CompletionStage<List<Long>> call = commands.evalsha(script.sha1(), ScriptOutputType.MULTI, k, args);
@@ -421,12 +491,18 @@ public final class RegionSync implements AutoCloseable {
                 subjects.add(s);
             }
         });
+        shareGauges();
         if (subjects.isEmpty()) {
-            peers.values().forEach(p -> p.backlog.set(0));
-            return CompletableFuture.completedFuture(0);
+            // nothing to ship: an empty batch to every peer all the same (a heartbeat), so that the
+            // ages, the alerts on them and the bound tell a quiet hour from a partition (found
+            // black-box: with nothing shipped for a minute the runbook's unreachable alert fired)
+            return probe(true).thenApply(x -> {
+                peers.values().forEach(p -> p.backlog.set(0));
+                return 0;
+            });
         }
         // a peer that answers a probe again is shipped to in this very sync, not the next
-        return probeUnreachable().thenCompose(p -> shipTo(subjects));
+        return probe(false).thenCompose(p -> shipTo(subjects));
     }
 
     private CompletionStage<Integer> shipTo(List<Subject> subjects) {
@@ -500,15 +576,15 @@ public final class RegionSync implements AutoCloseable {
         return out;
     }
 
-    /** Sends one batch to every peer; then records, per entry, whether all of them took it. */
     /**
      * An empty batch to each peer this node could not reach (answered within the ship timeout):
-     * once one is taken, shipments to it resume.
+     * once one is taken, shipments to it resume; with {@code every}, to the reachable ones too (a
+     * heartbeat when there is nothing to ship): one that does not take it is unreachable.
      */
-    private CompletableFuture<Void> probeUnreachable() {
+    private CompletableFuture<Void> probe(boolean every) {
         List<CompletableFuture<Void>> probes = new ArrayList<>();
         for (Peer peer : peers.values()) {
-            if (peer.reachable.get()) {
+            if (!every && peer.reachable.get()) {
                 continue;
             }
             // written out: the serializer leaves an empty list out, and a batch without entries is refused
@@ -520,11 +596,13 @@ public final class RegionSync implements AutoCloseable {
                             peer.reachable.set(true);
                             peer.lastTookMs.set(System.currentTimeMillis());
                         } else {
+                            peer.reachable.set(false);
                             peer.failures.increment();
                         }
                     })
                     .exceptionally(e -> {
                         // a failed probe is a failed shipment: the failure rate shows a partition
+                        peer.reachable.set(false);
                         peer.failures.increment();
                         return null;
                     }));

@@ -23,6 +23,7 @@ class RegionScriptIT {
     private static final String BUCKET = "sl:{global:k}:tb";
     private static final long S = 3_600_000_000L; // an hour: no period ends during a test
     private static final long F = 2;
+    private static final long PHI = RegionShares.guaranteed(0.05, 3);
     private final RedisNode redis = RedisServers.standalone();
 
     @BeforeEach
@@ -44,7 +45,8 @@ class RegionScriptIT {
                 "60000",
                 "3600000000",
                 "b,c",
-                "-1"));
+                "-1",
+                Long.toString(PHI)));
         args.addAll(List.of(more));
         return (List<Long>) redis.call(args.toArray(String[]::new));
     }
@@ -141,18 +143,19 @@ class RegionScriptIT {
         String last = Long.toString(k - 1);
         redis.call("HSET", STATE, "ck", last, "c", "40");
         // the last complete period's demand, claimed once, for b and c; nothing taken yet: the floor
-        assertThat(region("ship", "b,c")).containsExactly(1L, 40L, k - 1, RegionShares.share(F, 3, 0, 0), 1L);
+        assertThat(region("ship", "b,c")).containsExactly(1L, 40L, k - 1, RegionShares.share(F, PHI, 3, 0, 0), 1L);
         assertThat(region("ship", "b,c").get(0)).isZero(); // claimed already
-        assertThat(region("acked", last, "40", "")).containsExactly(RegionShares.share(F, 3, 0, 0));
-        assertThat(region("acked", last, "40", "b")).containsExactly(RegionShares.share(F, 3, 0, 0)); // c not yet
-        assertThat(region("acked", last, "40", "c")).containsExactly(RegionShares.share(F, 3, 40, 0));
-        assertThat(region("apply", "b", "7", "100")).containsExactly(1L, RegionShares.share(F, 3, 40, 100));
+        assertThat(region("acked", last, "40", "")).containsExactly(RegionShares.share(F, PHI, 3, 0, 0));
+        assertThat(region("acked", last, "40", "b")).containsExactly(RegionShares.share(F, PHI, 3, 0, 0)); // c not yet
+        assertThat(region("acked", last, "40", "c")).containsExactly(RegionShares.share(F, PHI, 3, 40, 0));
+        assertThat(region("apply", "b", "7", "100")).containsExactly(1L, RegionShares.share(F, PHI, 3, 40, 100));
         assertThat(region("apply", "b", "7", "100").get(0)).isZero(); // a duplicate
         assertThat(region("apply", "b", "6", "5").get(0)).isZero(); // late
-        assertThat(region("apply", "c", "3", "60")).containsExactly(1L, RegionShares.share(F, 3, 40, 160));
-        assertThat(region("read").subList(0, 4)).containsExactly(RegionShares.share(F, 3, 40, 160), 40L, 40L, 160L);
+        assertThat(region("apply", "c", "3", "60")).containsExactly(1L, RegionShares.share(F, PHI, 3, 40, 160));
+        assertThat(region("read").subList(0, 4))
+                .containsExactly(RegionShares.share(F, PHI, 3, 40, 160), 40L, 40L, 160L);
         assertThat(region("read").subList(4, 10)).containsExactly(40L, 100L, k - 1, 40L, 60L, k - 1);
-        assertThat(redis.call("HGET", STATE, "sn")).isEqualTo(Long.toString(RegionShares.share(F, 3, 40, 160)));
+        assertThat(redis.call("HGET", STATE, "sn")).isEqualTo(Long.toString(RegionShares.share(F, PHI, 3, 40, 160)));
         assertThat((Long) redis.call("PTTL", STATE)).isBetween(1L, 60_000L);
 
         // c cut off: a dip of demand shipped to b alone lowers what b may hold, not what c holds

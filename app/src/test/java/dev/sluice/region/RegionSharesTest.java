@@ -27,6 +27,7 @@ class RegionSharesTest {
     void sharesAddUpToAtMostTheWholeWhenEachRegionCountsItselfNoHigherThanOthersDo(
             @ForAll @IntRange(min = 2, max = 6) int regions,
             @ForAll @LongRange(min = 1, max = 1000) long f,
+            @ForAll @IntRange(max = 1000) int floorPermille,
             @ForAll @Size(min = 6, max = 6) List<@LongRange(max = 1_000_000) Long> own,
             @ForAll @Size(min = 36, max = 36) List<@LongRange(max = 1_000_000) Long> overcount) {
         long sum = 0;
@@ -37,16 +38,21 @@ class RegionSharesTest {
                     peers += own.get(j) + overcount.get(i * 6 + j); // i holds j's demand at or above j's own
                 }
             }
-            sum += RegionShares.share(f, regions, own.get(i), peers);
+            long phi = RegionShares.guaranteed(floorPermille / 1000.0, regions);
+            long sn = RegionShares.share(f, phi, regions, own.get(i), peers);
+            assertThat(sn).isGreaterThanOrEqualTo(phi);
+            sum += sn;
         }
         assertThat(sum).isLessThanOrEqualTo(RegionShares.SCALE);
     }
 
     @Property
-    void withTheSameViewEveryRegionGetsItsDemandsFraction(
+    void withTheSameViewEveryRegionGetsPhiAndItsDemandsFractionOfTheRest(
             @ForAll @IntRange(min = 2, max = 6) int regions,
             @ForAll @LongRange(min = 1, max = 100) long f,
+            @ForAll @IntRange(max = 200) int floorPermille,
             @ForAll @Size(min = 6, max = 6) List<@LongRange(max = 100_000) Long> demand) {
+        long phi = RegionShares.guaranteed(floorPermille / 1000.0, regions);
         long total = 0;
         for (int i = 0; i < regions; i++) {
             total += f + demand.get(i);
@@ -57,8 +63,8 @@ class RegionSharesTest {
             for (int j = 0; j < regions; j++) {
                 peers += j == i ? 0 : demand.get(j);
             }
-            long sn = RegionShares.share(f, regions, demand.get(i), peers);
-            double exact = RegionShares.SCALE * (double) (f + demand.get(i)) / total;
+            long sn = RegionShares.share(f, phi, regions, demand.get(i), peers);
+            double exact = phi + (RegionShares.SCALE - regions * phi) * (double) (f + demand.get(i)) / total;
             assertThat((double) sn).isBetween(exact - 1, exact);
             sum += sn;
         }
@@ -87,6 +93,21 @@ class RegionSharesTest {
         assertThat(RegionShares.floorDemand(new Limit(60_000, 60_000, 1000), 1_000_000, 0.05, 3))
                 .isEqualTo(1000);
         assertThat(RegionShares.initial(3)).isEqualTo(3333);
+        assertThat(RegionShares.guaranteed(0.05, 3)).isEqualTo(166); // 5 % split over 3 regions
+    }
+
+    /**
+     * Found black-box: L = 100 a second, a burst of 100, region a asking 200 a period and c 1 (within
+     * f, so never shipped): c's share was f / (R·f + 200), under one token, and c admitted nothing.
+     * With φ it keeps whole tokens.
+     */
+    @Example
+    void aRegionWithALittleDemandKeepsWholeTokensBesideAHotOne() {
+        long f = RegionShares.floorDemand(new Limit(100, 100, 1000), 1_000_000, 0.05, 3);
+        assertThat(RegionShares.burst(100, RegionShares.share(f, 0, 3, 0, 200))).isZero(); // without φ
+        long sn = RegionShares.share(f, RegionShares.guaranteed(0.05, 3), 3, 0, 200);
+        assertThat(sn).isEqualTo(166 + 9502 * (f + 0) / (3 * f + 200)); // 2.12 % of the limit
+        assertThat(RegionShares.burst(100, sn)).isEqualTo(2);
     }
 
     record Message(int from, int to, long period, long demand, long deliverAt, boolean answered) {}
@@ -121,8 +142,14 @@ class RegionSharesTest {
                     peers.add(name(j));
                 }
             }
-            rs.add(new RegionState(
-                    new RegionState.Config(s, regions, f, Long.MAX_VALUE / 4, Long.MAX_VALUE / 4, peers)));
+            rs.add(new RegionState(new RegionState.Config(
+                    s,
+                    regions,
+                    f,
+                    RegionShares.guaranteed(0.05, regions),
+                    Long.MAX_VALUE / 4,
+                    Long.MAX_VALUE / 4,
+                    peers)));
         }
         List<Message> inFlight = new ArrayList<>();
         boolean[] cut = new boolean[regions];

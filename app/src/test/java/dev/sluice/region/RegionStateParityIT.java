@@ -31,9 +31,10 @@ class RegionStateParityIT {
     private static final long EXPIRY = 20_000_000; // a peer not heard of for 20 s no longer counts
     private static final List<String> PEERS = List.of("b", "c");
     private static final long INITIAL = RegionShares.initial(3);
+    private static final long PHI = RegionShares.guaranteed(0.05, 3);
     private final RedisNode redis = RedisServers.standalone();
 
-    private final RegionState.Config config = new RegionState.Config(S, 3, F, TTL_MS * 1000, EXPIRY, PEERS);
+    private final RegionState.Config config = new RegionState.Config(S, 3, F, PHI, TTL_MS * 1000, EXPIRY, PEERS);
 
     @SuppressWarnings("unchecked")
     private List<Long> region(long now, String op, String... more) {
@@ -49,7 +50,8 @@ class RegionStateParityIT {
                 Long.toString(TTL_MS),
                 Long.toString(EXPIRY),
                 String.join(",", PEERS),
-                Long.toString(now)));
+                Long.toString(now),
+                Long.toString(PHI)));
         args.addAll(List.of(more));
         return (List<Long>) redis.call(args.toArray(String[]::new));
     }

@@ -21,29 +21,31 @@
 -- ARGV[7]  every peer region's name, comma-separated
 -- ARGV[8]  now, in µs since the epoch, or -1 to read the store's clock with TIME (the twin's
 --          parity test and a simulator pass their own)
+-- ARGV[9]  phi, the share every region holds at least (1/10000): share-floor / R
 --
--- 'ship'   ARGV[9] the peers it will be sent to, comma-separated: claims the last complete period's
+-- 'ship'   ARGV[10] the peers it will be sent to, comma-separated: claims the last complete period's
 --                   demand for shipping, once per region and period: {1, demand, period, sn, raise},
 --                   or {0, demand, period, sn} when another node has claimed it; first lowers l:<p>
 --                   of each peer it goes to (it may reach that peer at once); raise is 1 when one of
 --                   them is below the demand, which only 'acked' lifts. A peer it does not go to (one
 --                   this node cannot reach) keeps what it holds, and so does l:<p>.
--- 'acked'  ARGV[9] the period shipped, ARGV[10] the demand, ARGV[11] the peers that took it: l:<p>
+-- 'acked'  ARGV[10] the period shipped, ARGV[11] the demand, ARGV[12] the peers that took it: l:<p>
 --                   becomes that demand for each whose last period sent is that one; {sn}
--- 'apply'  ARGV[9] the origin region, ARGV[10] the period, ARGV[11] its demand: kept when newer than
+-- 'apply'  ARGV[10] the origin region, ARGV[11] the period, ARGV[12] its demand: kept when newer than
 --                   what is held of that region (duplicates and late arrivals change nothing but
 --                   the time it was heard); {1 applied | 0, sn}
 -- 'read'            {sn, own demand, the lowest l:<p>, the peers' demand that counts, then per peer
 --                   (in ARGV[7]'s order) l:<p>, d:<p> (-1: none) and s:<p> (-1: none)}
 --
--- The share: sn = floor(10000 * (f + x) / (R * f + x + sum of the peers' demands)), where x is this
--- region's last complete period's demand, but no more than any l:<p>. Every region holds each
--- other's demand at or above that region's own x, so the shares of all regions add up to at most
--- 10000.
+-- The share: sn = phi + floor((10000 - R * phi) * (f + x) / (R * f + x + sum of the peers' demands)),
+-- where x is this region's last complete period's demand, but no more than any l:<p>. Every region
+-- holds each other's demand at or above that region's own x, so the fractions add up to at most 1
+-- and the shares of all regions to at most R * phi + 10000 - R * phi = 10000.
 
 local S = tonumber(ARGV[2])
 local R = tonumber(ARGV[3])
 local F = tonumber(ARGV[4])
+local PHI = tonumber(ARGV[9])
 local now = tonumber(ARGV[8])
 if now < 0 then
   local t = redis.call('TIME')
@@ -115,7 +117,7 @@ end
 
 local function reshare()
   local x = own()
-  local sn = idiv(10000 * (F + x), R * F + x + peers())
+  local sn = PHI + idiv((10000 - R * PHI) * (F + x), R * F + x + peers())
   h['sn'] = sn
   redis.call('HSET', KEYS[1], 'sn', sn)
   redis.call('PEXPIRE', KEYS[1], ARGV[5])
@@ -132,7 +134,7 @@ if op == 'ship' then
   local raise = 0
   local period = string.format('%d', k - 1)
   redis.call('HSET', KEYS[1], 'sk', period)
-  for _, p in ipairs(names(ARGV[9])) do
+  for _, p in ipairs(names(ARGV[10])) do
     local l = tonumber(h['l:' .. p]) or 0
     if d < l then
       l = d
@@ -145,22 +147,22 @@ if op == 'ship' then
   end
   return {1, d, k - 1, reshare(), raise}
 elseif op == 'acked' then
-  for _, p in ipairs(names(ARGV[11])) do
-    if tonumber(h['s:' .. p]) == tonumber(ARGV[9]) then
-      h['l:' .. p] = ARGV[10]
-      redis.call('HSET', KEYS[1], 'l:' .. p, ARGV[10])
+  for _, p in ipairs(names(ARGV[12])) do
+    if tonumber(h['s:' .. p]) == tonumber(ARGV[10]) then
+      h['l:' .. p] = ARGV[11]
+      redis.call('HSET', KEYS[1], 'l:' .. p, ARGV[11])
     end
   end
   return {reshare()}
 elseif op == 'apply' then
-  local r = ARGV[9]
-  local period = tonumber(ARGV[10])
+  local r = ARGV[10]
+  local period = tonumber(ARGV[11])
   local held = tonumber(h['v:' .. r])
   local applied = 0
   if held == nil or period > held then
-    h['d:' .. r] = ARGV[11]
-    h['v:' .. r] = ARGV[10]
-    redis.call('HSET', KEYS[1], 'd:' .. r, ARGV[11], 'v:' .. r, ARGV[10])
+    h['d:' .. r] = ARGV[12]
+    h['v:' .. r] = ARGV[11]
+    redis.call('HSET', KEYS[1], 'd:' .. r, ARGV[12], 'v:' .. r, ARGV[11])
     applied = 1
   end
   h['h:' .. r] = string.format('%d', now)
