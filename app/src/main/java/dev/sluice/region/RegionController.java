@@ -148,11 +148,16 @@ public class RegionController {
         if (v == null || !v.isNumber()) {
             throw BadRequestException.of(field, "is required: a whole number");
         }
-        double d = v.getNumberValue().doubleValue();
-        if (d != Math.rint(d) || Math.abs(d) > 1L << 62) {
-            throw BadRequestException.of(field, "must be a whole number");
+        Number n = v.getNumberValue();
+        // written as a whole number (found black-box: 1e2, 1.0 and 1.796552e9 were taken), as a
+        // check's cost must be; the senders are Sluice nodes, which write them so
+        if (!(n instanceof Integer || n instanceof Long || n instanceof java.math.BigInteger)) {
+            throw BadRequestException.of(field, "must be a whole number, written without a fraction or exponent");
         }
-        return v.getNumberValue().longValue();
+        if (n instanceof java.math.BigInteger b && b.bitLength() > 62 || Math.abs(n.longValue()) > 1L << 62) {
+            throw BadRequestException.of(field, "is out of range: at most 2^62 either way, was " + n);
+        }
+        return n.longValue();
     }
 
     private static CompletionStage<HttpResponse<?>> done(HttpResponse<?> r) {

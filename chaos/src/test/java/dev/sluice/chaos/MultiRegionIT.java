@@ -899,6 +899,11 @@ class MultiRegionIT {
                 entry("\"policy\":\"global\",\"key\":\"dup\",\"demand\":5"),
                 entry("\"policy\":\"global\",\"key\":\"dup\",\"period\":" + now + ",\"demand\":\"5\""),
                 entry("\"policy\":\"global\",\"key\":\"dup\",\"period\":" + now + ",\"demand\":7.9"),
+                // written with a fraction or an exponent (found black-box: taken as whole numbers)
+                entry("\"policy\":\"global\",\"key\":\"dup\",\"period\":" + now + ",\"demand\":1e2"),
+                entry("\"policy\":\"global\",\"key\":\"dup\",\"period\":" + now + ",\"demand\":1.0"),
+                entry("\"policy\":\"global\",\"key\":\"dup\",\"period\":" + now + "e0,\"demand\":1"),
+                entry("\"policy\":\"global\",\"key\":\"dup\",\"period\":9223372036854775807,\"demand\":1"),
                 entry("\"policy\":\"global\",\"key\":\"" + "k".repeat(300) + "\",\"period\":" + now
                         + ",\"demand\":1"))) {
             HttpResponse<String> r = deliver("b", TOKEN, bad);
