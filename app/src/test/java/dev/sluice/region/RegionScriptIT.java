@@ -2,11 +2,9 @@ package dev.sluice.region;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.sluice.lua.LuaScript;
 import dev.sluice.testkit.RedisNode;
 import dev.sluice.testkit.RedisServers;
 import dev.sluice.testkit.RedisServersExtension;
-import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -31,46 +29,16 @@ class RegionScriptIT {
         redis.call("FLUSHALL");
     }
 
-    @SuppressWarnings("unchecked")
+    private static final RegionScripts.Region REGION =
+            new RegionScripts.Region(STATE, S, 3, F, 60_000, 3_600_000_000L, List.of("b", "c"), PHI);
+
     private List<Long> region(String op, String... more) {
-        List<String> args = new ArrayList<>(List.of(
-                "EVAL",
-                LuaScript.REGION.source(),
-                "1",
-                STATE,
-                op,
-                Long.toString(S),
-                "3",
-                Long.toString(F),
-                "60000",
-                "3600000000",
-                "b,c",
-                "-1",
-                Long.toString(PHI)));
-        args.addAll(List.of(more));
-        return (List<Long>) redis.call(args.toArray(String[]::new));
+        return RegionScripts.region(redis, REGION, -1, op, more);
     }
 
     /** A global token bucket check of burst 100, 100 per period (µs) (prelude.lua's global part). */
-    @SuppressWarnings("unchecked")
     private List<Long> check(long cost, long periodMicros) {
-        return (List<Long>) redis.call(
-                "EVAL",
-                LuaScript.TOKEN_BUCKET.source(),
-                "2",
-                BUCKET,
-                STATE,
-                "100",
-                "100",
-                Long.toString(periodMicros),
-                Long.toString(cost),
-                "-1",
-                "",
-                "",
-                "g",
-                Long.toString(S),
-                "3333",
-                "60000");
+        return RegionScripts.check(redis, REGION, BUCKET, 100, periodMicros, cost, -1, 3333);
     }
 
     /** 100 per second. */

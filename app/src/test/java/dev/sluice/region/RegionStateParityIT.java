@@ -2,7 +2,6 @@ package dev.sluice.region;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.sluice.lua.LuaScript;
 import dev.sluice.testkit.RedisNode;
 import dev.sluice.testkit.RedisServers;
 import dev.sluice.testkit.RedisServersExtension;
@@ -36,46 +35,16 @@ class RegionStateParityIT {
 
     private final RegionState.Config config = new RegionState.Config(S, 3, F, PHI, TTL_MS * 1000, EXPIRY, PEERS);
 
-    @SuppressWarnings("unchecked")
+    private static final RegionScripts.Region REGION =
+            new RegionScripts.Region(STATE, S, 3, F, TTL_MS, EXPIRY, PEERS, PHI);
+
     private List<Long> region(long now, String op, String... more) {
-        List<String> args = new ArrayList<>(List.of(
-                "EVAL",
-                LuaScript.REGION.source(),
-                "1",
-                STATE,
-                op,
-                Long.toString(S),
-                "3",
-                Long.toString(F),
-                Long.toString(TTL_MS),
-                Long.toString(EXPIRY),
-                String.join(",", PEERS),
-                Long.toString(now),
-                Long.toString(PHI)));
-        args.addAll(List.of(more));
-        return (List<Long>) redis.call(args.toArray(String[]::new));
+        return RegionScripts.region(redis, REGION, now, op, more);
     }
 
     /** A global token bucket check (burst 50, 50 a second) at {@code now}, as RedisScriptStore sends it. */
-    @SuppressWarnings("unchecked")
     private List<Long> check(long now, long cost) {
-        return (List<Long>) redis.call(
-                "EVAL",
-                LuaScript.TOKEN_BUCKET.source(),
-                "2",
-                BUCKET,
-                STATE,
-                "50",
-                "50",
-                "1000000",
-                Long.toString(cost),
-                Long.toString(now),
-                "",
-                "",
-                "g",
-                Long.toString(S),
-                Long.toString(INITIAL),
-                Long.toString(TTL_MS));
+        return RegionScripts.check(redis, REGION, BUCKET, 50, 1_000_000, cost, now, INITIAL);
     }
 
     @SuppressWarnings("unchecked")
