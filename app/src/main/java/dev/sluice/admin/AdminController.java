@@ -474,6 +474,7 @@ public class AdminController {
         if (node == null || !node.isObject()) {
             throw BadRequestException.of("body", "must be a JSON object");
         }
+        dev.sluice.api.CheckRequestParser.requireOneValue(body);
         return node;
     }
 

@@ -38,6 +38,23 @@ public final class CheckRequestParser {
     private CheckRequestParser() {}
 
     /**
+     * Refuses a body that holds more than one JSON value (a value followed by anything but
+     * whitespace), as the check endpoints do: for bodies parsed into a tree elsewhere (the admin API,
+     * the regions' deliveries), whose parser stops after the first value.
+     */
+    public static void requireOneValue(byte[] body) {
+        try (JsonParser parser = JSON.createParser(body)) {
+            parser.nextToken();
+            parser.skipChildren();
+            if (parser.nextToken() != null) {
+                throw BadRequestException.of("body", "must be exactly one JSON object");
+            }
+        } catch (IOException e) {
+            throw BadRequestException.of("body", "must be exactly one JSON object");
+        }
+    }
+
+    /**
      * Why a body the JSON parser refused is not acceptable, for the problem's {@code body} entry:
      * what the parser said and where ({@code is not valid JSON: Duplicate field 'key' (line 1,
      * column 30)}), or that it is nested too deep. {@code error} may wrap the parser's exception

@@ -145,8 +145,11 @@ public class RegionController {
 
     private static long whole(JsonNode entry, String field) {
         JsonNode v = entry.get(field.substring(field.lastIndexOf('.') + 1));
-        if (v == null || !v.isNumber()) {
+        if (v == null || v.isNull()) {
             throw BadRequestException.of(field, "is required: a whole number");
+        }
+        if (!v.isNumber()) {
+            throw BadRequestException.of(field, "must be a whole number, written as a JSON number");
         }
         Number n = v.getNumberValue();
         // written as a whole number (found black-box: 1e2, 1.0 and 1.796552e9 were taken), as a

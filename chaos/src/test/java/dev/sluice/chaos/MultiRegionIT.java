@@ -934,6 +934,10 @@ class MultiRegionIT {
         assertThat(negative.statusCode()).isEqualTo(400);
         assertThat(negative.body()).contains("entries[0].demand");
         assertThat(deliver("b", TOKEN, "not json").statusCode()).isEqualTo(400);
+        // one batch and something after it (found black-box: taken, the rest ignored)
+        HttpResponse<String> trailing = deliver("b", TOKEN, batch(now, 1) + " garbage");
+        assertThat(trailing.statusCode()).isEqualTo(400);
+        assertThat(trailing.body()).contains("\"name\":\"body\"");
         assertThat(b.call("HGET", key, "d:c")).isEqualTo("12"); // nothing refused changed anything
     }
 }
