@@ -76,8 +76,8 @@ public class RegionController {
             return done(Responses.badRequest(e));
         }
         return sync.apply(batch.origin(), batch.entries())
-                .<HttpResponse<?>>thenApply(n -> HttpResponse.ok(("{\"applied\":" + n + ",\"received\":"
-                                        + batch.entries().size() + "}")
+                .<HttpResponse<?>>thenApply(t -> HttpResponse.ok(("{\"applied\":" + t.applied() + ",\"received\":"
+                                        + batch.entries().size() + ",\"skipped\":" + t.skipped() + "}")
                                 .getBytes(StandardCharsets.UTF_8))
                         .contentType(MediaType.APPLICATION_JSON_TYPE))
                 .exceptionally(e -> Responses.storeUnavailable(

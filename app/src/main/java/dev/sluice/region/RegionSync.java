@@ -160,6 +160,8 @@ public final class RegionSync implements AutoCloseable {
     private final ScheduledExecutorService ticker;
     private final Counter shipped;
     private final Counter applied;
+    private final Counter skipped;
+    private final AtomicLong lastSkipWarnedMs = new AtomicLong();
     private final MultiGauge shareGauge;
     private final MultiGauge boundGauge;
     private final String regionsArg;
@@ -200,6 +202,10 @@ public final class RegionSync implements AutoCloseable {
                 .register(meters);
         this.applied = Counter.builder("sluice.region.applied")
                 .description("peer regions' demands applied here (newer than held)")
+                .register(meters);
+        this.skipped = Counter.builder("sluice.region.skipped")
+                .description("entries of peer regions' batches naming a policy that is not global here"
+                        + " (the regions' policy files differ)")
                 .register(meters);
         this.shareGauge = mode.on()
                 ? MultiGauge.builder("sluice.region.share")
@@ -724,11 +730,16 @@ public final class RegionSync implements AutoCloseable {
         });
     }
 
+    /** What a region took of a peer's batch: the entries newer than held, and those skipped. */
+    public record Taken(int applied, int skipped) {}
+
     /**
      * A peer's batch: each entry applied to its subject's region state when newer than what is held.
-     * Returns how many were newer. Entries of policies that are not global here are skipped.
+     * Entries of policies that are not global here are skipped, counted and logged (at most once a
+     * minute per origin): the regions' policy files differ, as during a rollout; the batch is still
+     * taken, so the rest of it counts.
      */
-    public CompletionStage<Integer> apply(String origin, List<Entry> entries) {
+    public CompletionStage<Taken> apply(String origin, List<Entry> entries) {
         Peer peer = peers.get(origin);
         if (peer != null) {
             peer.lastSentUsMs.set(System.currentTimeMillis());
@@ -738,7 +749,7 @@ public final class RegionSync implements AutoCloseable {
             // refused (store down) must not be shipped to, or each shipment lowers what the prober
             // counts itself at (l:<p>) with nothing to raise it again (found black-box: with one
             // region's Redis down, the other two admitted ~2 a second of 100)
-            return commands.ping().thenApply(pong -> 0);
+            return commands.ping().thenApply(pong -> new Taken(0, 0));
         }
         List<Entry> global = entries.stream()
                 .filter(e -> {
@@ -746,6 +757,26 @@ public final class RegionSync implements AutoCloseable {
                     return policy != null && policy.global();
                 })
                 .toList();
+        int skippedHere = entries.size() - global.size();
+        if (skippedHere > 0) {
+            this.skipped.increment(skippedHere);
+            long now = System.currentTimeMillis();
+            long last = lastSkipWarnedMs.get();
+            if (now - last >= 60_000 && lastSkipWarnedMs.compareAndSet(last, now)) {
+                LOG.warn(
+                        "Region {} shipped demand of policies that are not global here, e.g. {}: the regions' policy"
+                                + " files differ (sluice_region_skipped_total counts each entry)",
+                        origin,
+                        entries.stream()
+                                .map(Entry::policy)
+                                .filter(name -> {
+                                    Policy policy = policies.find(name);
+                                    return policy == null || !policy.global();
+                                })
+                                .findFirst()
+                                .orElse("?"));
+            }
+        }
         return paced(global, e -> region(
                                 new Subject(e.policy(), e.key()),
                                 "apply",
@@ -759,7 +790,7 @@ public final class RegionSync implements AutoCloseable {
                     }
                     int n = (int) results.stream().mapToLong(Long::longValue).sum();
                     applied.increment(n);
-                    return n;
+                    return new Taken(n, skippedHere);
                 });
     }
 

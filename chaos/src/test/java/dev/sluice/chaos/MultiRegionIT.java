@@ -885,6 +885,13 @@ class MultiRegionIT {
         assertThat(probe.statusCode()).isEqualTo(200);
         assertThat(probe.body()).contains("\"applied\":0");
         assertThat(b.call("HGET", key, "d:c")).isEqualTo("12");
+        // a policy that is not global here (the policy files differ): taken, skipped, counted
+        double skippedBefore = metric("b", "sluice_region_skipped_total");
+        HttpResponse<String> regional = deliver(
+                "b", TOKEN, entry("\"policy\":\"regional\",\"key\":\"dup\",\"period\":" + now + ",\"demand\":5"));
+        assertThat(regional.statusCode()).isEqualTo(200);
+        assertThat(regional.body()).contains("\"applied\":0").contains("\"skipped\":1");
+        assertThat(metric("b", "sluice_region_skipped_total") - skippedBefore).isEqualTo(1.0);
 
         // found black-box: a period far ahead was "newer" than every real shipment for good
         HttpResponse<String> ahead = deliver("b", TOKEN, batch(Long.MAX_VALUE / 2, 0));
