@@ -14,8 +14,9 @@ import org.reactivestreams.Publisher;
 /**
  * {@code /health} details {@code regions} (multi-region mode only): this region, per peer region how
  * long ago it last took a batch from this node and last sent this node one, and per global policy
- * the floor demand f, the bound in force and this region's shares of the subjects this node knows. Always UP: a region that cannot reach its peers still
- * decides, on the shares it last had (docs/multi-region.md); the runbook's alerts watch the ages.
+ * the floor demand f, the bound in force and this region's shares of the subjects this node knows.
+ * Always UP: a region that cannot reach its peers still decides, on the shares it last had
+ * (docs/multi-region.md); the runbook's alerts watch the ages.
  */
 @Singleton
 public class RegionHealth implements HealthIndicator {
@@ -53,6 +54,7 @@ public class RegionHealth implements HealthIndicator {
         details.put("activeSubjects", mode.active().size());
         details.put("droppedSubjects", mode.dropped());
         Map<String, Object> global = new LinkedHashMap<>();
+        Map<String, RegionMode.ShareStats> stats = mode.shareStats();
         for (Policy policy : policies.all().values()) {
             if (!policy.global()) {
                 continue;
@@ -64,7 +66,7 @@ public class RegionHealth implements HealthIndicator {
             // O, as docs/multi-region.md derives it: no span admits more than burst + rate x span
             // while every peer's share is held; a peer silent past the expiry has its share reclaimed
             g.put("overAdmissionBound", allHeard ? 0.0 : null);
-            RegionMode.ShareStats st = mode.shareStats(policy.name());
+            RegionMode.ShareStats st = stats.getOrDefault(policy.name(), RegionMode.ShareStats.NONE);
             Map<String, Object> share = new LinkedHashMap<>();
             share.put("subjects", st.subjects());
             if (st.subjects() > 0) {

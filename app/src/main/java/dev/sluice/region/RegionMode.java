@@ -206,28 +206,26 @@ public final class RegionMode {
     }
 
     /** This region's share (a fraction of the limit) of a policy's subjects this node knows: how many, min, mean, max. */
-    public record ShareStats(long subjects, double min, double mean, double max) {}
+    public record ShareStats(long subjects, double min, double mean, double max) {
+        /** A policy none of whose subjects this node knows. */
+        public static final ShareStats NONE = new ShareStats(0, Double.NaN, Double.NaN, Double.NaN);
+    }
 
-    /** The shares this node last saw of {@code policy}'s subjects (each within the peer expiry). */
-    public ShareStats shareStats(String policy) {
-        long n = 0;
-        long min = Long.MAX_VALUE;
-        long max = 0;
-        long sum = 0;
-        for (Map.Entry<Subject, Long> e : shares.asMap().entrySet()) {
-            if (!e.getKey().policy().equals(policy)) {
-                continue;
-            }
-            long sn = e.getValue();
-            n++;
-            sum += sn;
-            min = Math.min(min, sn);
-            max = Math.max(max, sn);
-        }
+    /** The shares this node last saw of each policy's subjects (each within the peer expiry), in one pass. */
+    public Map<String, ShareStats> shareStats() {
+        Map<String, long[]> acc = new java.util.HashMap<>(); // n, min, max, sum
+        shares.asMap().forEach((subject, sn) -> {
+            long[] a = acc.computeIfAbsent(subject.policy(), p -> new long[] {0, Long.MAX_VALUE, 0, 0});
+            a[0]++;
+            a[1] = Math.min(a[1], sn);
+            a[2] = Math.max(a[2], sn);
+            a[3] += sn;
+        });
         double scale = RegionShares.SCALE;
-        return n == 0
-                ? new ShareStats(0, Double.NaN, Double.NaN, Double.NaN)
-                : new ShareStats(n, min / scale, sum / scale / n, max / scale);
+        Map<String, ShareStats> out = new java.util.HashMap<>();
+        acc.forEach(
+                (policy, a) -> out.put(policy, new ShareStats(a[0], a[1] / scale, a[3] / scale / a[0], a[2] / scale)));
+        return out;
     }
 
     /** Subjects not tracked because {@code max-subjects} were already (their demand is not shipped). */

@@ -12,8 +12,9 @@ import dev.sluice.core.Limit;
  * period, no more than what every peer is known to hold of it), {@code v_ij} what it holds of region
  * j's, and {@code phi} the share every region keeps. Whenever {@code v_ij >= x_j} for all i and j —
  * each region counts itself no higher than the others count it — the shares add up to at most
- * {@code SCALE}: each fraction is at most {@code (f + x_i) / sum_j (f + x_j)}. Steady demand converges every region to its demand's fraction of the limit,
- * whatever the skew; {@code f} keeps an idle region a small share for its first checks.
+ * {@code SCALE}: each fraction is at most {@code (f + x_i) / sum_j (f + x_j)}. Steady demand
+ * converges every region to phi and its demand's fraction of the rest, whatever the skew; {@code f}
+ * splits the limit equally among idle regions.
  */
 public final class RegionShares {
     /** Shares are counted in 1/10000 of the policy. */

@@ -121,6 +121,8 @@ public final class RegionSync implements AutoCloseable {
         final AtomicLong lastSentUsMs = new AtomicLong();
         final AtomicLong lagMs = new AtomicLong();
         final AtomicLong lastWarnedMs = new AtomicLong();
+        /** When this node last logged that the peer shipped demand of a policy that is not global here. */
+        final AtomicLong lastSkipWarnedMs = new AtomicLong();
         /**
          * The backlog: how many of the subjects' demands claimed in the last sync the peer did not
          * take (they are superseded by the next period's, never queued); {@code pending} counts the
@@ -161,7 +163,6 @@ public final class RegionSync implements AutoCloseable {
     private final Counter shipped;
     private final Counter applied;
     private final Counter skipped;
-    private final AtomicLong lastSkipWarnedMs = new AtomicLong();
     private final MultiGauge shareGauge;
     private final MultiGauge boundGauge;
     private final String regionsArg;
@@ -302,11 +303,7 @@ public final class RegionSync implements AutoCloseable {
      * then the bound holds (docs/multi-region.md); else a silent peer's share is reclaimed.
      */
     public boolean everyPeerHeard() {
-        double expiry = properties.getPeerExpiry().toMillis() / 1000.0;
-        return peers.values().stream().allMatch(p -> {
-            double heard = ageSeconds(p.lastSentUsMs.get());
-            return Double.isNaN(heard) || heard <= expiry;
-        });
+        return overAdmissionBound() == 0;
     }
 
     /**
@@ -329,11 +326,12 @@ public final class RegionSync implements AutoCloseable {
         List<MultiGauge.Row<?>> shares = new ArrayList<>();
         List<MultiGauge.Row<?>> bounds = new ArrayList<>();
         double bound = overAdmissionBound();
+        Map<String, RegionMode.ShareStats> stats = mode.shareStats();
         for (Policy policy : policies.all().values()) {
             if (!policy.global()) {
                 continue;
             }
-            RegionMode.ShareStats st = mode.shareStats(policy.name());
+            RegionMode.ShareStats st = stats.getOrDefault(policy.name(), RegionMode.ShareStats.NONE);
             shares.add(MultiGauge.Row.of(Tags.of("policy", policy.name(), "stat", "subjects"), st.subjects()));
             if (st.subjects() > 0) {
                 shares.add(MultiGauge.Row.of(Tags.of("policy", policy.name(), "stat", "min"), st.min()));
@@ -346,11 +344,16 @@ public final class RegionSync implements AutoCloseable {
         boundGauge.register(bounds, true);
     }
 
+    /** Whether a minute has passed since {@code last} (then it is now): a warning logged at most once a minute. */
+    private static boolean oncePerMinute(AtomicLong last) {
+        long now = System.currentTimeMillis();
+        long before = last.get();
+        return now - before >= 60_000 && last.compareAndSet(before, now);
+    }
+
     /** A failed shipment to {@code peer}, logged at most once a minute per peer. */
     private static void warnOnce(Peer peer, String why) {
-        long now = System.currentTimeMillis();
-        long last = peer.lastWarnedMs.get();
-        if (now - last >= 60_000 && peer.lastWarnedMs.compareAndSet(last, now)) {
+        if (oncePerMinute(peer.lastWarnedMs)) {
             LOG.warn(
                     "Region {} did not take a demand batch: {} (sluice_region_ship_failures_total counts each)",
                     peer.name,
@@ -751,30 +754,21 @@ public final class RegionSync implements AutoCloseable {
             // region's Redis down, the other two admitted ~2 a second of 100)
             return commands.ping().thenApply(pong -> new Taken(0, 0));
         }
-        List<Entry> global = entries.stream()
-                .filter(e -> {
-                    Policy policy = policies.find(e.policy());
-                    return policy != null && policy.global();
-                })
-                .toList();
-        int skippedHere = entries.size() - global.size();
+        Map<Boolean, List<Entry>> byGlobal = entries.stream().collect(java.util.stream.Collectors.partitioningBy(e -> {
+            Policy policy = policies.find(e.policy());
+            return policy != null && policy.global();
+        }));
+        List<Entry> global = byGlobal.get(true);
+        List<Entry> notGlobal = byGlobal.get(false);
+        int skippedHere = notGlobal.size();
         if (skippedHere > 0) {
             this.skipped.increment(skippedHere);
-            long now = System.currentTimeMillis();
-            long last = lastSkipWarnedMs.get();
-            if (now - last >= 60_000 && lastSkipWarnedMs.compareAndSet(last, now)) {
+            if (peer != null && oncePerMinute(peer.lastSkipWarnedMs)) {
                 LOG.warn(
                         "Region {} shipped demand of policies that are not global here, e.g. {}: the regions' policy"
                                 + " files differ (sluice_region_skipped_total counts each entry)",
                         origin,
-                        entries.stream()
-                                .map(Entry::policy)
-                                .filter(name -> {
-                                    Policy policy = policies.find(name);
-                                    return policy == null || !policy.global();
-                                })
-                                .findFirst()
-                                .orElse("?"));
+                        notGlobal.get(0).policy());
             }
         }
         return paced(global, e -> region(
