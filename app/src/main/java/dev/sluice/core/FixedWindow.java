@@ -16,6 +16,19 @@ public final class FixedWindow {
 
     /** Decides a check of {@code cost} units (0: look whether one unit is there) against {@code stored}. */
     public static Outcome decide(Limit limit, String stored, long cost, long nowMicros) {
+        return decide(limit, stored, cost, nowMicros, false);
+    }
+
+    /**
+     * Takes {@code cost} units admitted already (the reconciliation of usage decided in-process while
+     * the store was unreachable): whole, even beyond the limit, up to one limit of overdraft. The twin of
+     * a script run with {@code force} (prelude.lua).
+     */
+    public static Outcome charge(Limit limit, String stored, long cost, long nowMicros) {
+        return decide(limit, stored, cost, nowMicros, true);
+    }
+
+    private static Outcome decide(Limit limit, String stored, long cost, long nowMicros, boolean force) {
         long period = limit.periodMicros();
         long window = Math.floorDiv(nowMicros, period);
         long count = 0;
@@ -26,12 +39,16 @@ public final class FixedWindow {
         }
         long need = cost == 0 ? 1 : cost;
         long untilEnd = ceilDiv((window + 1) * period - nowMicros, 1000);
-        boolean allowed = count + need <= limit.limit();
+        boolean allowed = (force && cost > 0) || count + need <= limit.limit();
         String write = null;
         long retry = 0;
         if (allowed) {
             if (cost > 0) {
+                long before = count;
                 count += cost;
+                if (force && count > 2 * limit.limit()) {
+                    count = Math.max(before, 2 * limit.limit());
+                }
                 write = window + ":" + count;
             }
         } else {

@@ -80,6 +80,21 @@ public record Limit(Algorithm algorithm, long burst, long limit, long periodMs) 
     }
 
     /**
+     * Takes {@code cost} units admitted already, even beyond what is left (the reconciliation of
+     * local usage, {@code RateLimitStore#charge}): each algorithm's {@code charge}. A concurrency
+     * limit has no charge (its leases are not carried over): decided as a check.
+     */
+    public Outcome charge(String stored, long cost, long nowMicros) {
+        return switch (algorithm) {
+            case TOKEN_BUCKET, GCRA -> TokenBucket.charge(this, stored, cost, nowMicros);
+            case FIXED_WINDOW -> FixedWindow.charge(this, stored, cost, nowMicros);
+            case SLIDING_WINDOW_COUNTER -> SlidingWindowCounter.charge(this, stored, cost, nowMicros);
+            case SLIDING_WINDOW_LOG -> SlidingWindowLog.charge(this, stored, cost, nowMicros);
+            case CONCURRENCY -> Concurrency.decide(this, stored, cost, nowMicros, null);
+        };
+    }
+
+    /**
      * Takes back what the admitted check {@code consumed} took ({@code units} of it): the
      * compensation of a multi-limit check that another limit denied. The result's decision is
      * {@code null}.

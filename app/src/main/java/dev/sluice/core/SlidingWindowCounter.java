@@ -19,6 +19,19 @@ public final class SlidingWindowCounter {
 
     /** Decides a check of {@code cost} units (0: look whether one unit is there) against {@code stored}. */
     public static Outcome decide(Limit limit, String stored, long cost, long nowMicros) {
+        return decide(limit, stored, cost, nowMicros, false);
+    }
+
+    /**
+     * Takes {@code cost} units admitted already (the reconciliation of usage decided in-process while
+     * the store was unreachable): whole, even beyond the limit, up to one limit in the current window of overdraft. The twin of
+     * a script run with {@code force} (prelude.lua).
+     */
+    public static Outcome charge(Limit limit, String stored, long cost, long nowMicros) {
+        return decide(limit, stored, cost, nowMicros, true);
+    }
+
+    private static Outcome decide(Limit limit, String stored, long cost, long nowMicros, boolean force) {
         long period = limit.periodMicros();
         long max = limit.limit();
         long window = Math.floorDiv(nowMicros, period);
@@ -41,13 +54,17 @@ public final class SlidingWindowCounter {
         }
         long e = at - window * period;
         long need = cost == 0 ? 1 : cost;
-        boolean allowed = prev * (period - e) + (cur + need) * period <= max * period;
+        boolean allowed = (force && cost > 0) || prev * (period - e) + (cur + need) * period <= max * period;
         String write = null;
         long ttl = 0;
         long retry = 0;
         if (allowed) {
             if (cost > 0) {
+                long before = cur;
                 cur += cost;
+                if (force && cur > 2 * max) {
+                    cur = Math.max(before, 2 * max);
+                }
                 write = window + ":" + cur + ":" + prev;
                 ttl = ceilDiv((window + 2) * period - nowMicros, 1000);
             }

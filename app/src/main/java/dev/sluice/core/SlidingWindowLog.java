@@ -24,6 +24,19 @@ public final class SlidingWindowLog {
 
     /** Decides a check of {@code cost} units (0: look whether one unit is there) against {@code stored}. */
     public static Outcome decide(Limit limit, String stored, long cost, long nowMicros) {
+        return decide(limit, stored, cost, nowMicros, false);
+    }
+
+    /**
+     * Takes {@code cost} units admitted already (the reconciliation of usage decided in-process while
+     * the store was unreachable): whole, even beyond the limit, up to one limit (and at most {@link #MAX_LIMIT} entries in the window: the sequence numbers have five digits) of overdraft. The twin of
+     * a script run with {@code force} (prelude.lua).
+     */
+    public static Outcome charge(Limit limit, String stored, long cost, long nowMicros) {
+        return decide(limit, stored, cost, nowMicros, true);
+    }
+
+    private static Outcome decide(Limit limit, String stored, long cost, long nowMicros, boolean force) {
         List<ZState.Entry> set = ZState.parse(stored);
         long now = nowMicros;
         if (!set.isEmpty()) {
@@ -34,11 +47,15 @@ public final class SlidingWindowLog {
         int first = ZState.firstAbove(set, now - period);
         long count = set.size() - first;
         long need = cost == 0 ? 1 : cost;
-        boolean allowed = count + need <= max;
+        boolean allowed = (force && cost > 0) || count + need <= max;
         String write = null;
         long ttl = -1;
         long retry = 0;
         long newest = set.isEmpty() ? 0 : set.getLast().score();
+        long cap = Math.min(2 * max, MAX_LIMIT);
+        if (force && cost > 0 && count + cost > cap) {
+            cost = Math.max(0, cap - count);
+        }
         if (allowed) {
             if (cost > 0) {
                 List<ZState.Entry> kept = new ArrayList<>(set.subList(first, set.size()));

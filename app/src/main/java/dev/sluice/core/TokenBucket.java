@@ -6,7 +6,9 @@ package dev.sluice.core;
  *
  * <p>Design: the state is one integer, {@code fullAt}, the time in microseconds at which the bucket
  * is full again (the token bucket in its GCRA form). With the debt {@code D = fullAt - now},
- * clamped to {@code [0, time to fill]}, the bucket holds {@code burst - D * limit / period} tokens;
+ * clamped to {@code [0, time to fill]}, the bucket holds {@code burst - D * limit / period} tokens
+ * (a {@link #charge} may take {@code D} up to twice the time to fill: no tokens, the whole wait in
+ * reset and retry);
  * taking {@code c} tokens moves {@code fullAt} to {@code max(fullAt, now) + ceil(c * period /
  * limit)}. Every quantity is an integer below 2^53 (see {@link Limit}), so the script's doubles and
  * Java's longs agree exactly. {@code fullAt} never decreases, so a clock that runs backwards can only
@@ -23,6 +25,20 @@ public final class TokenBucket {
      * or unreadable: never seen, or expired — a full bucket).
      */
     public static Outcome decide(Limit limit, String stored, long cost, long nowMicros) {
+        return decide(limit, stored, cost, nowMicros, false);
+    }
+
+    /**
+     * Takes {@code cost} units admitted already (the reconciliation of usage decided in-process while
+     * the store was unreachable): whole, even beyond what is left, up to one burst of overdraft — a
+     * debt of twice the time to fill — that the next checks wait out. The twin of a script run
+     * with {@code force} (prelude.lua).
+     */
+    public static Outcome charge(Limit limit, String stored, long cost, long nowMicros) {
+        return decide(limit, stored, cost, nowMicros, true);
+    }
+
+    private static Outcome decide(Limit limit, String stored, long cost, long nowMicros, boolean force) {
         Long fullAt = null;
         if (stored != null) {
             try {
@@ -35,24 +51,37 @@ public final class TokenBucket {
         long rate = limit.limit();
         long period = limit.periodMicros();
         long fill = ceilDiv(burst * period, rate);
-        long debt = 0;
-        if (fullAt != null && fullAt > nowMicros) {
-            debt = Math.min(fullAt - nowMicros, fill);
-        }
+        // owed: the debt as stored, beyond the time to fill after a charge's overdraft (or a lowered
+        // limit), the whole wait; debt: the same clamped to the time to fill, for the tokens held
+        long owed = fullAt != null && fullAt > nowMicros ? fullAt - nowMicros : 0;
+        long debt = Math.min(owed, fill);
         long need = cost == 0 ? 1 : cost;
-        boolean allowed = debt * rate <= (burst - need) * period;
+        boolean allowed;
         long retry = 0;
         String write = null;
-        if (allowed) {
-            if (cost > 0) {
-                debt += ceilDiv(cost * period, rate);
-                write = Long.toString(nowMicros + debt);
+        if (force && cost > 0) {
+            allowed = true;
+            long before = owed;
+            owed += ceilDiv(cost * period, rate);
+            if (owed > 2 * fill) {
+                owed = Math.max(before, 2 * fill);
             }
+            debt = Math.min(owed, fill);
+            write = Long.toString(nowMicros + owed);
         } else {
-            retry = ceilDiv(debt - Math.floorDiv((burst - need) * period, rate), 1000);
+            allowed = debt * rate <= (burst - need) * period;
+            if (allowed) {
+                if (cost > 0) {
+                    debt += ceilDiv(cost * period, rate);
+                    write = Long.toString(nowMicros + debt);
+                }
+                owed = debt;
+            } else {
+                retry = ceilDiv(owed - Math.floorDiv((burst - need) * period, rate), 1000);
+            }
         }
         long remaining = Math.max(0, burst - ceilDiv(debt * rate, period));
-        long reset = ceilDiv(debt, 1000);
+        long reset = ceilDiv(owed, 1000);
         Decision decision = new Decision(allowed, burst, remaining, reset, retry, nowMicros);
         return new Outcome(decision, write, write == null ? -1 : reset);
     }

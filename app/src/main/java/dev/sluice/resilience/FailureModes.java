@@ -163,10 +163,10 @@ public class FailureModes {
      * A late consume's refund that failed (typically refused by the breaker, still open when Redis
      * ran the stalled commands and answered): tried again after each heartbeat the store answers,
      * up to {@link #REFUND_TRIES} times, so that a refused check is not left counted. Only for
-     * {@code closed}: a {@code local} subject's debt is charged when the store is back, capped at
-     * what the store has left, and a refund arriving after that cap would hand back units the
-     * local mode admitted (seen in the chaos suite: 2 left of a limit already spent); there an
-     * unrefunded late consume stays counted, the conservative side.
+     * {@code closed}: for {@code local} an unrefunded late consume stays counted, the conservative
+     * side (when charges were capped at what the store had left, a refund after such a charge handed
+     * back units the local mode admitted: seen in the chaos suite, 2 left of a limit already spent).
+     * Charges now overdraw instead; the refund was not brought back for {@code local}.
      */
     private record LateRefund(Subject subject, Limit limit, long units, Decision consumed, int tries, boolean retry) {}
 
@@ -403,7 +403,9 @@ public class FailureModes {
      * Charges the store with what this node's in-process bucket of {@code subject} still counts as
      * used (its share minus what is left now, so usage that has since refilled or left its window
      * is not charged), then forgets the local bucket. When the store has less left than that, it is
-     * charged what it has: the subject ends the outage with nothing left, never with a fresh bucket.
+     * charged all the same, into an overdraft of up to one burst that the subject's next checks wait
+     * out: the subject ends the outage owing, never with a fresh bucket, and no node's usage is lost
+     * when another one spent the store's refill first.
      * On failure the debt is kept for the next attempt, under the same charge id, so a charge that
      * timed out here but ran in the store is not counted again.
      */
@@ -462,15 +464,14 @@ public class FailureModes {
     }
 
     /**
-     * One step of a debt: when the store has less left than the step, it is charged what it has
-     * (the subject ends the outage with nothing left, never with a fresh bucket).
+     * One step of a debt, taken whole even when the store has less left (an overdraft the subject's
+     * next checks wait out, up to one burst: {@link RateLimitStore#charge}). It used to be charged
+     * only what was left: when another node decided by the store again first and spent the refill
+     * of the outage, this node's usage was lost (a killed Cluster master, 3 nodes, keys on its
+     * shard admitted 106 of a bound of 104).
      */
     private CompletionStage<Decision> chargeStep(Subject subject, Owed debt, int step, long units) {
-        String id = debt.stepId(step);
-        return store.charge(subject, debt.shared(), units, id)
-                .thenCompose(d -> d.allowed() || d.remaining() <= 0
-                        ? CompletableFuture.completedFuture(d)
-                        : store.charge(subject, debt.shared(), d.remaining(), id + ".rest"));
+        return store.charge(subject, debt.shared(), units, debt.stepId(step));
     }
 
     /** How long a stopping node spends charging what it owes ({@link #stop}). */

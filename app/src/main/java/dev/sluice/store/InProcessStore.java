@@ -91,15 +91,28 @@ public final class InProcessStore implements RateLimitStore, PlanStore, StoreUpk
         }
     }
 
-    /** The twin of the scripts' charge marker (prelude.lua): marker and decision under the subject's lock. */
+    /**
+     * The twin of the scripts' charge (prelude.lua): taken whole, even beyond what is left ({@link
+     * Limit#charge}); marker and decision under the subject's lock.
+     */
     @Override
     public CompletionStage<Decision> charge(Subject subject, Limit limit, long units, String chargeId) {
         StateKey marker = new StateKey(subject, "once:" + chargeId);
         synchronized (subjectLocks[Math.floorMod(subject.hashCode(), subjectLocks.length)]) {
             boolean counted = states.getIfPresent(marker) != null;
-            Decision d = acquireAt(subject, limit, counted ? 0 : units, clockMicros.getAsLong())
-                    .toCompletableFuture()
-                    .join();
+            long now = clockMicros.getAsLong();
+            Decision d;
+            if (counted) {
+                d = acquireAt(subject, limit, 0, now).toCompletableFuture().join();
+            } else {
+                Decision[] charged = new Decision[1];
+                apply(new StateKey(subject, limit.algorithm().suffix()), stored -> {
+                    Outcome outcome = limit.charge(stored, units, now);
+                    charged[0] = outcome.decision();
+                    return outcome;
+                });
+                d = charged[0];
+            }
             if (!counted && d.allowed()) {
                 states.put(marker, new Entry("1", CHARGE_MARKER_TTL_MS));
             }

@@ -25,11 +25,12 @@ public interface RateLimitStore {
     CompletionStage<Decision> acquire(Subject subject, Limit limit, long cost);
 
     /**
-     * As {@link #acquire} with {@code units > 0}, counted at most once per {@code chargeId}: an
-     * attempt whose charge was already admitted (a retry after a time-out whose first attempt did
-     * run in the store) only looks, as a cost of 0. A denied charge marks nothing, so what is left
-     * may be charged under another id. The id is remembered for {@link #CHARGE_MARKER_TTL_MS}. For
-     * the reconciliation of usage decided in-process while the store was unreachable.
+     * Takes {@code units > 0} that were admitted already — the reconciliation of usage decided
+     * in-process while the store was unreachable — whole, even beyond what is left: an overdraft of
+     * up to one burst (limit) that the subject's next checks wait out. Counted at most once per
+     * {@code chargeId}: an attempt whose charge was already taken (a retry after a time-out whose
+     * first attempt did run in the store) only looks, as a cost of 0. The id is remembered for
+     * {@link #CHARGE_MARKER_TTL_MS}.
      */
     CompletionStage<Decision> charge(Subject subject, Limit limit, long units, String chargeId);
 

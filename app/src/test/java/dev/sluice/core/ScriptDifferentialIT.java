@@ -29,7 +29,7 @@ import net.jqwik.api.lifecycle.BeforeContainer;
 /**
  * Each algorithm's Java twin and its Lua script, step for step on a real Redis: seeded random
  * sequences of checks, costs (including looks), refunds of the last admitted check (the
- * compensation of multi-limit checks) and clock steps (including backwards ones) through both; every decision, remaining count, reset, retry time and written state must be equal, and
+ * compensation of multi-limit checks), charges (taken even beyond what is left) and clock steps (including backwards ones) through both; every decision, remaining count, reset, retry time and written state must be equal, and
  * the key's TTL must be the twin's (up to the real time that passes between the script and PTTL).
  * The script, PTTL and PERSIST run in one transaction, and PERSIST stops the key from expiring in
  * real time while the sequence runs on a simulated clock (the twins need no expiry: a
@@ -41,8 +41,11 @@ class ScriptDifferentialIT {
     private static RedisClient client;
     private static StatefulRedisConnection<String, String> connection;
 
-    /** A clock step and a check of {@code cost}, or a refund of the last admitted check. */
-    record Step(long dtMicros, long cost, boolean refund) {}
+    /**
+     * A clock step and a check of {@code cost}, a refund of the last admitted check, or a charge of
+     * {@code cost} (the reconciliation of local usage: taken even beyond what is left).
+     */
+    record Step(long dtMicros, long cost, boolean refund, boolean charge) {}
 
     @BeforeContainer
     static void connect() {
@@ -121,6 +124,8 @@ class ScriptDifferentialIT {
         for (Step step : steps) {
             now += step.dtMicros();
             boolean refund = step.refund() && lastAdmitted != null;
+            // a charge under a new id each time (a retried one only looks: StoreContract)
+            boolean charge = step.charge() && !refund && algorithm != Algorithm.CONCURRENCY;
             long cost = Math.min(step.cost(), limit.burst());
             if (algorithm == Algorithm.CONCURRENCY) {
                 cost = Math.min(cost, 1);
@@ -134,6 +139,9 @@ class ScriptDifferentialIT {
                         : Long.toString(lastAdmitted.nowMicros());
                 expected = limit.refund(twin, lastCost, lastAdmitted, now);
                 lastAdmitted = null;
+            } else if (charge) {
+                extra = "charge";
+                expected = limit.charge(twin, cost, now);
             } else {
                 String token = algorithm == Algorithm.CONCURRENCY ? "t" + tokens++ : null;
                 extra = token == null ? "" : token;
@@ -145,13 +153,18 @@ class ScriptDifferentialIT {
                 redis.evalsha(
                         script(algorithm).sha1(),
                         ScriptOutputType.MULTI,
-                        new String[] {key},
+                        charge
+                                ? new String[] {
+                                    key, key + ":once:" + STEPS.get(algorithm).get()
+                                }
+                                : new String[] {key},
                         Long.toString(limit.burst()),
                         Long.toString(limit.limit()),
                         Long.toString(limit.periodMicros()),
                         Long.toString(cost),
                         Long.toString(now),
-                        extra);
+                        extra,
+                        "600000");
                 redis.pttl(key);
                 redis.persist(key);
                 tx = redis.exec();
@@ -172,7 +185,7 @@ class ScriptDifferentialIT {
             long pttl = tx.get(1);
             String where = String.format(
                     "step %d of %s at %d, cost %d%s",
-                    STEPS.get(algorithm).get(), limit, now, cost, refund ? " (refund)" : "");
+                    STEPS.get(algorithm).get(), limit, now, cost, refund ? " (refund)" : charge ? " (charge)" : "");
             if (!refund) {
                 boolean admitted = r.get(0) == 1L;
                 Decision actual = new Decision(
@@ -305,6 +318,7 @@ class ScriptDifferentialIT {
                 Tuple.of(6, Arbitraries.longs().between(1, 3)),
                 Tuple.of(2, Arbitraries.longs().between(1, 1_000)));
         Arbitrary<Boolean> refund = Arbitraries.frequency(Tuple.of(7, false), Tuple.of(1, true));
-        return Combinators.combine(dt, cost, refund).as(Step::new);
+        Arbitrary<Boolean> charge = Arbitraries.frequency(Tuple.of(6, false), Tuple.of(1, true));
+        return Combinators.combine(dt, cost, refund, charge).as(Step::new);
     }
 }

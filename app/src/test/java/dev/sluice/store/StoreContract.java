@@ -174,12 +174,13 @@ public abstract class StoreContract<S extends RateLimitStore & PlanStore & Clock
     }
 
     /**
-     * A charge (the reconciliation of local usage) retried under its id after it was admitted, as
-     * after a time-out whose first attempt did run, is not counted again; a denied charge marks
-     * nothing, so what is left can be charged under another id; ids are per subject.
+     * A charge (the reconciliation of local usage) is taken whole even beyond what is left, up to
+     * one limit of overdraft that later checks wait out; retried under its id after it was taken, as
+     * after a time-out whose first attempt did run, it is not counted again; ids are per subject.
+     * The overdraft is read back by refunding units one at a time until a look finds one left.
      */
     @Test
-    void aChargeIsCountedOncePerIdAndADeniedOneMarksNothing() {
+    void aChargeIsTakenWholeIntoAnOverdraftAndCountedOncePerId() {
         for (Limit limit : new Limit[] {
             new Limit(10, 10, 3_600_000),
             new Limit(Algorithm.GCRA, 10, 10, 3_600_000),
@@ -189,30 +190,54 @@ public abstract class StoreContract<S extends RateLimitStore & PlanStore & Clock
         }) {
             String name = limit.algorithm().value();
             Subject s = fresh();
-            Decision first =
-                    store().charge(s, limit, 4, "c1").toCompletableFuture().join();
+            Decision first = charge(s, limit, 4, "c1");
             assertThat(first.allowed()).as(name).isTrue();
             assertThat(first.remaining()).as(name).isEqualTo(6);
-            Decision retry =
-                    store().charge(s, limit, 4, "c1").toCompletableFuture().join();
-            assertThat(retry.allowed()).as(name + " retried").isTrue();
-            assertThat(retry.remaining())
+            assertThat(charge(s, limit, 4, "c1").remaining())
                     .as(name + " retried: not counted again")
                     .isEqualTo(6);
-            Decision tooMuch =
-                    store().charge(s, limit, 7, "c2").toCompletableFuture().join();
-            assertThat(tooMuch.allowed()).as(name + " more than is left").isFalse();
-            Decision rest =
-                    store().charge(s, limit, 6, "c2").toCompletableFuture().join();
-            assertThat(rest.allowed())
-                    .as(name + " a denied charge marked nothing")
+            Decision over = charge(s, limit, 7, "c2");
+            assertThat(over.allowed())
+                    .as(name + " more than is left: taken all the same")
                     .isTrue();
-            assertThat(rest.remaining()).as(name).isZero();
+            assertThat(over.remaining()).as(name).isZero();
+            assertThat(charge(s, limit, 7, "c2").allowed())
+                    .as(name + " retried")
+                    .isFalse();
+            assertThat(store().acquire(s, limit, 1).toCompletableFuture().join().allowed())
+                    .as(name + " a check while the overdraft lasts")
+                    .isFalse();
+            assertThat(overdraft(s, limit, over, 10))
+                    .as(name + " 11 taken of 10: an overdraft of 1 (the retry not counted)")
+                    .isEqualTo(1);
+            Decision capped = charge(s, limit, 30, "c3");
+            assertThat(capped.allowed()).as(name).isTrue();
+            assertThat(overdraft(s, limit, capped, 30))
+                    .as(name + " 9 + 30 taken of 10: the overdraft stops at one limit")
+                    .isEqualTo(10);
             Subject other = fresh();
-            Decision elsewhere =
-                    store().charge(other, limit, 4, "c1").toCompletableFuture().join();
-            assertThat(elsewhere.remaining()).as(name + " ids are per subject").isEqualTo(6);
+            assertThat(charge(other, limit, 4, "c1").remaining())
+                    .as(name + " ids are per subject")
+                    .isEqualTo(6);
         }
+    }
+
+    private Decision charge(Subject s, Limit limit, long units, String id) {
+        return store().charge(s, limit, units, id).toCompletableFuture().join();
+    }
+
+    /**
+     * How many units beyond the limit the subject owes: units of {@code taken} given back one at a
+     * time until a look finds one unit left, minus that one.
+     */
+    private int overdraft(Subject s, Limit limit, Decision taken, int atMost) {
+        for (int given = 1; given <= atMost; given++) {
+            store().refund(s, limit, 1, taken).toCompletableFuture().join();
+            if (store().acquire(s, limit, 0).toCompletableFuture().join().allowed()) {
+                return given - 1;
+            }
+        }
+        return -1;
     }
 
     /** Atomicity: many concurrent checks of one subject, with no refill, admit exactly the burst. */

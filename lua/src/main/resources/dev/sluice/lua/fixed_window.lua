@@ -16,7 +16,8 @@
 -- stands: a client can get up to 2 x limit within one period across a window boundary.
 -- Java twin: dev.sluice.core.FixedWindow.
 
--- (prelude.lua, prepended at load: idiv, cdiv, burst, limit, period, cost, need, now, extra, answer)
+-- (prelude.lua, prepended at load: idiv, cdiv, burst, limit, period, cost, need, now, extra, force,
+-- answer)
 
 local raw = redis.call('GET', KEYS[1])
 if cost < 0 then
@@ -51,10 +52,15 @@ end
 local until_end = cdiv((window + 1) * period - now, 1000)
 local allowed = 0
 local retry = 0
-if count + need <= limit then
+if force or count + need <= limit then
   allowed = 1
   if cost > 0 then
+    local before = count
     count = count + cost
+    if force and count > 2 * limit then
+      -- a charge's overdraft: at most one limit beyond it
+      count = math.max(before, 2 * limit)
+    end
     redis.call('SET', KEYS[1], string.format('%d:%d', window, count), 'PX', string.format('%d', until_end))
   end
 else

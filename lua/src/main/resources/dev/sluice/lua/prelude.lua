@@ -12,7 +12,10 @@
 -- is 'charge', KEYS[2] the charge's marker (same hash tag as the subject's key), ARGV[7] the
 -- marker's time to live in milliseconds. A marker already there means an earlier attempt of this
 -- charge was admitted: this attempt only looks (cost 0). An admitted charge sets its marker in the same step
--- (in answer); a denied one sets none, so the caller may charge what is left under another id.
+-- (in answer). A charge not counted yet is `force`d: taken whole even beyond what is left, up to one
+-- burst (limit) of overdraft, that the subject's next checks wait out. The usage it carries was
+-- admitted already, in-process; capped at what was left, it was lost whenever another node had
+-- spent the refill first (docs/resilience.md, "Reconciliation").
 --
 -- A negative cost is a refund: give back -cost units taken by an admitted check at time `extra`
 -- (the compensation of a multi-limit check another limit denied). Every script returns
@@ -29,6 +32,7 @@ if cost > 0 and ARGV[6] == 'charge' then
     cost = 0
   end
 end
+local force = once ~= nil and cost > 0
 local need = cost
 local extra = ARGV[6]
 if cost == 0 then

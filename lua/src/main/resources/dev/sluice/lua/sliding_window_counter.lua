@@ -17,7 +17,8 @@
 -- backwards). Every write sets PX until the end of window k+1, after which the state no longer
 -- weighs on any decision. Java twin: dev.sluice.core.SlidingWindowCounter.
 
--- (prelude.lua, prepended at load: idiv, cdiv, burst, limit, period, cost, need, now, extra, answer)
+-- (prelude.lua, prepended at load: idiv, cdiv, burst, limit, period, cost, need, now, extra, force,
+-- answer)
 
 -- the stored state, read once: k (its window), c (units in k), p (units in k - 1); k is nil when
 -- there is none or it cannot be read (a fresh subject)
@@ -75,10 +76,15 @@ end
 local e = at - window * period
 local allowed = 0
 local retry = 0
-if prev * (period - e) + (cur + need) * period <= limit * period then
+if force or prev * (period - e) + (cur + need) * period <= limit * period then
   allowed = 1
   if cost > 0 then
+    local before = cur
     cur = cur + cost
+    if force and cur > 2 * limit then
+      -- a charge's overdraft: at most one limit beyond it
+      cur = math.max(before, 2 * limit)
+    end
     redis.call('SET', KEYS[1], string.format('%d:%d:%d', window, cur, prev), 'PX',
       string.format('%d', cdiv((window + 2) * period - now, 1000)))
   end

@@ -19,7 +19,8 @@
 -- highest-numbered entries of the consumption's time, which keeps each time's numbers 0..k-1.
 -- Java twin: dev.sluice.core.SlidingWindowLog.
 
--- (prelude.lua, prepended at load: idiv, cdiv, burst, limit, period, cost, need, now, extra, answer)
+-- (prelude.lua, prepended at load: idiv, cdiv, burst, limit, period, cost, need, now, extra, force,
+-- answer)
 
 local newest = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
 local last = nil
@@ -46,8 +47,14 @@ local floor = string.format('%d', now - period)
 local count = redis.call('ZCOUNT', KEYS[1], '(' .. floor, '+inf')
 local allowed = 0
 local retry = 0
-if count + need <= limit then
+if force or count + need <= limit then
   allowed = 1
+  local cap = math.min(2 * limit, 100000)
+  if force and count + cost > cap then
+    -- a charge's overdraft: at most one limit beyond it, and never more entries in the log than
+    -- a five-digit sequence numbers
+    cost = math.max(0, cap - count)
+  end
   if cost > 0 then
     redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', floor)
     local at = string.format('%d', now)

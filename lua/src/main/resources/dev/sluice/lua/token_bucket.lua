@@ -16,6 +16,8 @@
 -- State: one integer, F, the time (microseconds) at which the bucket is full again -- the
 -- token bucket in its GCRA form. With debt D = F - now (clamped to [0, time to fill]) the bucket
 -- holds burst - D * limit / period tokens; taking c tokens adds ceil(c * period / limit) to F.
+-- A charge (prelude.lua: force) may take D up to twice the time to fill: an overdraft of up to one
+-- burst, during which the bucket holds nothing and reset and retry count the whole wait.
 -- One integer is stored by Redis as an int-encoded object: the smallest state a bucket can have.
 -- F never decreases, so a clock reading that runs backwards can only make a decision stricter,
 -- never hand out tokens again. Rounding the added time up to whole microseconds never admits
@@ -27,7 +29,7 @@
 -- Lua's doubles are exact and the Java twin (dev.sluice.core.TokenBucket) gets the same numbers.
 
 -- (prelude.lua, prepended at load: idiv, cdiv, burst, limit, period, cost, need, now, extra,
--- bucket_debt, answer)
+-- force, bucket_debt, answer)
 
 if cost < 0 then
   -- refund: move F back by the time the units added; past F means full, so the state goes
@@ -43,18 +45,43 @@ if cost < 0 then
   return answer(1, 0, 0, 0)
 end
 
-local debt = bucket_debt(KEYS[1])
+-- owed: the debt as stored, beyond the time to fill after a charge's overdraft (the wait it owes;
+-- also after a lowered limit); debt: the same clamped to the time to fill, for the tokens held
+local full_at = tonumber(redis.call('GET', KEYS[1]))
+local owed = 0
+if full_at and full_at > now then
+  owed = full_at - now
+end
+local fill = cdiv(burst * period, limit)
+local debt = owed
+if debt > fill then
+  debt = fill
+end
 
 local allowed = 0
 local retry = 0
-if debt * limit <= (burst - need) * period then
+if force then
+  -- a charge: taken whole, up to one burst of overdraft (a debt of twice the time to fill)
+  allowed = 1
+  local before = owed
+  owed = owed + cdiv(cost * period, limit)
+  if owed > 2 * fill then
+    owed = math.max(before, 2 * fill)
+  end
+  debt = owed
+  if debt > fill then
+    debt = fill
+  end
+  redis.call('SET', KEYS[1], string.format('%d', now + owed), 'PX', string.format('%d', cdiv(owed, 1000)))
+elseif debt * limit <= (burst - need) * period then
   allowed = 1
   if cost > 0 then
     debt = debt + cdiv(cost * period, limit)
     redis.call('SET', KEYS[1], string.format('%d', now + debt), 'PX', string.format('%d', cdiv(debt, 1000)))
   end
+  owed = debt
 else
-  retry = cdiv(debt - idiv((burst - need) * period, limit), 1000)
+  retry = cdiv(owed - idiv((burst - need) * period, limit), 1000)
 end
 
-return answer(allowed, burst - cdiv(debt * limit, period), cdiv(debt, 1000), retry)
+return answer(allowed, burst - cdiv(debt * limit, period), cdiv(owed, 1000), retry)
