@@ -39,6 +39,16 @@ public final class TokenBucket {
     }
 
     private static Outcome decide(Limit limit, String stored, long cost, long nowMicros, boolean force) {
+        return decide(limit.burst(), limit.limit(), limit.periodMicros(), stored, cost, nowMicros, force);
+    }
+
+    /**
+     * The same on a bucket given by its parts — {@code burst}, {@code rate} tokens per {@code
+     * period} µs — as a global policy's share shapes it ({@code dev.sluice.region.GlobalBucket}),
+     * whose period need not be whole milliseconds; {@code force}: a {@link #charge}.
+     */
+    public static Outcome decide(
+            long burst, long rate, long period, String stored, long cost, long nowMicros, boolean force) {
         Long fullAt = null;
         if (stored != null) {
             try {
@@ -47,9 +57,6 @@ public final class TokenBucket {
                 fullAt = null;
             }
         }
-        long burst = limit.burst();
-        long rate = limit.limit();
-        long period = limit.periodMicros();
         long fill = ceilDiv(burst * period, rate);
         // owed: the debt as stored, beyond the time to fill after a charge's overdraft (or a lowered
         // limit), the whole wait; debt: the same clamped to the time to fill, for the tokens held

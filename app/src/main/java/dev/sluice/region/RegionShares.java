@@ -76,7 +76,8 @@ public final class RegionShares {
         long newBurst = burst(burst, sn);
         long newPeriod = periodMicros(periodMicros, sn);
         long fill = Math.ceilDiv(oldBurst * oldPeriod, limit);
-        long d = Math.min(Math.max(debt, 0), fill);
+        // up to twice the time to fill: a charge's overdraft (TokenBucket#charge) moves with the share
+        long d = Math.min(Math.max(debt, 0), 2 * fill);
         return Math.ceilDiv((newBurst - oldBurst) * newPeriod, limit)
                 + (long) Math.ceil(d * ((double) newPeriod / oldPeriod))
                 + 1;

@@ -14,7 +14,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
- * The twin against the scripts, step by step: random sequences of global checks, claims,
+ * The twins against the scripts, step by step: random sequences of global checks (their answers and
+ * the bucket's state too: {@link GlobalBucket}), claims,
  * acknowledgements, deliveries (duplicate, late, ahead) and reads, at random virtual times over a
  * minute and a half, run on a real Redis (region.lua and prelude.lua's global part, each given the
  * same {@code now}) and on {@link RegionState}. After every step the replies agree and the hash
@@ -31,6 +32,7 @@ class RegionStateParityIT {
     private static final List<String> PEERS = List.of("b", "c");
     private static final long INITIAL = RegionShares.initial(3);
     private static final long PHI = RegionShares.guaranteed(0.05, 3);
+    private static final dev.sluice.core.Limit LIMIT = new dev.sluice.core.Limit(50, 50, 1_000);
     private final RedisNode redis = RedisServers.standalone();
 
     private final RegionState.Config config = new RegionState.Config(S, 3, F, PHI, TTL_MS * 1000, EXPIRY, PEERS);
@@ -74,17 +76,38 @@ class RegionStateParityIT {
             redis.call("FLUSHALL");
             Random random = new Random(seed);
             RegionState twin = new RegionState(config);
+            String bucket = null; // the twin's bucket state (GlobalBucket)
             long now = start;
+            long lastReal = System.nanoTime() / 1000;
             List<long[]> shipped = new ArrayList<>(); // {period, demand}
             for (int step = 0; step < 80; step++) {
-                now += random.nextInt(4) == 0 ? random.nextLong(3 * S) : random.nextLong(S / 20);
+                // never slower than real time: a bucket Redis expired (in real time) is then one the
+                // twin holds as full too
+                long real = System.nanoTime() / 1000;
+                now += Math.max(
+                        random.nextInt(4) == 0 ? random.nextLong(3 * S) : random.nextLong(S / 20), real - lastReal);
+                lastReal = real;
                 String what = "seed " + seed + " step " + step;
                 switch (random.nextInt(6)) {
                     case 0, 1 -> {
                         long cost = random.nextInt(5) == 0 ? 0 : 1 + random.nextInt(7);
-                        RegionState.Decided d = twin.decide(cost, now, INITIAL);
-                        check(now, cost);
-                        assertThat(d.share()).as(what).isEqualTo(Long.parseLong(hash().get("su")));
+                        dev.sluice.core.Outcome o = GlobalBucket.check(LIMIT, twin, bucket, cost, now, INITIAL, S);
+                        List<Long> r = check(now, cost);
+                        dev.sluice.core.Decision d = o.decision();
+                        assertThat(r)
+                                .as(what + ": the check's answer")
+                                .containsExactly(
+                                        d.allowed() ? 1L : 0L, d.remaining(), d.resetMs(), d.retryAfterMs(), now);
+                        if (o.write() != null) {
+                            bucket = o.write();
+                        }
+                        // the bucket's state, unless it has expired in Redis's own (real) time: the
+                        // twin's stays, and decides as a full bucket once now passes it
+                        String held = (String) redis.call("GET", BUCKET);
+                        if (held != null) {
+                            assertThat(held).as(what + ": the bucket").isEqualTo(bucket);
+                        }
+                        assertThat(twin.share(now, INITIAL)).as(what).isEqualTo(Long.parseLong(hash().get("su")));
                     }
                     case 2 -> {
                         List<String> to = someOf(random, PEERS);

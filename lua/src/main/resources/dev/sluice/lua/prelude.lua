@@ -89,10 +89,11 @@ if ARGV[8] == 'g' then
       local debt = 0
       local full_at = tonumber(redis.call('GET', KEYS[1]))
       if full_at and full_at > now then
+        -- up to twice the time to fill: a charge's overdraft (token_bucket.lua) moves with the share
         debt = full_at - now
         local fill = cdiv(old_burst * old_period, limit)
-        if debt > fill then
-          debt = fill
+        if debt > 2 * fill then
+          debt = 2 * fill
         end
       end
       -- tokens held: old_burst - debt * limit / old_period; the same under the new shape
