@@ -1,0 +1,112 @@
+package dev.sluice.sim;
+
+import java.awt.BasicStroke;
+import java.awt.Color;
+import java.awt.Rectangle;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Comparator;
+import java.util.List;
+import org.jfree.chart.ChartFactory;
+import org.jfree.chart.ChartUtils;
+import org.jfree.chart.JFreeChart;
+import org.jfree.chart.axis.LogAxis;
+import org.jfree.chart.plot.PlotOrientation;
+import org.jfree.chart.plot.ValueMarker;
+import org.jfree.chart.plot.XYPlot;
+import org.jfree.chart.renderer.xy.XYLineAndShapeRenderer;
+import org.jfree.chart.ui.RectangleAnchor;
+import org.jfree.chart.ui.TextAnchor;
+import org.jfree.data.xy.XYSeries;
+import org.jfree.data.xy.XYSeriesCollection;
+import org.jfree.svg.SVGGraphics2D;
+import org.jfree.svg.SVGUtils;
+
+/** The plots, with JFreeChart: each written as PNG and SVG (JFreeSVG). */
+final class Charts {
+    static final int WIDTH = 960;
+    static final int HEIGHT = 600;
+
+    private Charts() {}
+
+    /**
+     * O_p99 against S, one line per policy, with the bound of Sluice's shares (O ≤ 0) and the
+     * accuracy others publish marked.
+     */
+    static void overAgainstSync(Path base, String title, List<Result> results) throws IOException {
+        if (results.isEmpty()) {
+            return;
+        }
+        XYSeriesCollection data = new XYSeriesCollection();
+        for (Scenario.Mode mode : Scenario.Mode.values()) {
+            XYSeries series = new XYSeries(mode.label());
+            results.stream()
+                    .filter(r -> r.scenario().mode() == mode)
+                    .sorted(Comparator.comparingLong(r -> r.scenario().syncMicros()))
+                    .forEach(r -> series.add(r.scenario().syncMicros() / 1000.0, r.overP99()));
+            data.addSeries(series);
+        }
+        JFreeChart chart = ChartFactory.createXYLineChart(
+                title, "sync period S (ms)", "O_p99 (0.05 = 5 %)", data, PlotOrientation.VERTICAL, true, false, false);
+        XYPlot plot = chart.getXYPlot();
+        LogAxis x = new LogAxis("sync period S (ms), log scale");
+        x.setBase(10);
+        x.setNumberFormatOverride(new java.text.DecimalFormat("0"));
+        plot.setDomainAxis(x);
+        // the reference points in view: from at least -1 to at least +0.25
+        double low = Math.min(-1, data.getSeriesCount() == 0 ? -1 : minY(data));
+        double high = Math.max(0.25, maxY(data) + 0.05);
+        plot.getRangeAxis().setRange(low, high);
+        XYLineAndShapeRenderer renderer = new XYLineAndShapeRenderer(true, true);
+        plot.setRenderer(renderer);
+        plot.setBackgroundPaint(Color.WHITE);
+        plot.setRangeGridlinePaint(Color.LIGHT_GRAY);
+        plot.setDomainGridlinePaint(Color.LIGHT_GRAY);
+        mark(plot, 0, "bound of the shares: O ≤ 0", Color.BLACK);
+        mark(plot, 0.05, "Databricks ~5 % (100 ms reports)", Color.GRAY);
+        mark(plot, 0.06, "Cloudflare 6 % mean error", Color.GRAY);
+        mark(plot, 0.10, "Akamai 10 %", Color.GRAY);
+        mark(plot, 0.20, "Akamai 20 % (1–3 s sharing)", Color.GRAY);
+        write(base, chart);
+    }
+
+    private static double minY(XYSeriesCollection data) {
+        double m = Double.POSITIVE_INFINITY;
+        for (int i = 0; i < data.getSeriesCount(); i++) {
+            if (data.getSeries(i).getItemCount() > 0) {
+                m = Math.min(m, data.getSeries(i).getMinY());
+            }
+        }
+        return Double.isInfinite(m) ? -1 : m;
+    }
+
+    private static double maxY(XYSeriesCollection data) {
+        double m = Double.NEGATIVE_INFINITY;
+        for (int i = 0; i < data.getSeriesCount(); i++) {
+            if (data.getSeries(i).getItemCount() > 0) {
+                m = Math.max(m, data.getSeries(i).getMaxY());
+            }
+        }
+        return Double.isInfinite(m) ? 0 : m;
+    }
+
+    private static void mark(XYPlot plot, double y, String label, Color color) {
+        ValueMarker m = new ValueMarker(y);
+        m.setPaint(color);
+        m.setStroke(new BasicStroke(0.8f, BasicStroke.CAP_BUTT, BasicStroke.JOIN_MITER, 10, new float[] {2, 3}, 0));
+        m.setLabel(label);
+        m.setLabelAnchor(RectangleAnchor.TOP_LEFT);
+        m.setLabelTextAnchor(TextAnchor.BOTTOM_LEFT);
+        plot.addRangeMarker(m);
+    }
+
+    static void write(Path base, JFreeChart chart) throws IOException {
+        Files.createDirectories(base.toAbsolutePath().getParent());
+        ChartUtils.saveChartAsPNG(
+                base.resolveSibling(base.getFileName() + ".png").toFile(), chart, WIDTH, HEIGHT);
+        SVGGraphics2D g2 = new SVGGraphics2D(WIDTH, HEIGHT);
+        chart.draw(g2, new Rectangle(0, 0, WIDTH, HEIGHT));
+        SVGUtils.writeToSVG(base.resolveSibling(base.getFileName() + ".svg").toFile(), g2.getSVGElement());
+    }
+}

@@ -1,0 +1,101 @@
+package dev.sluice.sim;
+
+import java.util.Arrays;
+
+/**
+ * What one run measured over its measured span: checks, admitted, what one exact bucket fed the same
+ * checks admitted, O over the span and over every window of W (p50, p99, max), FR, and the times of
+ * the admissions.
+ *
+ * <p>O = (admitted − allowance) / allowance, with allowance = burst + L·T/W over a span T (for a
+ * window of W: 2·L); FR = how many more checks the exact bucket admitted, as a fraction of the checks
+ * (0 when the run admitted as many or more).
+ */
+public record Result(
+        Scenario scenario,
+        long checks,
+        long admitted,
+        long exactAdmitted,
+        double overSpan,
+        double overP50,
+        double overP99,
+        double overMax,
+        double falseRejects,
+        long[] admittedAt,
+        long[] regionChecks,
+        long[] regionAdmitted,
+        long messages,
+        double checksPerSecond) {
+
+    /** How many windows of W a run's span is cut into, per W: each starts W/20 after the one before. */
+    static final int WINDOW_STEPS = 20;
+
+    static Result of(
+            Scenario sc,
+            long checks,
+            long admitted,
+            long exactAdmitted,
+            long[] admittedAt,
+            long[] regionChecks,
+            long[] regionAdmitted,
+            long messages,
+            double checksPerSecond) {
+        double l = sc.limit();
+        double allowance = l + l * sc.measureMicros() / sc.windowMicros();
+        double overSpan = admitted / allowance - 1;
+        double[] windows = windows(sc, admittedAt);
+        double p50 = windows.length == 0 ? Double.NaN : percentile(windows, 0.50);
+        double p99 = windows.length == 0 ? Double.NaN : percentile(windows, 0.99);
+        double max = windows.length == 0 ? Double.NaN : windows[windows.length - 1];
+        double fr = checks == 0 ? 0 : Math.max(0, exactAdmitted - admitted) / (double) checks;
+        return new Result(
+                sc,
+                checks,
+                admitted,
+                exactAdmitted,
+                overSpan,
+                p50,
+                p99,
+                max,
+                fr,
+                admittedAt,
+                regionChecks.clone(),
+                regionAdmitted.clone(),
+                messages,
+                checksPerSecond);
+    }
+
+    /** O of every window of W within the measured span (starts W/20 apart), sorted. */
+    static double[] windows(Scenario sc, long[] admittedAt) {
+        long w = sc.windowMicros();
+        long from = sc.warmupMicros();
+        long to = from + sc.measureMicros();
+        long step = Math.max(1, w / WINDOW_STEPS);
+        int count = to - from < w ? 0 : (int) ((to - from - w) / step) + 1;
+        double[] out = new double[count];
+        double allowance = 2.0 * sc.limit();
+        int lo = 0;
+        int hi = 0;
+        for (int i = 0; i < count; i++) {
+            long start = from + i * step;
+            while (lo < admittedAt.length && admittedAt[lo] < start) {
+                lo++;
+            }
+            if (hi < lo) {
+                hi = lo;
+            }
+            while (hi < admittedAt.length && admittedAt[hi] < start + w) {
+                hi++;
+            }
+            out[i] = (hi - lo) / allowance - 1;
+        }
+        Arrays.sort(out);
+        return out;
+    }
+
+    /** The nearest-rank percentile of sorted values. */
+    static double percentile(double[] sorted, double q) {
+        int rank = (int) Math.ceil(q * sorted.length);
+        return sorted[Math.max(0, Math.min(sorted.length - 1, rank - 1))];
+    }
+}

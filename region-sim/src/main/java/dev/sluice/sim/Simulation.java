@@ -1,0 +1,421 @@
+package dev.sluice.sim;
+
+import dev.sluice.core.Limit;
+import dev.sluice.core.Outcome;
+import dev.sluice.core.TokenBucket;
+import dev.sluice.region.GlobalBucket;
+import dev.sluice.region.RegionShares;
+import dev.sluice.region.RegionState;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.PriorityQueue;
+import java.util.SplittableRandom;
+
+/**
+ * One {@link Scenario} in virtual time, deterministic for a seed. Each region's store holds one
+ * global subject: under {@link Scenario.Mode#SLUICE} its bucket and region state, decided by the
+ * project's own twins — {@link GlobalBucket} (prelude.lua's global part and token_bucket.lua),
+ * {@link RegionState} (region.lua) and {@link RegionShares} — and synced as {@code RegionSync} does:
+ * every S, {@code min(20 ms, S/10)} after the period's end, a region probes the peers it could not
+ * reach, claims the period's demand ({@code ship}), sends it to the peers it can reach, which
+ * {@code apply} it on arrival, and records what they took ({@code acked}). A region's nodes share
+ * its store, so the region decides as one; each node runs its own sync (the first to claim a period
+ * ships it), one at a time, as RegionSync's ticker does. Beside it, one exact token bucket is fed every check at
+ * the same time: what a single limiter would have admitted.
+ *
+ * <p>Not modelled: a node's over-limit cache, the store's latency and failures (the region's
+ * checks are decided at their arrival), a peer's expiry (runs are shorter than an hour), and how many
+ * subjects a batch carries.
+ */
+public final class Simulation {
+    /** RegionSync's default: a shipment not answered within it failed. */
+    static final long SHIP_TIMEOUT_MICROS = 2_000_000;
+
+    /** A cut link refuses a connection at once (as a Toxiproxy proxy that is disabled does). */
+    static final long REFUSED_MICROS = 1_000;
+
+    private final Scenario sc;
+    private final SplittableRandom random;
+    private final Limit full;
+    private final long end;
+    private final long rate; // checks per second over all regions, for the arrival gaps
+    private final PriorityQueue<Event> events = new PriorityQueue<>();
+    private long sequence;
+
+    // the regions
+    private final int n;
+    private final String[] names;
+    private final String[] buckets;
+    private final RegionState[] states;
+    private final boolean[][][] reachable;
+    private final long[] demandPeriod;
+    private final long[] demandNow;
+    private final long[] demandLast;
+    private final long[][] lastSent;
+    private final long[] consumed;
+    private final long floor;
+    private final Limit split;
+
+    // the arrivals
+    private final long[] next;
+    private final boolean[] real;
+
+    // the exact bucket and what is measured
+    private String exact;
+    private long checks;
+    private long admitted;
+    private long exactAdmitted;
+    private final long[] regionChecks;
+    private final long[] regionAdmitted;
+    private long[] admittedAt = new long[1 << 12];
+    private int admittedCount;
+    private long decided;
+    private long messages;
+
+    private record Event(long at, long seq, Runnable action) implements Comparable<Event> {
+        @Override
+        public int compareTo(Event o) {
+            return at != o.at ? Long.compare(at, o.at) : Long.compare(seq, o.seq);
+        }
+    }
+
+    private Simulation(Scenario sc, long seed) {
+        this.sc = sc;
+        this.random = new SplittableRandom(seed);
+        this.full = new Limit(sc.limit(), sc.limit(), sc.windowMicros() / 1000);
+        this.end = sc.warmupMicros() + sc.measureMicros();
+        this.rate = Math.max(1, Math.round(sc.load() * sc.limit() * 1e6 / sc.windowMicros()));
+        this.n = sc.regions();
+        this.names = new String[n];
+        for (int i = 0; i < n; i++) {
+            names[i] = "r" + i;
+        }
+        this.buckets = new String[n];
+        this.states = new RegionState[n];
+        this.floor = RegionShares.floorDemand(full, sc.syncMicros(), sc.shareFloor(), n);
+        long phi = RegionShares.guaranteed(sc.shareFloor(), n);
+        for (int i = 0; i < n; i++) {
+            List<String> peers = new ArrayList<>();
+            for (int j = 0; j < n; j++) {
+                if (j != i) {
+                    peers.add(names[j]);
+                }
+            }
+            states[i] = new RegionState(new RegionState.Config(
+                    sc.syncMicros(), n, floor, phi, Long.MAX_VALUE / 4, Long.MAX_VALUE / 4, peers));
+        }
+        this.reachable = new boolean[n][sc.nodes()][n];
+        for (boolean[][] region : reachable) {
+            for (boolean[] row : region) {
+                Arrays.fill(row, true);
+            }
+        }
+        this.demandPeriod = new long[n];
+        this.demandNow = new long[n];
+        this.demandLast = new long[n];
+        this.lastSent = new long[n][sc.nodes()];
+        this.consumed = new long[n];
+        long share = Math.max(1, sc.limit() / n);
+        this.split = new Limit(share, share, sc.windowMicros() / 1000);
+        this.next = new long[n];
+        this.real = new boolean[n];
+        this.regionChecks = new long[n];
+        this.regionAdmitted = new long[n];
+    }
+
+    /** Runs {@code sc} with {@code seed}. */
+    public static Result run(Scenario sc, long seed) {
+        return new Simulation(sc, seed).run();
+    }
+
+    private Result run() {
+        long started = System.nanoTime();
+        for (int i = 0; i < n; i++) {
+            double gap = gap(i, 0);
+            next[i] = Double.isInfinite(gap) ? 10_000 : (long) (random.nextDouble() * gap);
+            real[i] = !Double.isInfinite(gap);
+        }
+        if (sc.mode() != Scenario.Mode.STATIC && n > 1) {
+            long offset = Math.min(20_000, sc.syncMicros() / 10);
+            for (int i = 0; i < n; i++) {
+                for (int node = 0; node < (sc.mode() == Scenario.Mode.SLUICE ? sc.nodes() : 1); node++) {
+                    int region = i;
+                    int which = node;
+                    // every node's ticker is aligned to the sync period (its clock within a millisecond)
+                    long due = sc.syncMicros() + offset + random.nextLong(1_000);
+                    schedule(due, () -> tick(region, which, due));
+                }
+            }
+        }
+        while (true) {
+            int r = 0;
+            for (int i = 1; i < n; i++) {
+                if (next[i] < next[r]) {
+                    r = i;
+                }
+            }
+            long t = next[r];
+            Event e = events.peek();
+            if (e != null && e.at() <= t) {
+                events.poll();
+                if (e.at() >= end) {
+                    break;
+                }
+                eventTime = e.at();
+                e.action().run();
+                continue;
+            }
+            if (t >= end) {
+                break;
+            }
+            if (real[r]) {
+                check(r, t);
+            }
+            double gap = gap(r, t);
+            if (Double.isInfinite(gap)) {
+                next[r] = t + 10_000;
+                real[r] = false;
+            } else {
+                next[r] = t + Math.max(1, Math.round(sc.poisson() ? -Math.log(1 - random.nextDouble()) * gap : gap));
+                real[r] = true;
+            }
+        }
+        double seconds = (System.nanoTime() - started) / 1e9;
+        return Result.of(
+                sc,
+                checks,
+                admitted,
+                exactAdmitted,
+                Arrays.copyOf(admittedAt, admittedCount),
+                regionChecks,
+                regionAdmitted,
+                messages,
+                decided / Math.max(seconds, 1e-9));
+    }
+
+    /** The mean gap (µs) between region {@code r}'s arrivals at {@code t}; infinite when it has none. */
+    private double gap(int r, long t) {
+        double w = sc.traffic().weight(r, n, t);
+        return w <= 0 ? Double.POSITIVE_INFINITY : 1e6 / (rate * w);
+    }
+
+    private void schedule(long at, Runnable action) {
+        events.add(new Event(at, sequence++, action));
+    }
+
+    private boolean measured(long t) {
+        return t >= sc.warmupMicros();
+    }
+
+    private void check(int r, long t) {
+        decided++;
+        boolean counted = measured(t);
+        Outcome exactly = TokenBucket.decide(full, exact, 1, t);
+        if (exactly.write() != null) {
+            exact = exactly.write();
+        }
+        Outcome o =
+                switch (sc.mode()) {
+                    case SLUICE -> {
+                        // the region's demand of the current sync period, as the region state counts it
+                        long k = Math.floorDiv(t, sc.syncMicros());
+                        if (demandPeriod[r] != k) {
+                            demandLast[r] = demandPeriod[r] == k - 1 ? demandNow[r] : 0;
+                            demandNow[r] = 0;
+                            demandPeriod[r] = k;
+                        }
+                        demandNow[r]++;
+                        yield GlobalBucket.check(
+                                full, states[r], buckets[r], 1, t, RegionShares.initial(n), sc.syncMicros());
+                    }
+                    case REPLICATION -> TokenBucket.decide(full, buckets[r], 1, t);
+                    case STATIC -> TokenBucket.decide(split, buckets[r], 1, t);
+                };
+        if (o.write() != null) {
+            buckets[r] = o.write();
+        }
+        boolean allowed = o.decision().allowed();
+        if (allowed && sc.mode() == Scenario.Mode.REPLICATION) {
+            consumed[r]++;
+        }
+        if (!counted) {
+            return;
+        }
+        checks++;
+        regionChecks[r]++;
+        if (exactly.decision().allowed()) {
+            exactAdmitted++;
+        }
+        if (allowed) {
+            admitted++;
+            regionAdmitted[r]++;
+            if (admittedCount == admittedAt.length) {
+                admittedAt = Arrays.copyOf(admittedAt, admittedCount * 2);
+            }
+            admittedAt[admittedCount++] = t;
+        }
+    }
+
+    private boolean up(int a, int b, long t) {
+        for (Scenario.Partition p : sc.partitions()) {
+            if (p.cuts(a, b, t)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private long oneWay() {
+        long half = sc.rttMicros() / 2;
+        long j = sc.jitterMicros() == 0 ? 0 : random.nextLong(-sc.jitterMicros(), sc.jitterMicros() + 1);
+        return Math.max(0, half + j);
+    }
+
+    private boolean lost() {
+        return sc.loss() > 0 && random.nextDouble() < sc.loss();
+    }
+
+    /**
+     * One node's sync, due at {@code due}: as RegionSync's single-threaded fixed-rate ticker, a
+     * node's next sync starts S after this one was due, or when this one is done if that is later
+     * (a shipment waits for the peers' answers, up to the ship timeout).
+     */
+    private void tick(int r, int node, long due) {
+        long t = eventTime;
+        if (sc.mode() == Scenario.Mode.REPLICATION) {
+            schedule(due + sc.syncMicros(), () -> tick(r, node, due + sc.syncMicros()));
+            replicate(r, t);
+            return;
+        }
+        boolean[] reach = reachable[r][node];
+        // the peers it could not reach are probed first (an empty batch); the shipment waits for them
+        long shipAt = t;
+        for (int p = 0; p < n; p++) {
+            if (p == r || reach[p]) {
+                continue;
+            }
+            messages++;
+            if (!up(r, p, t)) {
+                shipAt = Math.max(shipAt, t + REFUSED_MICROS);
+                continue;
+            }
+            long there = oneWay();
+            long back = oneWay();
+            boolean lostThere = lost();
+            boolean lostBack = lost();
+            if (lostThere || lostBack || !up(p, r, t + there) || there + back > SHIP_TIMEOUT_MICROS) {
+                shipAt = Math.max(shipAt, t + SHIP_TIMEOUT_MICROS);
+            } else {
+                reach[p] = true;
+                shipAt = Math.max(shipAt, t + there + back);
+            }
+        }
+        long at = shipAt;
+        Runnable shipping = () -> {
+            long done = ship(r, node, at);
+            long nextDue = due + sc.syncMicros();
+            schedule(Math.max(nextDue, done), () -> tick(r, node, nextDue));
+        };
+        if (at == t) {
+            shipping.run();
+        } else {
+            schedule(at, shipping);
+        }
+    }
+
+    /** The time of the event being run. */
+    private long eventTime;
+
+    /**
+     * RegionSync.shipTo for the one subject: claim, send to the reachable peers, record what they
+     * took; returns when it is done (the last answer, or the ship timeout).
+     */
+    private long ship(int r, int node, long t) {
+        long k = Math.floorDiv(t, sc.syncMicros());
+        long demand = demandPeriod[r] == k ? demandLast[r] : demandPeriod[r] == k - 1 ? demandNow[r] : 0;
+        // a subject the peers hold at most f of, asked little of: not claimed (nothing would be sent)
+        if (lastSent[r][node] <= floor && demand <= floor) {
+            return t;
+        }
+        boolean[] reach = reachable[r][node];
+        List<String> to = new ArrayList<>();
+        List<Integer> toIndex = new ArrayList<>();
+        for (int p = 0; p < n; p++) {
+            if (p != r && reach[p]) {
+                to.add(names[p]);
+                toIndex.add(p);
+            }
+        }
+        RegionState.Ship claim = states[r].ship(to, t);
+        if (!claim.claimed()) {
+            return t;
+        }
+        boolean send = claim.demand() > floor || lastSent[r][node] > floor;
+        if (!send || to.isEmpty()) {
+            return t;
+        }
+        lastSent[r][node] = claim.demand();
+        boolean raise = claim.raise() && claim.demand() > floor;
+        long done = t;
+        List<String> took = new ArrayList<>();
+        List<Integer> failed = new ArrayList<>();
+        for (int p : toIndex) {
+            messages++;
+            if (!up(r, p, t)) {
+                failed.add(p);
+                done = Math.max(done, t + REFUSED_MICROS);
+                continue;
+            }
+            long there = oneWay();
+            boolean delivered = !lost();
+            if (delivered) {
+                long arrives = t + there;
+                int peer = p;
+                schedule(arrives, () -> states[peer].apply(names[r], claim.period(), claim.demand(), arrives));
+                long back = oneWay();
+                if (!lost() && up(p, r, arrives) && there + back <= SHIP_TIMEOUT_MICROS) {
+                    took.add(names[p]);
+                    done = Math.max(done, arrives + back);
+                    continue;
+                }
+            }
+            failed.add(p);
+            done = Math.max(done, t + SHIP_TIMEOUT_MICROS);
+        }
+        long at = done;
+        schedule(at, () -> {
+            failed.forEach(p -> reach[p] = false);
+            if (raise && !took.isEmpty()) {
+                states[r].acked(claim.period(), claim.demand(), took, at);
+            }
+        });
+        return at;
+    }
+
+    /** Counter replication: what this region admitted since its last sync, taken from every peer's bucket on arrival. */
+    private void replicate(int r, long t) {
+        long units = consumed[r];
+        consumed[r] = 0;
+        if (units == 0) {
+            return;
+        }
+        for (int p = 0; p < n; p++) {
+            if (p == r) {
+                continue;
+            }
+            messages++;
+            if (!up(r, p, t) || lost()) {
+                continue;
+            }
+            long arrives = t + oneWay();
+            int peer = p;
+            schedule(arrives, () -> {
+                Outcome o = TokenBucket.charge(full, buckets[peer], units, arrives);
+                if (o.write() != null) {
+                    buckets[peer] = o.write();
+                }
+            });
+        }
+    }
+}
