@@ -55,6 +55,12 @@ public final class RegionState {
     private long sk = NONE;
     private final Map<String, Long> low = new HashMap<>();
     private final Map<String, Long> lastSent = new HashMap<>();
+    /** Per peer: the periods sent to it and not yet known to be taken, with their demands (q:&lt;p&gt;). */
+    private final Map<String, java.util.TreeMap<Long, Long>> unconfirmed = new HashMap<>();
+
+    /** At most this many periods are kept in q:&lt;p&gt; (the oldest goes). */
+    static final int UNCONFIRMED = 32;
+
     private final Map<String, Long> peerDemand = new HashMap<>();
     private final Map<String, Long> peerPeriod = new HashMap<>();
     private final Map<String, Long> heard = new HashMap<>();
@@ -76,6 +82,7 @@ public final class RegionState {
             sk = NONE;
             low.clear();
             lastSent.clear();
+            unconfirmed.clear();
             peerDemand.clear();
             peerPeriod.clear();
             heard.clear();
@@ -189,17 +196,31 @@ public final class RegionState {
             }
             low.put(p, l);
             lastSent.put(p, k - 1);
+            java.util.TreeMap<Long, Long> q = unconfirmed.computeIfAbsent(p, x -> new java.util.TreeMap<>());
+            q.put(k - 1, d);
+            if (q.size() > UNCONFIRMED) {
+                q.pollFirstEntry();
+            }
         }
         return new Ship(true, d, k - 1, reshare(now), raise);
     }
 
-    /** 'acked': each peer in {@code took} whose last period sent is {@code period} holds {@code demand} now. */
+    /**
+     * 'acked': each peer in {@code took} that still has {@code period} among the periods sent to it
+     * holds that period's demand or a later one's now, and never an older one again: what it may
+     * hold is raised to the lowest of them, and only the later periods are kept.
+     */
     public long acked(long period, long demand, List<String> took, long now) {
         age(now);
         for (String p : took) {
-            Long s = lastSent.get(p);
-            if (s != null && s == period) {
-                low.put(p, demand);
+            java.util.TreeMap<Long, Long> q = unconfirmed.get(p);
+            if (q != null && q.containsKey(period)) {
+                java.util.NavigableMap<Long, Long> since = q.tailMap(period, true);
+                low.put(p, java.util.Collections.min(since.values()));
+                q.headMap(period, true).clear();
+                if (q.isEmpty()) {
+                    unconfirmed.remove(p);
+                }
                 written();
             }
         }
@@ -250,6 +271,12 @@ public final class RegionState {
         put(out, "sk", sk);
         low.forEach((p, v) -> out.put("l:" + p, Long.toString(v)));
         lastSent.forEach((p, v) -> out.put("s:" + p, Long.toString(v)));
+        unconfirmed.forEach((p, q) -> {
+            StringBuilder sb = new StringBuilder();
+            q.forEach((k, d) ->
+                    sb.append(sb.isEmpty() ? "" : ",").append(k).append(':').append(d));
+            out.put("q:" + p, sb.toString());
+        });
         peerDemand.forEach((r, v) -> out.put("d:" + r, Long.toString(v)));
         peerPeriod.forEach((r, v) -> out.put("v:" + r, Long.toString(v)));
         heard.forEach((r, v) -> out.put("h:" + r, Long.toString(v)));

@@ -10,7 +10,9 @@
 --               was last decided on (prelude.lua)
 --   sk          the last period whose demand this region claimed for shipping
 --   l:<p> s:<p> per peer region p: the lowest demand of this region p may hold (lowered to a demand
---               before it is sent to p, raised to it once p took it), and the last period sent to p
+--               before it is sent to p, raised once p took it), and the last period sent to p
+--   q:<p>       the periods sent to p and not yet known to be taken, with their demands
+--               ("period:demand,...", oldest first, at most 32)
 --   d:<r> v:<r> h:<r>   peer region r's demand, the period it counts, when it was heard (µs)
 -- ARGV[1]  the operation: 'ship', 'acked', 'apply' or 'read' (below)
 -- ARGV[2]  S, the sync period, in µs
@@ -29,8 +31,13 @@
 --                   of each peer it goes to (it may reach that peer at once); raise is 1 when one of
 --                   them is below the demand, which only 'acked' lifts. A peer it does not go to (one
 --                   this node cannot reach) keeps what it holds, and so does l:<p>.
--- 'acked'  ARGV[10] the period shipped, ARGV[11] the demand, ARGV[12] the peers that took it: l:<p>
---                   becomes that demand for each whose last period sent is that one; {sn}
+-- 'acked'  ARGV[10] the period shipped, ARGV[11] the demand, ARGV[12] the peers that took it: for
+--                   each that still has that period in q:<p>, l:<p> becomes the lowest demand of that
+--                   period and of every one sent to it since (p holds one of those now, and never an
+--                   older one again), and q:<p> keeps only the later ones; {sn}. (It used to raise
+--                   only when nothing had been sent since: with a round trip longer than S and two
+--                   nodes a region, a later claim always had, and a region counted itself at its
+--                   lowest demand for good — region-sim: FR 0.40 at S 100 ms, RTT 150 ms.)
 -- 'apply'  ARGV[10] the origin region, ARGV[11] the period, ARGV[12] its demand: kept when newer than
 --                   what is held of that region (duplicates and late arrivals change nothing but
 --                   the time it was heard); {1 applied | 0, sn}
@@ -124,6 +131,29 @@ local function reshare()
   return sn
 end
 
+-- q:<p> as a list of {period, demand}, oldest first, and back
+local function sent(p)
+  local out = {}
+  for k0, d0 in string.gmatch(h['q:' .. p] or '', '(%-?%d+):(%d+)') do
+    out[#out + 1] = {tonumber(k0), tonumber(d0)}
+  end
+  return out
+end
+
+local function keep(p, list)
+  local parts = {}
+  for i, e in ipairs(list) do
+    parts[i] = string.format('%d:%d', e[1], e[2])
+  end
+  if #parts == 0 then
+    h['q:' .. p] = nil
+    redis.call('HDEL', KEYS[1], 'q:' .. p)
+  else
+    h['q:' .. p] = table.concat(parts, ',')
+    redis.call('HSET', KEYS[1], 'q:' .. p, h['q:' .. p])
+  end
+end
+
 local op = ARGV[1]
 if op == 'ship' then
   local d = demand()
@@ -144,13 +174,38 @@ if op == 'ship' then
     h['l:' .. p] = l
     h['s:' .. p] = period
     redis.call('HSET', KEYS[1], 'l:' .. p, l, 's:' .. p, period)
+    local q = sent(p)
+    q[#q + 1] = {k - 1, d}
+    if #q > 32 then
+      table.remove(q, 1)
+    end
+    keep(p, q)
   end
   return {1, d, k - 1, reshare(), raise}
 elseif op == 'acked' then
+  local period = tonumber(ARGV[10])
   for _, p in ipairs(names(ARGV[12])) do
-    if tonumber(h['s:' .. p]) == tonumber(ARGV[10]) then
-      h['l:' .. p] = ARGV[11]
-      redis.call('HSET', KEYS[1], 'l:' .. p, ARGV[11])
+    local q = sent(p)
+    local found = false
+    local low = nil
+    local later = {}
+    for _, e in ipairs(q) do
+      if e[1] == period then
+        found = true
+      end
+      if e[1] >= period then
+        if low == nil or e[2] < low then
+          low = e[2]
+        end
+        if e[1] > period then
+          later[#later + 1] = e
+        end
+      end
+    end
+    if found then
+      h['l:' .. p] = low
+      redis.call('HSET', KEYS[1], 'l:' .. p, low)
+      keep(p, later)
     end
   end
   return {reshare()}
