@@ -59,6 +59,9 @@ final class Charts {
         double high = Math.max(0.25, maxY(data) + 0.05);
         plot.getRangeAxis().setRange(low, high);
         XYLineAndShapeRenderer renderer = new XYLineAndShapeRenderer(true, true);
+        for (int i = 0; i < data.getSeriesCount(); i++) {
+            renderer.setSeriesPaint(i, colour((String) data.getSeriesKey(i)));
+        }
         plot.setRenderer(renderer);
         plot.setBackgroundPaint(Color.WHITE);
         plot.setRangeGridlinePaint(Color.LIGHT_GRAY);
@@ -69,6 +72,65 @@ final class Charts {
         mark(plot, 0.10, "Akamai 10 %", Color.GRAY);
         mark(plot, 0.20, "Akamai 20 % (1–3 s sharing)", Color.GRAY);
         write(base, chart);
+    }
+
+    /**
+     * Lines, one per named series of {x, y} points, with labelled horizontal markers; a
+     * logarithmic x axis when {@code logX}.
+     */
+    static void lines(
+            Path base,
+            String title,
+            String xLabel,
+            String yLabel,
+            java.util.Map<String, double[][]> series,
+            boolean logX,
+            java.util.Map<Double, String> markers)
+            throws IOException {
+        XYSeriesCollection data = new XYSeriesCollection();
+        series.forEach((name, points) -> {
+            XYSeries s = new XYSeries(name, false, true);
+            for (double[] p : points) {
+                s.add(p[0], p[1]);
+            }
+            data.addSeries(s);
+        });
+        JFreeChart chart = ChartFactory.createXYLineChart(
+                title, xLabel, yLabel, data, PlotOrientation.VERTICAL, true, false, false);
+        XYPlot plot = chart.getXYPlot();
+        if (logX) {
+            LogAxis x = new LogAxis(xLabel + ", log scale");
+            x.setNumberFormatOverride(new java.text.DecimalFormat("0"));
+            plot.setDomainAxis(x);
+        }
+        XYLineAndShapeRenderer renderer = new XYLineAndShapeRenderer(true, false);
+        int i = 0;
+        for (String name : series.keySet()) {
+            renderer.setSeriesPaint(i++, colour(name));
+        }
+        plot.setRenderer(renderer);
+        plot.setBackgroundPaint(Color.WHITE);
+        plot.setRangeGridlinePaint(Color.LIGHT_GRAY);
+        plot.setDomainGridlinePaint(Color.LIGHT_GRAY);
+        markers.forEach((y, label) -> mark(plot, y, label, Color.GRAY));
+        write(base, chart);
+    }
+
+    /** The same colour for a policy in every plot. */
+    static Color colour(String series) {
+        if (series.startsWith("sluice")) {
+            return new Color(0x1f77b4);
+        }
+        if (series.startsWith("replication")) {
+            return new Color(0xd62728);
+        }
+        if (series.startsWith("static")) {
+            return new Color(0x2ca02c);
+        }
+        if (series.startsWith("one exact")) {
+            return Color.BLACK;
+        }
+        return new Color(0x7f7f7f);
     }
 
     private static double minY(XYSeriesCollection data) {

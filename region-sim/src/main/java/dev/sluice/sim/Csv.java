@@ -38,9 +38,14 @@ final class Csv {
     }
 
     static void write(Path file, List<Result> results) throws IOException {
-        Files.createDirectories(file.getParent());
-        StringBuilder sb = new StringBuilder(HEADER).append('\n');
-        results.forEach(r -> sb.append(row(r)).append('\n'));
+        writeRows(file, HEADER, results.stream().map(Csv::row).toList());
+    }
+
+    /** A file of the given header and rows. */
+    static void writeRows(Path file, String header, List<String> rows) throws IOException {
+        Files.createDirectories(file.toAbsolutePath().getParent());
+        StringBuilder sb = new StringBuilder(header).append('\n');
+        rows.forEach(r -> sb.append(r).append('\n'));
         Files.writeString(file, sb);
     }
 

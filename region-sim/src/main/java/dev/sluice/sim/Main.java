@@ -13,6 +13,9 @@ public final class Main {
     /** The command line. */
     record Options(String experiment, boolean quick, long seed, Path out) {}
 
+    /** The experiments, and all of them. */
+    static final List<String> EXPERIMENTS = List.of("grid", "skew", "partition", "all");
+
     private Main() {}
 
     public static void main(String[] args) throws Exception {
@@ -22,16 +25,22 @@ public final class Main {
             o = parse(args);
         } catch (IllegalArgumentException e) {
             System.err.println(e.getMessage());
-            System.err.println("usage: bin/region-sim <grid|all> [--quick] [--seed N] [--out DIR]");
+            System.err.println(
+                    "usage: bin/region-sim <" + String.join("|", EXPERIMENTS) + "> [--quick] [--seed N] [--out DIR]");
             System.exit(2);
             return;
         }
         long started = System.nanoTime();
-        List<Result> results =
-                switch (o.experiment()) {
-                    case "grid", "all" -> Grid.run(o);
-                    default -> throw new IllegalStateException();
-                };
+        List<Result> results = new java.util.ArrayList<>();
+        if (o.experiment().equals("grid") || o.experiment().equals("all")) {
+            results.addAll(Grid.run(o));
+        }
+        if (o.experiment().equals("skew") || o.experiment().equals("all")) {
+            results.addAll(Skew.run(o));
+        }
+        if (o.experiment().equals("partition") || o.experiment().equals("all")) {
+            results.addAll(Partitions.run(o));
+        }
         double wall = (System.nanoTime() - started) / 1e9;
         long checks = results.stream().mapToLong(Main::decided).sum();
         double busy = results.stream()
@@ -90,8 +99,9 @@ public final class Main {
         if (experiment == null) {
             throw new IllegalArgumentException("which experiment?");
         }
-        if (!List.of("grid", "all").contains(experiment)) {
-            throw new IllegalArgumentException("unknown experiment: " + experiment + " (grid, all)");
+        if (!EXPERIMENTS.contains(experiment)) {
+            throw new IllegalArgumentException(
+                    "unknown experiment: " + experiment + " (" + String.join(", ", EXPERIMENTS) + ")");
         }
         return new Options(experiment, quick, seed, out);
     }

@@ -5,7 +5,7 @@ import java.util.Arrays;
 /**
  * What one run measured over its measured span: checks, admitted, what one exact bucket fed the same
  * checks admitted, O over the span and over every window of W (p50, p99, max), FR, and the times of
- * the admissions.
+ * the admissions (the run's and the exact bucket's).
  *
  * <p>O = (admitted − allowance) / allowance, with allowance = burst + L·T/W over a span T (for a
  * window of W: 2·L); FR = how many more checks the exact bucket admitted, as a fraction of the checks
@@ -22,6 +22,7 @@ public record Result(
         double overMax,
         double falseRejects,
         long[] admittedAt,
+        long[] exactAt,
         long[] regionChecks,
         long[] regionAdmitted,
         long messages,
@@ -36,6 +37,7 @@ public record Result(
             long admitted,
             long exactAdmitted,
             long[] admittedAt,
+            long[] exactAt,
             long[] regionChecks,
             long[] regionAdmitted,
             long messages,
@@ -59,6 +61,7 @@ public record Result(
                 max,
                 fr,
                 admittedAt,
+                exactAt,
                 regionChecks.clone(),
                 regionAdmitted.clone(),
                 messages,
@@ -97,5 +100,21 @@ public record Result(
     static double percentile(double[] sorted, double q) {
         int rank = (int) Math.ceil(q * sorted.length);
         return sorted[Math.max(0, Math.min(sorted.length - 1, rank - 1))];
+    }
+
+    /** How many of {@code times} (sorted) fall in [from, to). */
+    static int count(long[] times, long from, long to) {
+        int lo = java.util.Arrays.binarySearch(times, from);
+        lo = lo < 0 ? -lo - 1 : first(times, lo);
+        int hi = java.util.Arrays.binarySearch(times, to);
+        hi = hi < 0 ? -hi - 1 : first(times, hi);
+        return Math.max(0, hi - lo);
+    }
+
+    private static int first(long[] times, int i) {
+        while (i > 0 && times[i - 1] == times[i]) {
+            i--;
+        }
+        return i;
     }
 }

@@ -70,6 +70,8 @@ public final class Simulation {
     private final long[] regionAdmitted;
     private long[] admittedAt = new long[1 << 12];
     private int admittedCount;
+    private long[] exactAt = new long[1 << 12];
+    private int exactCount;
     private long decided;
     private long messages;
 
@@ -188,6 +190,7 @@ public final class Simulation {
                 admitted,
                 exactAdmitted,
                 Arrays.copyOf(admittedAt, admittedCount),
+                Arrays.copyOf(exactAt, exactCount),
                 regionChecks,
                 regionAdmitted,
                 messages,
@@ -246,6 +249,10 @@ public final class Simulation {
         regionChecks[r]++;
         if (exactly.decision().allowed()) {
             exactAdmitted++;
+            if (exactCount == exactAt.length) {
+                exactAt = Arrays.copyOf(exactAt, exactCount * 2);
+            }
+            exactAt[exactCount++] = t;
         }
         if (allowed) {
             admitted++;
