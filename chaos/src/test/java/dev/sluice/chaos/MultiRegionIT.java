@@ -56,7 +56,7 @@ import org.junit.jupiter.api.TestMethodOrder;
 class MultiRegionIT {
     private static final String TOKEN = "region-secret-0123456789";
     private static final List<String> REGIONS = List.of("a", "b", "c");
-    private static final long L = 100;
+    private static final long L = RegionTopology.GLOBAL_LIMIT;
     private static final Limit GLOBAL = new Limit(L, L, 1000);
     /** How long region c is cut off: 60 s, or {@code -Dsluice.partition.seconds} (600 for 10 min). */
     private static final int PARTITION_SECONDS = Integer.getInteger("sluice.partition.seconds", 60);
@@ -114,25 +114,15 @@ class MultiRegionIT {
                 } else {
                     p.put("redis.uri", redisOf.get(r).uri());
                 }
-                p.put("limiter.region.name", r);
-                p.put("limiter.region.token", TOKEN);
-                p.put("limiter.region.sync-period", "1s");
+                Map<String, String> peers = new LinkedHashMap<>();
                 for (String y : REGIONS) {
                     if (!y.equals(r)) {
-                        p.put("limiter.region.peers." + y, "http://127.0.0.1:" + linkPort.get(r + "-" + y));
+                        peers.put(y, "http://127.0.0.1:" + linkPort.get(r + "-" + y));
                     }
                 }
-                p.put("limiter.policies.global.limit", L);
-                p.put("limiter.policies.global.period", "1s");
-                p.put("limiter.policies.global.regions", "global");
-                p.put("limiter.policies.minute.limit", 6000);
-                p.put("limiter.policies.minute.period", "1m");
-                p.put("limiter.policies.minute.regions", "global");
-                p.put("limiter.policies.wide.limit", 100_000);
-                p.put("limiter.policies.wide.period", "1s");
-                p.put("limiter.policies.wide.regions", "global");
-                p.put("limiter.policies.regional.limit", 50);
-                p.put("limiter.policies.regional.period", "1s");
+                // as docker-compose.multi.yml has it (ComposeTopologyTest)
+                p.putAll(RegionTopology.region(r, TOKEN, peers));
+                p.putAll(RegionTopology.policies());
                 EmbeddedServer server = ApplicationContext.run(EmbeddedServer.class, p);
                 nodes.add(server.getApplicationContext());
                 ports.add(server.getPort());
@@ -148,8 +138,12 @@ class MultiRegionIT {
                     "127.0.0.1:" + e.getValue(),
                     "127.0.0.1:" + lb.get(to).port());
             // 150 ms ± 20 ms round trip: 75 ± 10 each way
-            proxy.toxics().latency("out", ToxicDirection.UPSTREAM, 75).setJitter(10);
-            proxy.toxics().latency("back", ToxicDirection.DOWNSTREAM, 75).setJitter(10);
+            proxy.toxics()
+                    .latency("out", ToxicDirection.UPSTREAM, RegionTopology.ONE_WAY_MS)
+                    .setJitter(RegionTopology.JITTER_MS);
+            proxy.toxics()
+                    .latency("back", ToxicDirection.DOWNSTREAM, RegionTopology.ONE_WAY_MS)
+                    .setJitter(RegionTopology.JITTER_MS);
             links.put(e.getKey(), proxy);
         }
     }
