@@ -18,6 +18,7 @@ import io.micronaut.json.JsonMapper;
 import io.micronaut.json.tree.JsonNode;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 
@@ -28,7 +29,11 @@ import java.util.concurrent.CompletionStage;
  */
 @Controller("/regions/v1")
 public class RegionController {
-    private static final int MAX_ENTRIES = 10 * RegionSync.BATCH;
+    /**
+     * A batch's entries at most: what a sender ships in one (found black-box: 600 were taken, each
+     * creating a subject's region state, ten times what any Sluice node sends).
+     */
+    private static final int MAX_ENTRIES = RegionSync.BATCH;
 
     private final RegionSync sync;
     private final BearerTokens tokens;
@@ -75,7 +80,7 @@ public class RegionController {
         } catch (BadRequestException e) {
             return done(Responses.badRequest(e));
         }
-        return sync.apply(batch.origin(), batch.entries())
+        return sync.apply(batch.origin(), batch.entries(), batch.policies())
                 .<HttpResponse<?>>thenApply(t -> HttpResponse.ok(("{\"applied\":" + t.applied() + ",\"received\":"
                                         + batch.entries().size() + ",\"skipped\":" + t.skipped() + "}")
                                 .getBytes(StandardCharsets.UTF_8))
@@ -132,8 +137,40 @@ public class RegionController {
             }
             out.add(new RegionSync.Entry(policy, key, period, demand));
         }
-        return new RegionSync.Batch(origin.getStringValue(), out);
+        return new RegionSync.Batch(origin.getStringValue(), out, shapes(o.get("policies")));
     }
+
+    /**
+     * The optional {@code policies}: an object of at most {@link #MAX_ENTRIES} policy names, each to
+     * the shape its sender runs it with ("limit/period ms/burst").
+     */
+    private static Map<String, String> shapes(@Nullable JsonNode policies) {
+        if (policies == null || policies.isNull()) {
+            return Map.of();
+        }
+        if (!policies.isObject()) {
+            throw BadRequestException.of("policies", "must be an object of policy names to limit/period ms/burst");
+        }
+        if (policies.size() > MAX_ENTRIES) {
+            throw BadRequestException.of("policies", "at most " + MAX_ENTRIES + " policies");
+        }
+        Map<String, String> out = new java.util.LinkedHashMap<>();
+        for (Map.Entry<String, JsonNode> e : policies.entries()) {
+            if (e.getKey().isEmpty() || e.getKey().length() > 128) {
+                throw BadRequestException.of("policies", "policy names are 1 to 128 characters");
+            }
+            JsonNode v = e.getValue();
+            if (v == null || !v.isString() || !SHAPE.matcher(v.getStringValue()).matches()) {
+                throw BadRequestException.of(
+                        "policies." + e.getKey(), "must be a policy's limit/period ms/burst, e.g. 100/1000/100");
+            }
+            out.put(e.getKey(), v.getStringValue());
+        }
+        return out;
+    }
+
+    private static final java.util.regex.Pattern SHAPE =
+            java.util.regex.Pattern.compile("\\d{1,19}/\\d{1,19}/\\d{1,19}");
 
     private static String string(JsonNode entry, String field) {
         JsonNode v = entry.get(field.substring(field.lastIndexOf('.') + 1));

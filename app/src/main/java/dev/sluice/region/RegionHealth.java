@@ -65,7 +65,8 @@ public class RegionHealth implements HealthIndicator {
                     RegionShares.floorDemand(policy.limit(), mode.syncMicros(), p.getShareFloor(), p.regions()));
             // O, as docs/multi-region.md derives it: no span admits more than burst + rate x span
             // while every peer's share is held; a peer silent past the expiry has its share reclaimed
-            g.put("overAdmissionBound", allHeard ? 0.0 : null);
+            Map<String, String> differ = sync.differing(policy.name());
+            g.put("overAdmissionBound", allHeard && differ.isEmpty() ? 0.0 : null);
             RegionMode.ShareStats st = stats.getOrDefault(policy.name(), RegionMode.ShareStats.NONE);
             Map<String, Object> share = new LinkedHashMap<>();
             share.put("subjects", st.subjects());
@@ -75,12 +76,21 @@ public class RegionHealth implements HealthIndicator {
                 share.put("max", Math.round(st.max() * 10_000) / 10_000.0);
             }
             g.put("share", share);
+            if (!differ.isEmpty()) {
+                // the regions hold no common limit: found black-box, a region at 1,000 a second beside
+                // two at 100 admitted everything while every bound said 0
+                g.put("shape", RegionSync.shape(policy));
+                g.put("differingRegions", differ);
+            }
             g.put(
                     "bound",
-                    allHeard
-                            ? "admitted <= burst + rate x span in every span (O <= 0)"
-                            : "a peer was silent for longer than peer-expiry: its share is reclaimed; if it still decides"
-                                    + " (and stopped counting this region too), up to the whole rate more");
+                    !differ.isEmpty()
+                            ? "regions " + differ.keySet() + " run this policy with another limit, period or burst"
+                                    + " (limit/period ms/burst): no common limit, no bound, until the policy files agree"
+                            : allHeard
+                                    ? "admitted <= burst + rate x span in every span (O <= 0)"
+                                    : "a peer was silent for longer than peer-expiry: its share is reclaimed; if it still"
+                                            + " decides (and stopped counting this region too), up to the whole rate more");
             global.put(policy.name(), g);
         }
         details.put("globalPolicies", global);

@@ -722,7 +722,7 @@ class MultiRegionIT {
     }
 
     @Test
-    @Order(13)
+    @Order(15)
     void aPeerWhoseStoreIsDownDoesNotShrinkTheOthers() throws Exception {
         List<Sent> warm = offer("global", "store-down", Map.of("a", 67, "b", 67, "c", 66), 4);
         redisOf.get("c").kill();
@@ -746,6 +746,102 @@ class MultiRegionIT {
         assertThat(f.oWindow()).isLessThanOrEqualTo(0.02);
         // c's last share (about a third) stays reserved; a and b get theirs back: about 2/3 of L a second
         assertThat(late).isGreaterThanOrEqualTo((long) (0.5 * L * 6));
+    }
+
+    /**
+     * A peer that takes connections and never answers (packets dropped: Toxiproxy's timeout toxic,
+     * as a stopped process or a black-holed route does) holds up no shipment to the other peers:
+     * region a's nodes keep syncing with c every S while b does not answer (found black-box: with b
+     * stopped, a synced c every ~3 s, each sync waiting for b's ship timeout of 2 s).
+     */
+    @Test
+    @Order(13)
+    void aPeerThatNeverAnswersDoesNotHoldUpTheOthers() throws Exception {
+        Proxy toB = links.get("a-b");
+        toB.toxics().timeout("blackhole", ToxicDirection.UPSTREAM, 0);
+        double worst = 0;
+        double bAge = 0;
+        try {
+            java.util.concurrent.Future<List<Sent>> load =
+                    BESIDE.submit(() -> offer("global", "blackhole", Map.of("a", 40, "b", 0, "c", 40), 7));
+            long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(6);
+            Thread.sleep(1_000);
+            while (System.nanoTime() < end) {
+                // the region's view: the node that last shipped (NaN: a node that never has)
+                double c = Double.POSITIVE_INFINITY;
+                double b = Double.POSITIVE_INFINITY;
+                for (ApplicationContext node : nodes.subList(0, 2)) {
+                    Map<String, double[]> ages =
+                            node.getBean(dev.sluice.region.RegionSync.class).peerAges();
+                    c = Double.isNaN(ages.get("c")[0]) ? c : Math.min(c, ages.get("c")[0]);
+                    b = Double.isNaN(ages.get("b")[0]) ? b : Math.min(b, ages.get("b")[0]);
+                }
+                worst = Math.max(worst, c);
+                bAge = b;
+                Thread.sleep(100);
+            }
+            load.get();
+        } finally {
+            toB.toxics().get("blackhole").remove();
+        }
+        System.out.printf(
+                "multi-region b black-holed for 6 s: region a last took from c at most %.2f s ago; from b %.2f s%n",
+                worst, bAge);
+        assertThat(bAge).as("b took nothing (infinite: never)").isGreaterThan(3);
+        // a sync every S = 1 s, each done within its period: never much more than a second old
+        assertThat(worst).as("c, while b does not answer").isLessThan(1.6);
+    }
+
+    /**
+     * Regions whose global policy differs (limit, period or burst) hold no common limit: a batch
+     * saying so is counted, and the policy's bound is lost in /health and in the gauge until the
+     * sender says the same shape again (found black-box: c at 1,000 a second beside a and b at 100
+     * admitted everything, O +0.23, while every bound said 0). A shape that is not one is a 400.
+     */
+    @Test
+    @Order(14)
+    void aGlobalPolicyThatDiffersBetweenRegionsLosesItsBound() throws Exception {
+        int port = nodes.get(0).getBean(EmbeddedServer.class).getPort();
+        String differs = "{\"origin\":\"c\",\"entries\":[],\"policies\":{\"global\":\"1000/1000/1000\"}}";
+        double before = metric("a", "sluice_region_policy_differs_total");
+        boolean lost = false;
+        for (int i = 0; i < 20 && !lost; i++) {
+            assertThat(deliverTo(port, differs).statusCode()).isEqualTo(200);
+            String health = HTTP.send(
+                            HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/health"))
+                                    .build(),
+                            HttpResponse.BodyHandlers.ofString())
+                    .body();
+            // c's own heartbeat (every S) says 100/1000/100 again and clears it: seen at once, or retried
+            lost = health.contains("\"differingRegions\":{\"c\":\"1000/1000/1000\"}")
+                    && health.matches("(?s).*\"global\":\\{[^}]*\"overAdmissionBound\":null.*");
+        }
+        assertThat(lost)
+                .as("/health: the bound of 'global' lost while c differs")
+                .isTrue();
+        assertThat(metric("a", "sluice_region_policy_differs_total")).isGreaterThan(before);
+        // and back once c's heartbeats say the same shape again
+        org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> HTTP.send(
+                        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/health"))
+                                .build(),
+                        HttpResponse.BodyHandlers.ofString())
+                .body()
+                .matches("(?s).*\"global\":\\{\"floorDemand\":[0-9]+,\"overAdmissionBound\":0\\.0.*"));
+        HttpResponse<String> bad =
+                deliverTo(port, "{\"origin\":\"c\",\"entries\":[],\"policies\":{\"global\":\"fast\"}}");
+        assertThat(bad.statusCode()).isEqualTo(400);
+        assertThat(bad.body()).contains("policies.global");
+    }
+
+    private static HttpResponse<String> deliverTo(int port, String body) throws Exception {
+        return HTTP.send(
+                HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/regions/v1/demand"))
+                        .header("Content-Type", "application/json")
+                        .header("Authorization", "Bearer " + TOKEN)
+                        .timeout(Duration.ofSeconds(5))
+                        .POST(HttpRequest.BodyPublishers.ofString(body))
+                        .build(),
+                HttpResponse.BodyHandlers.ofString());
     }
 
     private static HttpResponse<String> deliver(String region, String token, String body) throws Exception {

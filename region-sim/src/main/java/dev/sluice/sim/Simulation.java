@@ -20,8 +20,8 @@ import java.util.SplittableRandom;
  * every S, {@code min(20 ms, S/10)} after the period's end, a region probes the peers it could not
  * reach, claims the period's demand ({@code ship}), sends it to the peers it can reach, which
  * {@code apply} it on arrival, and records what they took ({@code acked}). A region's nodes share
- * its store, so the region decides as one; each node runs its own sync (the first to claim a period
- * ships it), one at a time, as RegionSync's ticker does. Beside it, one exact token bucket is fed every check at
+ * its store, so the region decides as one; each node runs its own sync every S (the first to claim a
+ * period ships it), as RegionSync's ticker does. Beside it, one exact token bucket is fed every check at
  * the same time: what a single limiter would have admitted.
  *
  * <p>Not modelled: a node's over-limit cache, the store's latency and failures (the region's
@@ -49,6 +49,9 @@ public final class Simulation {
     private final String[] buckets;
     private final RegionState[] states;
     private final boolean[][][] reachable;
+    /** Per region, node and peer: until when a call to that peer is unanswered (the peer is busy). */
+    private final long[][][] busyUntil;
+
     private final long[] demandPeriod;
     private final long[] demandNow;
     private final long[] demandLast;
@@ -117,6 +120,7 @@ public final class Simulation {
         this.demandNow = new long[n];
         this.demandLast = new long[n];
         this.lastSent = new long[n][sc.nodes()];
+        this.busyUntil = new long[n][sc.nodes()][n];
         this.consumed = new long[n];
         long share = Math.max(1, sc.limit() / n);
         this.split = new Limit(share, share, sc.windowMicros() / 1000);
@@ -284,22 +288,23 @@ public final class Simulation {
     }
 
     /**
-     * One node's sync, due at {@code due}: as RegionSync's single-threaded fixed-rate ticker, a
-     * node's next sync starts S after this one was due, or when this one is done if that is later
-     * (a shipment waits for the peers' answers, up to the ship timeout).
+     * One node's sync, due at {@code due}, every S as RegionSync's ticker runs it: the peers it could
+     * not reach are probed first, and the shipment waits for their answers at most S/4; a peer with a
+     * call still unanswered from an earlier sync is left out (neither probed nor shipped to); what
+     * each peer took is recorded as soon as it answers.
      */
     private void tick(int r, int node, long due) {
         long t = eventTime;
+        schedule(due + sc.syncMicros(), () -> tick(r, node, due + sc.syncMicros()));
         if (sc.mode() == Scenario.Mode.REPLICATION) {
-            schedule(due + sc.syncMicros(), () -> tick(r, node, due + sc.syncMicros()));
             replicate(r, t);
             return;
         }
         boolean[] reach = reachable[r][node];
-        // the peers it could not reach are probed first (an empty batch); the shipment waits for them
+        long[] busy = busyUntil[r][node];
         long shipAt = t;
         for (int p = 0; p < n; p++) {
-            if (p == r || reach[p]) {
+            if (p == r || reach[p] || busy[p] > t) {
                 continue;
             }
             messages++;
@@ -312,92 +317,85 @@ public final class Simulation {
             boolean lostThere = lost();
             boolean lostBack = lost();
             if (lostThere || lostBack || !up(p, r, t + there) || there + back > SHIP_TIMEOUT_MICROS) {
-                shipAt = Math.max(shipAt, t + SHIP_TIMEOUT_MICROS);
-            } else {
+                busy[p] = t + SHIP_TIMEOUT_MICROS;
+                shipAt = Math.max(shipAt, t + Math.min(SHIP_TIMEOUT_MICROS, sc.syncMicros() / 4));
+            } else if (there + back <= sc.syncMicros() / 4) {
                 reach[p] = true;
                 shipAt = Math.max(shipAt, t + there + back);
+            } else {
+                // answers after the shipment went: shipped to from the next sync
+                int peer = p;
+                busy[p] = t + there + back;
+                schedule(t + there + back, () -> reach[peer] = true);
+                shipAt = Math.max(shipAt, t + sc.syncMicros() / 4);
             }
         }
         long at = shipAt;
-        Runnable shipping = () -> {
-            long done = ship(r, node, at);
-            long nextDue = due + sc.syncMicros();
-            schedule(Math.max(nextDue, done), () -> tick(r, node, nextDue));
-        };
         if (at == t) {
-            shipping.run();
+            ship(r, node, t);
         } else {
-            schedule(at, shipping);
+            schedule(at, () -> ship(r, node, at));
         }
     }
 
     /** The time of the event being run. */
     private long eventTime;
 
-    /**
-     * RegionSync.shipTo for the one subject: claim, send to the reachable peers, record what they
-     * took; returns when it is done (the last answer, or the ship timeout).
-     */
-    private long ship(int r, int node, long t) {
+    /** RegionSync.shipTo for the one subject: claim, send to the reachable peers that are not busy, record what each took. */
+    private void ship(int r, int node, long t) {
         long k = Math.floorDiv(t, sc.syncMicros());
         long demand = demandPeriod[r] == k ? demandLast[r] : demandPeriod[r] == k - 1 ? demandNow[r] : 0;
         // a subject the peers hold at most f of, asked little of: not claimed (nothing would be sent)
         if (lastSent[r][node] <= floor && demand <= floor) {
-            return t;
+            return;
         }
         boolean[] reach = reachable[r][node];
+        long[] busy = busyUntil[r][node];
         List<String> to = new ArrayList<>();
         List<Integer> toIndex = new ArrayList<>();
         for (int p = 0; p < n; p++) {
-            if (p != r && reach[p]) {
+            if (p != r && reach[p] && busy[p] <= t) {
                 to.add(names[p]);
                 toIndex.add(p);
             }
         }
         RegionState.Ship claim = states[r].ship(to, t);
         if (!claim.claimed()) {
-            return t;
+            return;
         }
         boolean send = claim.demand() > floor || lastSent[r][node] > floor;
         if (!send || to.isEmpty()) {
-            return t;
+            return;
         }
         lastSent[r][node] = claim.demand();
         boolean raise = claim.raise() && claim.demand() > floor;
-        long done = t;
-        List<String> took = new ArrayList<>();
-        List<Integer> failed = new ArrayList<>();
         for (int p : toIndex) {
             messages++;
+            int peer = p;
             if (!up(r, p, t)) {
-                failed.add(p);
-                done = Math.max(done, t + REFUSED_MICROS);
+                schedule(t + REFUSED_MICROS, () -> reach[peer] = false);
                 continue;
             }
             long there = oneWay();
             boolean delivered = !lost();
             if (delivered) {
                 long arrives = t + there;
-                int peer = p;
                 schedule(arrives, () -> states[peer].apply(names[r], claim.period(), claim.demand(), arrives));
                 long back = oneWay();
                 if (!lost() && up(p, r, arrives) && there + back <= SHIP_TIMEOUT_MICROS) {
-                    took.add(names[p]);
-                    done = Math.max(done, arrives + back);
+                    long answered = arrives + back;
+                    busy[p] = Math.max(busy[p], answered);
+                    if (raise) {
+                        schedule(
+                                answered,
+                                () -> states[r].acked(claim.period(), claim.demand(), List.of(names[peer]), answered));
+                    }
                     continue;
                 }
             }
-            failed.add(p);
-            done = Math.max(done, t + SHIP_TIMEOUT_MICROS);
+            busy[p] = Math.max(busy[p], t + SHIP_TIMEOUT_MICROS);
+            schedule(t + SHIP_TIMEOUT_MICROS, () -> reach[peer] = false);
         }
-        long at = done;
-        schedule(at, () -> {
-            failed.forEach(p -> reach[p] = false);
-            if (raise && !took.isEmpty()) {
-                states[r].acked(claim.period(), claim.demand(), took, at);
-            }
-        });
-        return at;
     }
 
     /** Counter replication: what this region admitted since its last sync, taken from every peer's bucket on arrival. */
