@@ -9,7 +9,8 @@ import java.util.Map;
 
 /**
  * Experiment 3, {@code partition}: region r2 cut off from both others for T ∈ {1 s, 10 s, 60 s,
- * 5 min} under uniform 2 × L (R = 3, S = 1 s, RTT 150 ± 10 ms, W = 1 s), then healed: what all
+ * 5 min} — its links refusing connections, or black-holed (taking them and dropping everything) —
+ * under uniform 2 × L (R = 3, S = 1 s, RTT 150 ± 10 ms, W = 1 s), then healed: what all
  * regions admitted during the partition against its allowance (burst + L·T/W; issue 18's target ≤
  * 1.10 of it), FR, O, and how long after the heal the admitted rate is back within 10 % of one exact
  * bucket's for good (partition.csv); the cumulative admitted against the L·t envelope for T = 60 s.
@@ -23,6 +24,10 @@ final class Partitions {
     private Partitions() {}
 
     static Scenario scenario(Scenario.Mode mode, long seconds) {
+        return scenario(mode, seconds, false);
+    }
+
+    static Scenario scenario(Scenario.Mode mode, long seconds, boolean blackhole) {
         long t = seconds * 1_000_000;
         return new Scenario(
                 mode,
@@ -37,7 +42,7 @@ final class Partitions {
                 2,
                 Traffic.uniform(),
                 true,
-                List.of(new Scenario.Partition(2, -1, START, START + t)),
+                List.of(new Scenario.Partition(2, -1, START, START + t, blackhole)),
                 START,
                 t + AFTER,
                 0.05);
@@ -49,34 +54,37 @@ final class Partitions {
         Map<String, double[][]> cumulative = new LinkedHashMap<>();
         long seed = o.seed() + 2_000;
         for (long seconds : o.quick() ? QUICK_SECONDS : SECONDS) {
-            seed++;
-            for (Scenario.Mode mode : Scenario.Mode.values()) {
-                Scenario sc = scenario(mode, seconds);
-                Result r = Simulation.run(sc, seed);
-                results.add(r);
-                long healed = START + seconds * 1_000_000;
-                int during = Result.count(r.admittedAt(), START, healed);
-                double allowance = sc.limit() + (double) sc.limit() * seconds * 1_000_000 / sc.windowMicros();
-                rows.add(String.format(
-                                Locale.ROOT,
-                                "%d,%d,%.4f,%.3f,",
-                                seconds,
-                                during,
-                                during / allowance,
-                                converged(r, healed) / 1e6)
-                        + Csv.row(r));
-                if (seconds == 60) {
-                    if (cumulative.isEmpty()) {
-                        cumulative.put("envelope burst + L·t", envelope(sc, seconds));
-                        cumulative.put("one exact bucket", cumulativeOf(sc, r.exactAt(), seconds));
+            for (boolean blackhole : new boolean[] {false, true}) {
+                seed++;
+                for (Scenario.Mode mode : Scenario.Mode.values()) {
+                    Scenario sc = scenario(mode, seconds, blackhole);
+                    Result r = Simulation.run(sc, seed);
+                    results.add(r);
+                    long healed = START + seconds * 1_000_000;
+                    int during = Result.count(r.admittedAt(), START, healed);
+                    double allowance = sc.limit() + (double) sc.limit() * seconds * 1_000_000 / sc.windowMicros();
+                    rows.add(String.format(
+                                    Locale.ROOT,
+                                    "%d,%s,%d,%.4f,%.3f,",
+                                    seconds,
+                                    blackhole ? "blackhole" : "refused",
+                                    during,
+                                    during / allowance,
+                                    converged(r, healed) / 1e6)
+                            + Csv.row(r));
+                    if (seconds == 60 && !blackhole) {
+                        if (cumulative.isEmpty()) {
+                            cumulative.put("envelope burst + L·t", envelope(sc, seconds));
+                            cumulative.put("one exact bucket", cumulativeOf(sc, r.exactAt(), seconds));
+                        }
+                        cumulative.put(mode.label(), cumulativeOf(sc, r.admittedAt(), seconds));
                     }
-                    cumulative.put(mode.label(), cumulativeOf(sc, r.admittedAt(), seconds));
                 }
             }
         }
         Csv.writeRows(
                 o.out().resolve("partition.csv"),
-                "partition_s,admitted_during,of_allowance,converged_s," + Csv.HEADER,
+                "partition_s,link,admitted_during,of_allowance,converged_s," + Csv.HEADER,
                 rows);
         if (!cumulative.isEmpty()) {
             Charts.lines(

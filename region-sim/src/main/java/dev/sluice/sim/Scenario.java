@@ -65,8 +65,18 @@ public record Scenario(
         }
     }
 
-    /** The link between regions {@code a} and {@code b} (or every link of {@code a}, b = -1) cut in [from, to). */
-    public record Partition(int a, int b, long fromMicros, long toMicros) {
+    /**
+     * The link between regions {@code a} and {@code b} (or every link of {@code a}, b = -1) cut in
+     * [from, to): refusing connections at once, or — {@code blackhole} — taking them and dropping
+     * everything (a stopped process, a route that drops packets), so that each call waits for its
+     * time-out.
+     */
+    public record Partition(int a, int b, long fromMicros, long toMicros, boolean blackhole) {
+        /** A cut that refuses connections at once. */
+        public Partition(int a, int b, long fromMicros, long toMicros) {
+            this(a, b, fromMicros, toMicros, false);
+        }
+
         boolean cuts(int x, int y, long t) {
             return t >= fromMicros && t < toMicros && ((x == a && (b < 0 || y == b)) || (y == a && (b < 0 || x == b)));
         }

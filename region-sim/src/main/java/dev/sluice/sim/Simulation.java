@@ -268,6 +268,16 @@ public final class Simulation {
         }
     }
 
+    /** Whether a call from {@code a} to {@code b} at {@code t} is refused at once (a cut that is not a black hole). */
+    private boolean refused(int a, int b, long t) {
+        for (Scenario.Partition p : sc.partitions()) {
+            if (!p.blackhole() && p.cuts(a, b, t)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     private boolean up(int a, int b, long t) {
         for (Scenario.Partition p : sc.partitions()) {
             if (p.cuts(a, b, t)) {
@@ -308,7 +318,7 @@ public final class Simulation {
                 continue;
             }
             messages++;
-            if (!up(r, p, t)) {
+            if (refused(r, p, t)) {
                 shipAt = Math.max(shipAt, t + REFUSED_MICROS);
                 continue;
             }
@@ -316,7 +326,7 @@ public final class Simulation {
             long back = oneWay();
             boolean lostThere = lost();
             boolean lostBack = lost();
-            if (lostThere || lostBack || !up(p, r, t + there) || there + back > SHIP_TIMEOUT_MICROS) {
+            if (lostThere || lostBack || !up(r, p, t) || !up(p, r, t + there) || there + back > SHIP_TIMEOUT_MICROS) {
                 busy[p] = t + SHIP_TIMEOUT_MICROS;
                 shipAt = Math.max(shipAt, t + Math.min(SHIP_TIMEOUT_MICROS, sc.syncMicros() / 4));
             } else if (there + back <= sc.syncMicros() / 4) {
@@ -372,12 +382,12 @@ public final class Simulation {
         for (int p : toIndex) {
             messages++;
             int peer = p;
-            if (!up(r, p, t)) {
+            if (refused(r, p, t)) {
                 schedule(t + REFUSED_MICROS, () -> reach[peer] = false);
                 continue;
             }
             long there = oneWay();
-            boolean delivered = !lost();
+            boolean delivered = up(r, p, t) && !lost();
             if (delivered) {
                 long arrives = t + there;
                 schedule(arrives, () -> states[peer].apply(names[r], claim.period(), claim.demand(), arrives));

@@ -42,23 +42,23 @@ class QuickExperimentsTest {
                 assertThat(Double.parseDouble(c[10])).as("FR " + row).isLessThanOrEqualTo(0.01);
             }
         }
-        // partition_s,admitted_during,of_allowance,converged_s,policy,...
+        // partition_s,link,admitted_during,of_allowance,converged_s,policy,...
         List<String> partitions = Files.readAllLines(OUT.resolve("partition.csv"));
         long checked = partitions.stream()
                 .skip(1)
                 .map(r -> r.split(","))
-                .filter(c -> c[4].equals("sluice"))
-                .peek(c -> assertThat(Double.parseDouble(c[2]))
-                        .as("partition of " + c[0] + " s: admitted of the allowance")
+                .filter(c -> c[5].equals("sluice"))
+                .peek(c -> assertThat(Double.parseDouble(c[3]))
+                        .as("partition of " + c[0] + " s, " + c[1] + ": admitted of the allowance")
                         .isLessThanOrEqualTo(1.10))
                 .count();
-        assertThat(checked).isEqualTo(3);
+        assertThat(checked).isEqualTo(6);
         // and counter replication goes past it in the same runs, which is what the shares are for
         assertThat(partitions.stream()
                         .skip(1)
                         .map(r -> r.split(","))
-                        .filter(c -> c[4].equals("replication") && c[0].equals("60"))
-                        .mapToDouble(c -> Double.parseDouble(c[2]))
+                        .filter(c -> c[5].equals("replication") && c[0].equals("60"))
+                        .mapToDouble(c -> Double.parseDouble(c[3]))
                         .max()
                         .orElseThrow())
                 .isGreaterThan(1.10);
