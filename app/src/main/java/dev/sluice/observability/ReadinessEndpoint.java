@@ -43,7 +43,9 @@ public class ReadinessEndpoint extends HealthEndpoint {
         List<HealthIndicator> liveness = Arrays.asList(livenessHealthIndicators);
         this.readiness = Arrays.stream(healthIndicators)
                 .filter(i -> !liveness.contains(i))
-                .filter(i -> !(i instanceof RedisHealthIndicator) && !(i instanceof JdbcIndicator))
+                .filter(i -> !(i instanceof RedisHealthIndicator)
+                        && !(i instanceof RedisHealth)
+                        && !(i instanceof JdbcIndicator))
                 .toArray(HealthIndicator[]::new);
     }
 
