@@ -144,9 +144,9 @@ public class RegionController {
      * The optional {@code policies}: an object of at most {@link #MAX_ENTRIES} policy names, each to
      * the shape its sender runs it with ("limit/period ms/burst").
      */
-    private static Map<String, String> shapes(@Nullable JsonNode policies) {
-        if (policies == null || policies.isNull()) {
-            return Map.of();
+    private static @Nullable Map<String, String> shapes(@Nullable JsonNode policies) {
+        if (policies == null) {
+            return null;
         }
         if (!policies.isObject()) {
             throw BadRequestException.of("policies", "must be an object of policy names to limit/period ms/burst");
@@ -156,21 +156,27 @@ public class RegionController {
         }
         Map<String, String> out = new java.util.LinkedHashMap<>();
         for (Map.Entry<String, JsonNode> e : policies.entries()) {
-            if (e.getKey().isEmpty() || e.getKey().length() > 128) {
-                throw BadRequestException.of("policies", "policy names are 1 to 128 characters");
+            if (!dev.sluice.config.PolicyRegistry.NAME.matcher(e.getKey()).matches()) {
+                throw BadRequestException.of("policies", "policy names are as a policy's: [a-z0-9][a-z0-9._-]{0,63}");
             }
             JsonNode v = e.getValue();
-            if (v == null || !v.isString() || !SHAPE.matcher(v.getStringValue()).matches()) {
+            if (v == null
+                    || !v.isString()
+                    || !(SHAPE.matcher(v.getStringValue()).matches()
+                            || RegionSync.NOT_GLOBAL.equals(v.getStringValue()))) {
                 throw BadRequestException.of(
-                        "policies." + e.getKey(), "must be a policy's limit/period ms/burst, e.g. 100/1000/100");
+                        "policies." + e.getKey(),
+                        "must be a policy's limit/period ms/burst (each at least 1), then each tier's after its name,"
+                                + " e.g. 100/1000/100 paid=1000/1000/1000");
             }
             out.put(e.getKey(), v.getStringValue());
         }
         return out;
     }
 
-    private static final java.util.regex.Pattern SHAPE =
-            java.util.regex.Pattern.compile("\\d{1,19}/\\d{1,19}/\\d{1,19}");
+    private static final String ONE_SHAPE = "[1-9]\\d{0,18}/[1-9]\\d{0,18}/[1-9]\\d{0,18}";
+    private static final java.util.regex.Pattern SHAPE = java.util.regex.Pattern.compile(
+            ONE_SHAPE + "( (reserve:)?[a-z0-9][a-z0-9._-]{0,63}=" + ONE_SHAPE + "){0,64}");
 
     private static String string(JsonNode entry, String field) {
         JsonNode v = entry.get(field.substring(field.lastIndexOf('.') + 1));

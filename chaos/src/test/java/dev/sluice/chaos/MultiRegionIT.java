@@ -840,6 +840,19 @@ class MultiRegionIT {
                         HttpResponse.BodyHandlers.ofString())
                 .body()
                 .matches("(?s).*\"global\":\\{\"floorDemand\":[0-9]+,\"overAdmissionBound\":0\\.0.*"));
+        // a heartbeat that does not list the policy: it is regional there (found black-box: not seen)
+        String regional = "{\"origin\":\"c\",\"entries\":[],\"policies\":{}}";
+        boolean seen = false;
+        for (int i = 0; i < 20 && !seen; i++) {
+            assertThat(deliverTo(port, regional).statusCode()).isEqualTo(200);
+            seen = HTTP.send(
+                            HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/health"))
+                                    .build(),
+                            HttpResponse.BodyHandlers.ofString())
+                    .body()
+                    .contains("\"differingRegions\":{\"c\":\"regional\"}");
+        }
+        assertThat(seen).as("/health: c runs 'global' as a regional policy").isTrue();
         HttpResponse<String> bad =
                 deliverTo(port, "{\"origin\":\"c\",\"entries\":[],\"policies\":{\"global\":\"fast\"}}");
         assertThat(bad.statusCode()).isEqualTo(400);
