@@ -23,14 +23,11 @@ public class RegionHealth implements HealthIndicator {
     private final RegionSync sync;
     private final RegionMode mode;
     private final PolicyRegistry policies;
-    private final dev.sluice.resilience.StoreHealth store;
 
-    public RegionHealth(
-            RegionSync sync, RegionMode mode, PolicyRegistry policies, dev.sluice.resilience.StoreHealth store) {
+    public RegionHealth(RegionSync sync, RegionMode mode, PolicyRegistry policies) {
         this.sync = sync;
         this.mode = mode;
         this.policies = policies;
-        this.store = store;
     }
 
     @Override
@@ -69,11 +66,11 @@ public class RegionHealth implements HealthIndicator {
             // O, as docs/multi-region.md derives it: no span admits more than burst + rate x span
             // while every peer's share is held; a peer silent past the expiry has its share reclaimed
             Map<String, String> differ = sync.differing(policy.name());
-            // a region whose store fails decides by the policy's failure mode: `open` admits everything
-            // offered to it (found black-box: b at 50 a second admitted 50, the gauge said 0)
-            boolean openWithoutStore =
-                    !store.answers() && policy.onStoreFailure() == dev.sluice.config.FailureMode.OPEN;
-            g.put("overAdmissionBound", allHeard && differ.isEmpty() && !openWithoutStore ? 0.0 : null);
+            // 0 only while every peer is heard of, runs the policy's shape, and this region's store
+            // answers or the policy does not fail open (found black-box: b's store down under `open`
+            // admitted everything, the bound said 0)
+            boolean openWithoutStore = sync.failsOpenWithoutStore(policy);
+            g.put("overAdmissionBound", sync.overAdmissionBound(policy) == 0 ? 0.0 : null);
             RegionMode.ShareStats st = stats.getOrDefault(policy.name(), RegionMode.ShareStats.NONE);
             Map<String, Object> share = new LinkedHashMap<>();
             share.put("subjects", st.subjects());

@@ -461,9 +461,12 @@ public final class RegionSync implements AutoCloseable {
      * answer and the policy fails open (it then admits everything offered here); 0: O <= 0 holds.
      */
     public double overAdmissionBound(Policy policy) {
-        boolean openWithoutStore =
-                store != null && !store.answers() && policy.onStoreFailure() == dev.sluice.config.FailureMode.OPEN;
-        return overAdmissionBound() + differing(policy.name()).size() + (openWithoutStore ? 1 : 0);
+        return overAdmissionBound() + differing(policy.name()).size() + (failsOpenWithoutStore(policy) ? 1 : 0);
+    }
+
+    /** Whether this region's store does not answer while {@code policy} fails open: it admits everything here. */
+    public boolean failsOpenWithoutStore(Policy policy) {
+        return store != null && !store.answers() && policy.onStoreFailure() == dev.sluice.config.FailureMode.OPEN;
     }
 
     /** The gauges of each global policy's shares and bound, refreshed every sync (policies may be reloaded). */

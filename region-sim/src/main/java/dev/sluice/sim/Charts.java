@@ -55,8 +55,9 @@ final class Charts {
         x.setNumberFormatOverride(new java.text.DecimalFormat("0"));
         plot.setDomainAxis(x);
         // the reference points in view: from at least -1 to at least +0.25
-        double low = Math.min(-1, data.getSeriesCount() == 0 ? -1 : minY(data));
-        double high = Math.max(0.25, maxY(data) + 0.05);
+        org.jfree.data.Range range = org.jfree.data.general.DatasetUtils.findRangeBounds(data);
+        double low = Math.min(-1, range == null ? -1 : range.getLowerBound());
+        double high = Math.max(0.25, (range == null ? 0 : range.getUpperBound()) + 0.05);
         plot.getRangeAxis().setRange(low, high);
         XYLineAndShapeRenderer renderer = new XYLineAndShapeRenderer(true, true);
         for (int i = 0; i < data.getSeriesCount(); i++) {
@@ -131,26 +132,6 @@ final class Charts {
             return Color.BLACK;
         }
         return new Color(0x7f7f7f);
-    }
-
-    private static double minY(XYSeriesCollection data) {
-        double m = Double.POSITIVE_INFINITY;
-        for (int i = 0; i < data.getSeriesCount(); i++) {
-            if (data.getSeries(i).getItemCount() > 0) {
-                m = Math.min(m, data.getSeries(i).getMinY());
-            }
-        }
-        return Double.isInfinite(m) ? -1 : m;
-    }
-
-    private static double maxY(XYSeriesCollection data) {
-        double m = Double.NEGATIVE_INFINITY;
-        for (int i = 0; i < data.getSeriesCount(); i++) {
-            if (data.getSeries(i).getItemCount() > 0) {
-                m = Math.max(m, data.getSeries(i).getMaxY());
-            }
-        }
-        return Double.isInfinite(m) ? 0 : m;
     }
 
     private static void mark(XYPlot plot, double y, String label, Color color) {
