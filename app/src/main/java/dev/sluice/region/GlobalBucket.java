@@ -25,6 +25,29 @@ public final class GlobalBucket {
      */
     public static Outcome check(
             Limit limit, RegionState state, String stored, long cost, long now, long initial, long syncMicros) {
+        return decide(limit, state, stored, cost, now, initial, syncMicros, false);
+    }
+
+    /**
+     * A reconciliation charge of {@code units} (usage a node admitted in-process while the region's
+     * store did not answer; {@code FailureModes}): counted in the region's demand as any check, and
+     * taken whole from the bucket at the region's share, up to one burst of overdraft — a script run
+     * with {@code 'charge'} (prelude.lua's {@code force}).
+     */
+    public static Outcome charge(
+            Limit limit, RegionState state, String stored, long units, long now, long initial, long syncMicros) {
+        return decide(limit, state, stored, units, now, initial, syncMicros, true);
+    }
+
+    private static Outcome decide(
+            Limit limit,
+            RegionState state,
+            String stored,
+            long cost,
+            long now,
+            long initial,
+            long syncMicros,
+            boolean force) {
         RegionState.Decided d = state.decide(cost, now, initial);
         long sn = d.share();
         long su = d.previous();
@@ -45,7 +68,7 @@ public final class GlobalBucket {
             return new Outcome(new Decision(false, 0, 0, wait, wait, now), moved, movedTtl);
         }
         Outcome o = TokenBucket.decide(
-                burst, limit.limit(), RegionShares.periodMicros(limit.periodMicros(), sn), bucket, cost, now, false);
+                burst, limit.limit(), RegionShares.periodMicros(limit.periodMicros(), sn), bucket, cost, now, force);
         return o.write() != null ? o : new Outcome(o.decision(), moved, movedTtl);
     }
 

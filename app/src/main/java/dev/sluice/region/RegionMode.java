@@ -199,7 +199,11 @@ public final class RegionMode {
      */
     public Limit regionLimit(Subject subject, Limit limit) {
         Long known = shares.getIfPresent(subject);
-        long sn = known == null ? unknownShare : known;
+        return regionLimit(limit, known == null ? unknownShare : known);
+    }
+
+    /** {@code limit} at the share {@code sn} (in {@link RegionShares#SCALE}), at least one unit. */
+    public static Limit regionLimit(Limit limit, long sn) {
         long l = Math.max(1, Math.floorDiv(limit.limit() * sn, RegionShares.SCALE));
         long b = limit.algorithm().hasBurst() ? Math.max(1, Math.floorDiv(limit.burst() * sn, RegionShares.SCALE)) : l;
         return new Limit(limit.algorithm(), b, l, limit.periodMs());

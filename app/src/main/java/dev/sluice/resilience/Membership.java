@@ -99,7 +99,11 @@ public class Membership {
      * (so no share is zero; n nodes together admit at most {@code n - 1} units more than the limit).
      */
     public Limit share(Limit limit) {
-        int n = nodes();
+        return share(limit, nodes());
+    }
+
+    /** {@code limit} divided among {@code n} nodes, each rounded up: what each decides on in-process. */
+    public static Limit share(Limit limit, int n) {
         if (n == 1) {
             return limit;
         }

@@ -80,4 +80,39 @@ final class RegionScripts {
                 Long.toString(initial),
                 Long.toString(r.ttlMs()));
     }
+
+    /**
+     * A global token bucket's reconciliation charge of {@code units} at {@code now}, as
+     * RedisScriptStore.charge sends it: the charge's marker {@code marker} as the second key.
+     */
+    @SuppressWarnings("unchecked")
+    static List<Long> charge(
+            RedisNode redis,
+            Region r,
+            String bucket,
+            String marker,
+            long burst,
+            long periodMicros,
+            long units,
+            long now,
+            long initial) {
+        return (List<Long>) redis.call(
+                "EVAL",
+                LuaScript.TOKEN_BUCKET.source(),
+                "3",
+                bucket,
+                marker,
+                r.state(),
+                Long.toString(burst),
+                Long.toString(burst),
+                Long.toString(periodMicros),
+                Long.toString(units),
+                Long.toString(now),
+                "charge",
+                "600000",
+                "g",
+                Long.toString(r.syncMicros()),
+                Long.toString(initial),
+                Long.toString(r.ttlMs()));
+    }
 }

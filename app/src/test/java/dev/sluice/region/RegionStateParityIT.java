@@ -88,11 +88,28 @@ class RegionStateParityIT {
                         random.nextInt(4) == 0 ? random.nextLong(3 * S) : random.nextLong(S / 20), real - lastReal);
                 lastReal = real;
                 String what = "seed " + seed + " step " + step;
-                switch (random.nextInt(6)) {
-                    case 0, 1 -> {
-                        long cost = random.nextInt(5) == 0 ? 0 : 1 + random.nextInt(7);
-                        dev.sluice.core.Outcome o = GlobalBucket.check(LIMIT, twin, bucket, cost, now, INITIAL, S);
-                        List<Long> r = check(now, cost);
+                switch (random.nextInt(7)) {
+                    case 0, 1, 6 -> {
+                        // one in three a reconciliation charge (forced, up to one burst of overdraft),
+                        // each under a marker of its own
+                        boolean charge = random.nextInt(3) == 0;
+                        long cost =
+                                charge ? 1 + random.nextInt(60) : random.nextInt(5) == 0 ? 0 : 1 + random.nextInt(7);
+                        dev.sluice.core.Outcome o = charge
+                                ? GlobalBucket.charge(LIMIT, twin, bucket, cost, now, INITIAL, S)
+                                : GlobalBucket.check(LIMIT, twin, bucket, cost, now, INITIAL, S);
+                        List<Long> r = charge
+                                ? RegionScripts.charge(
+                                        redis,
+                                        REGION,
+                                        BUCKET,
+                                        "sl:{global:p}:once:" + step,
+                                        50,
+                                        1_000_000,
+                                        cost,
+                                        now,
+                                        INITIAL)
+                                : check(now, cost);
                         dev.sluice.core.Decision d = o.decision();
                         assertThat(r)
                                 .as(what + ": the check's answer")
