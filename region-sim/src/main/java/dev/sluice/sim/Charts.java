@@ -28,6 +28,12 @@ final class Charts {
     static final int WIDTH = 960;
     static final int HEIGHT = 600;
 
+    /** A series whose name has this is drawn dashed (the same policy under another spread). */
+    static final String DASHED = "80/10/10";
+
+    /** The same for a run of more nodes. */
+    static final String DASHED_NODES = "N = 10";
+
     private Charts() {}
 
     /**
@@ -101,12 +107,20 @@ final class Charts {
         XYPlot plot = chart.getXYPlot();
         if (logX) {
             LogAxis x = new LogAxis(xLabel + ", log scale");
-            x.setNumberFormatOverride(new java.text.DecimalFormat("0"));
+            // a tick a decade (the unit is in log space)
+            x.setTickUnit(new org.jfree.chart.axis.NumberTickUnit(1));
+            x.setNumberFormatOverride(new java.text.DecimalFormat("0.###"));
             plot.setDomainAxis(x);
         }
-        XYLineAndShapeRenderer renderer = new XYLineAndShapeRenderer(true, false);
+        // the points marked where each is a run of its own (a log x: one per T, w or S)
+        XYLineAndShapeRenderer renderer = new XYLineAndShapeRenderer(true, logX);
         int i = 0;
         for (String name : series.keySet()) {
+            if (name.contains(DASHED) || name.contains(DASHED_NODES)) {
+                renderer.setSeriesStroke(
+                        i,
+                        new BasicStroke(1.5f, BasicStroke.CAP_BUTT, BasicStroke.JOIN_MITER, 10, new float[] {6, 4}, 0));
+            }
             renderer.setSeriesPaint(i++, colour(name));
         }
         plot.setRenderer(renderer);
@@ -127,6 +141,30 @@ final class Charts {
         }
         if (series.startsWith("static")) {
             return new Color(0x2ca02c);
+        }
+        if (series.startsWith("per-check")) {
+            return Color.BLACK;
+        }
+        if (series.startsWith("coalesce")) {
+            return new Color(0x1f77b4);
+        }
+        if (series.startsWith("lease")) {
+            return new Color(0x2ca02c);
+        }
+        if (series.startsWith("async")) {
+            return new Color(0xd62728);
+        }
+        if (series.startsWith("local-whole")) {
+            return new Color(0x8c564b);
+        }
+        if (series.startsWith("local")) {
+            return new Color(0x1f77b4);
+        }
+        if (series.startsWith("open")) {
+            return new Color(0xff7f0e);
+        }
+        if (series.startsWith("closed")) {
+            return new Color(0x9467bd);
         }
         if (series.startsWith("one exact")) {
             return Color.BLACK;
@@ -149,6 +187,8 @@ final class Charts {
         ChartUtils.saveChartAsPNG(
                 base.resolveSibling(base.getFileName() + ".png").toFile(), chart, WIDTH, HEIGHT);
         SVGGraphics2D g2 = new SVGGraphics2D(WIDTH, HEIGHT);
+        // the same file for the same run (JFreeSVG's default prefix is the time)
+        g2.setDefsKeyPrefix("_" + base.getFileName().toString().replaceAll("[^A-Za-z0-9]", "") + "_");
         chart.draw(g2, new Rectangle(0, 0, WIDTH, HEIGHT));
         SVGUtils.writeToSVG(base.resolveSibling(base.getFileName() + ".svg").toFile(), g2.getSVGElement());
     }

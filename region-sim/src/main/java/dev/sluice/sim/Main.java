@@ -14,7 +14,7 @@ public final class Main {
     record Options(String experiment, boolean quick, long seed, Path out) {}
 
     /** The experiments, and all of them. */
-    static final List<String> EXPERIMENTS = List.of("grid", "skew", "partition", "all");
+    static final List<String> EXPERIMENTS = List.of("grid", "skew", "partition", "outage", "hotkey", "all");
 
     private Main() {}
 
@@ -40,6 +40,12 @@ public final class Main {
         }
         if (o.experiment().equals("partition") || o.experiment().equals("all")) {
             results.addAll(Partitions.run(o));
+        }
+        if (o.experiment().equals("outage") || o.experiment().equals("all")) {
+            results.addAll(Outages.run(o));
+        }
+        if (o.experiment().equals("hotkey") || o.experiment().equals("all")) {
+            results.addAll(HotKey.run(o));
         }
         double wall = (System.nanoTime() - started) / 1e9;
         long checks = results.stream().mapToLong(Main::decided).sum();

@@ -5,7 +5,8 @@ import java.util.Arrays;
 /**
  * What one run measured over its measured span: checks, admitted, what one exact bucket fed the same
  * checks admitted, O over the span and over every window of W (p50, p99, max), FR, and the times of
- * the admissions (the run's and the exact bucket's).
+ * the admissions (the run's and the exact bucket's), the region of each admission, and the units
+ * charged to the stores by reconciliations after an outage.
  *
  * <p>O = (admitted − allowance) / allowance, with allowance = burst + L·T/W over a span T (for a
  * window of W: 2·L); FR = how many more checks the exact bucket admitted, as a fraction of the checks
@@ -23,9 +24,11 @@ public record Result(
         double falseRejects,
         long[] admittedAt,
         long[] exactAt,
+        int[] admittedIn,
         long[] regionChecks,
         long[] regionAdmitted,
         long messages,
+        long charged,
         double checksPerSecond) {
 
     /** How many windows of W a run's span is cut into, per W: each starts W/20 after the one before. */
@@ -38,14 +41,47 @@ public record Result(
             long exactAdmitted,
             long[] admittedAt,
             long[] exactAt,
+            int[] admittedIn,
             long[] regionChecks,
             long[] regionAdmitted,
             long messages,
+            long charged,
+            double checksPerSecond) {
+        return of(
+                sc,
+                sc.limit(),
+                checks,
+                admitted,
+                exactAdmitted,
+                admittedAt,
+                exactAt,
+                admittedIn,
+                regionChecks,
+                regionAdmitted,
+                messages,
+                charged,
+                checksPerSecond);
+    }
+
+    /** The same of a bucket whose burst is {@code burst} (not L): its allowance is burst + L·T/W. */
+    static Result of(
+            Scenario sc,
+            long burst,
+            long checks,
+            long admitted,
+            long exactAdmitted,
+            long[] admittedAt,
+            long[] exactAt,
+            int[] admittedIn,
+            long[] regionChecks,
+            long[] regionAdmitted,
+            long messages,
+            long charged,
             double checksPerSecond) {
         double l = sc.limit();
-        double allowance = l + l * sc.measureMicros() / sc.windowMicros();
+        double allowance = burst + l * sc.measureMicros() / sc.windowMicros();
         double overSpan = admitted / allowance - 1;
-        double[] windows = windows(sc, admittedAt);
+        double[] windows = windows(sc, admittedAt, burst);
         double p50 = windows.length == 0 ? Double.NaN : percentile(windows, 0.50);
         double p99 = windows.length == 0 ? Double.NaN : percentile(windows, 0.99);
         double max = windows.length == 0 ? Double.NaN : windows[windows.length - 1];
@@ -62,21 +98,28 @@ public record Result(
                 fr,
                 admittedAt,
                 exactAt,
+                admittedIn,
                 regionChecks.clone(),
                 regionAdmitted.clone(),
                 messages,
+                charged,
                 checksPerSecond);
     }
 
-    /** O of every window of W within the measured span (starts W/20 apart), sorted. */
-    static double[] windows(Scenario sc, long[] admittedAt) {
-        long w = sc.windowMicros();
+    /** O of every window of W within the measured span (starts W/20 apart), sorted; the bucket's burst {@code burst}. */
+    static double[] windows(Scenario sc, long[] admittedAt, long burst) {
         long from = sc.warmupMicros();
-        long to = from + sc.measureMicros();
+        return windows(admittedAt, from, from + sc.measureMicros(), sc.windowMicros(), (double) burst + sc.limit());
+    }
+
+    /**
+     * O of every window of {@code w} µs in [from, to) (starts w/20 apart), sorted: what {@code
+     * admittedAt} (sorted) holds in it against {@code allowance}.
+     */
+    static double[] windows(long[] admittedAt, long from, long to, long w, double allowance) {
         long step = Math.max(1, w / WINDOW_STEPS);
         int count = to - from < w ? 0 : (int) ((to - from - w) / step) + 1;
         double[] out = new double[count];
-        double allowance = 2.0 * sc.limit();
         int lo = 0;
         int hi = 0;
         for (int i = 0; i < count; i++) {

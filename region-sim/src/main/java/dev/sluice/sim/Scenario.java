@@ -22,6 +22,7 @@ import java.util.List;
  * @param warmupMicros simulated before anything is measured
  * @param measureMicros the span measured after the warm-up
  * @param shareFloor limiter.region.share-floor (φ = share-floor / R)
+ * @param outage one region's store not answering for a while (null: none)
  */
 public record Scenario(
         Mode mode,
@@ -39,7 +40,70 @@ public record Scenario(
         List<Partition> partitions,
         long warmupMicros,
         long measureMicros,
-        double shareFloor) {
+        double shareFloor,
+        Outage outage) {
+
+    /** A scenario whose stores all answer. */
+    public Scenario(
+            Mode mode,
+            int regions,
+            int nodes,
+            long syncMicros,
+            long rttMicros,
+            long jitterMicros,
+            double loss,
+            long windowMicros,
+            long limit,
+            double load,
+            Traffic traffic,
+            boolean poisson,
+            List<Partition> partitions,
+            long warmupMicros,
+            long measureMicros,
+            double shareFloor) {
+        this(
+                mode,
+                regions,
+                nodes,
+                syncMicros,
+                rttMicros,
+                jitterMicros,
+                loss,
+                windowMicros,
+                limit,
+                load,
+                traffic,
+                poisson,
+                partitions,
+                warmupMicros,
+                measureMicros,
+                shareFloor,
+                null);
+    }
+
+    /**
+     * Region {@code region}'s store (its Redis) not answering in [from, to): every call fails, its data
+     * is kept. Its nodes decide the global policy's checks by the policy's failure mode ({@code
+     * FailureModes}): {@code open} admits, {@code closed} denies, {@code local} decides each node's
+     * checks in-process on the region's last known share divided among its nodes ({@code
+     * RegionMode.regionLimit}, {@code Membership.share}), seeded from what the store last told that
+     * node, and charges the store with what it admitted before the node's first check after the
+     * store is back ({@code GlobalBucket.charge}). Nothing of the region's demand is shipped
+     * meanwhile, and a peer's shipment to it is answered with an error. {@code wholeLimit}: the
+     * {@code local} fallback a limiter without shares has — each node on the whole limit divided
+     * among the region's nodes (for comparison; not what Sluice does).
+     */
+    public record Outage(
+            int region, long fromMicros, long toMicros, dev.sluice.config.FailureMode failure, boolean wholeLimit) {
+        boolean down(int r, long t) {
+            return r == region && t >= fromMicros && t < toMicros;
+        }
+
+        /** How the curves name it. */
+        public String label() {
+            return wholeLimit ? "local-whole-limit" : failure.value();
+        }
+    }
 
     /** How the regions hold one limit between them. */
     public enum Mode {
@@ -107,6 +171,29 @@ public record Scenario(
                 partitions,
                 warmupMicros,
                 measureMicros,
-                shareFloor);
+                shareFloor,
+                outage);
+    }
+
+    /** The same scenario with {@code o} (null: none). */
+    public Scenario with(Outage o) {
+        return new Scenario(
+                mode,
+                regions,
+                nodes,
+                syncMicros,
+                rttMicros,
+                jitterMicros,
+                loss,
+                windowMicros,
+                limit,
+                load,
+                traffic,
+                poisson,
+                partitions,
+                warmupMicros,
+                measureMicros,
+                shareFloor,
+                o);
     }
 }

@@ -1,11 +1,14 @@
 package dev.sluice.sim;
 
+import dev.sluice.config.FailureMode;
 import dev.sluice.core.Limit;
 import dev.sluice.core.Outcome;
 import dev.sluice.core.TokenBucket;
 import dev.sluice.region.GlobalBucket;
+import dev.sluice.region.RegionMode;
 import dev.sluice.region.RegionShares;
 import dev.sluice.region.RegionState;
+import dev.sluice.resilience.Membership;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -24,9 +27,17 @@ import java.util.SplittableRandom;
  * period ships it), as RegionSync's ticker does. Beside it, one exact token bucket is fed every check at
  * the same time: what a single limiter would have admitted.
  *
- * <p>Not modelled: a node's over-limit cache, the store's latency and failures (the region's
- * checks are decided at their arrival), a peer's expiry (runs are shorter than an hour), and how many
- * subjects a batch carries.
+ * <p>A region's checks go to its nodes in turn (a load balancer's round robin). A {@link
+ * Scenario.Outage} takes one region's store away for a while: its checks are decided by the failure
+ * mode, in-process under {@code local} ({@link Membership#share}, {@link RegionMode#regionLimit},
+ * the node's bucket a {@link TokenBucket}, as {@code InProcessStore} keeps it), and each node's
+ * debt is charged to the store ({@link GlobalBucket#charge}) before its first check after the store
+ * is back, as {@code FailureModes} does it.
+ *
+ * <p>Not modelled: a node's over-limit cache, the store's latency (the region's checks are decided
+ * at their arrival), the time the breaker takes to judge a store down (each check of an outage goes
+ * to the failure mode at once), a peer's expiry (runs are shorter than its default hour), and how
+ * many subjects a batch carries.
  */
 public final class Simulation {
     /** RegionSync's default: a shipment not answered within it failed. */
@@ -73,8 +84,17 @@ public final class Simulation {
     private final long[] regionAdmitted;
     private long[] admittedAt = new long[1 << 12];
     private int admittedCount;
+    private int[] admittedIn = new int[1 << 12];
     private long[] exactAt = new long[1 << 12];
     private int exactCount;
+    private long charged;
+
+    // the nodes: whose turn it is, and the local failure mode's state per region and node
+    private final int[] turn;
+    private final long[][] lastLeft;
+    private final Limit[][] localShare;
+    private final String[][] localBucket;
+    private final String[][] seedBucket;
     private long decided;
     private long messages;
 
@@ -128,6 +148,14 @@ public final class Simulation {
         this.real = new boolean[n];
         this.regionChecks = new long[n];
         this.regionAdmitted = new long[n];
+        this.turn = new int[n];
+        this.lastLeft = new long[n][sc.nodes()];
+        for (long[] row : lastLeft) {
+            Arrays.fill(row, -1);
+        }
+        this.localShare = new Limit[n][sc.nodes()];
+        this.localBucket = new String[n][sc.nodes()];
+        this.seedBucket = new String[n][sc.nodes()];
     }
 
     /** Runs {@code sc} with {@code seed}. */
@@ -195,9 +223,11 @@ public final class Simulation {
                 exactAdmitted,
                 Arrays.copyOf(admittedAt, admittedCount),
                 Arrays.copyOf(exactAt, exactCount),
+                Arrays.copyOf(admittedIn, admittedCount),
                 regionChecks,
                 regionAdmitted,
                 messages,
+                charged,
                 decided / Math.max(seconds, 1e-9));
     }
 
@@ -222,8 +252,16 @@ public final class Simulation {
         if (exactly.write() != null) {
             exact = exactly.write();
         }
-        Outcome o =
-                switch (sc.mode()) {
+        int node = turn[r];
+        turn[r] = (node + 1) % sc.nodes();
+        Scenario.Outage outage = sc.outage();
+        boolean down = outage != null && outage.down(r, t);
+        if (!down && localShare[r][node] != null) {
+            reconcile(r, node, t);
+        }
+        Outcome o = down
+                ? fallback(outage, r, node, t)
+                : switch (sc.mode()) {
                     case SLUICE -> {
                         // the region's demand of the current sync period, as the region state counts it
                         long k = Math.floorDiv(t, sc.syncMicros());
@@ -239,8 +277,14 @@ public final class Simulation {
                     case REPLICATION -> TokenBucket.decide(full, buckets[r], 1, t);
                     case STATIC -> TokenBucket.decide(split, buckets[r], 1, t);
                 };
-        if (o.write() != null) {
-            buckets[r] = o.write();
+        if (down) {
+            // decided without the store: nothing written to it
+        } else {
+            if (o.write() != null) {
+                buckets[r] = o.write();
+            }
+            // what the store last told this node was left (FailureModes.remember)
+            lastLeft[r][node] = o.decision().remaining();
         }
         boolean allowed = o.decision().allowed();
         if (allowed && sc.mode() == Scenario.Mode.REPLICATION) {
@@ -263,9 +307,84 @@ public final class Simulation {
             regionAdmitted[r]++;
             if (admittedCount == admittedAt.length) {
                 admittedAt = Arrays.copyOf(admittedAt, admittedCount * 2);
+                admittedIn = Arrays.copyOf(admittedIn, admittedCount * 2);
             }
+            admittedIn[admittedCount] = r;
             admittedAt[admittedCount++] = t;
         }
+    }
+
+    /**
+     * A check of region {@code r}'s node while its store does not answer, by the failure mode
+     * (FailureModes.decide): under {@code local} the node's first such check makes its bucket — the
+     * region's last known share, divided among its nodes, seeded from what the store last told the
+     * node was left (scaled to the node's share), with a shadow of the seed alone — and every check
+     * takes one unit from it.
+     */
+    private Outcome fallback(Scenario.Outage outage, int r, int node, long t) {
+        if (outage.failure() != FailureMode.LOCAL) {
+            boolean open = outage.failure() == FailureMode.OPEN;
+            return new Outcome(new dev.sluice.core.Decision(open, full.burst(), 0, 0, 0, t), null, -1);
+        }
+        if (localShare[r][node] == null) {
+            Limit region = outage.wholeLimit()
+                    ? full
+                    : RegionMode.regionLimit(
+                            full,
+                            sc.mode() == Scenario.Mode.SLUICE
+                                    ? states[r].share(t, RegionShares.initial(n))
+                                    : RegionShares.SCALE);
+            Limit share = Membership.share(region, sc.nodes());
+            localShare[r][node] = share;
+            long left = lastLeft[r][node];
+            long seed = left < 0
+                    ? 0
+                    : share.burst() - Math.min(share.burst(), Math.max(0, left) * share.burst() / region.burst());
+            localBucket[r][node] = null;
+            seedBucket[r][node] = null;
+            if (seed > 0) {
+                localBucket[r][node] = TokenBucket.decide(share, null, seed, t).write();
+                seedBucket[r][node] = TokenBucket.decide(share, null, seed, t).write();
+            }
+        }
+        Outcome o = TokenBucket.decide(localShare[r][node], localBucket[r][node], 1, t);
+        if (o.write() != null) {
+            localBucket[r][node] = o.write();
+        }
+        return new Outcome(o.decision(), null, -1);
+    }
+
+    /**
+     * FailureModes.reconcile, before the node's first check after its store is back: what the local
+     * bucket still counts as used beyond what its seed still counts (at most one burst of the whole
+     * limit) is charged to the store, whole.
+     */
+    private void reconcile(int r, int node, long t) {
+        Limit share = localShare[r][node];
+        long seedLeft =
+                TokenBucket.decide(share, seedBucket[r][node], 0, t).decision().remaining();
+        long left =
+                TokenBucket.decide(share, localBucket[r][node], 0, t).decision().remaining();
+        long used = Math.min(full.burst(), seedLeft - left);
+        localShare[r][node] = null;
+        localBucket[r][node] = null;
+        seedBucket[r][node] = null;
+        if (used <= 0) {
+            return;
+        }
+        charged += used;
+        Outcome o = sc.mode() == Scenario.Mode.SLUICE
+                ? GlobalBucket.charge(full, states[r], buckets[r], used, t, RegionShares.initial(n), sc.syncMicros())
+                : TokenBucket.charge(full, buckets[r], used, t);
+        if (o.write() != null) {
+            buckets[r] = o.write();
+        }
+        lastLeft[r][node] = o.decision().remaining();
+    }
+
+    /** Whether region {@code r}'s store does not answer at {@code t}. */
+    private boolean storeDown(int r, long t) {
+        return sc.outage() != null && sc.outage().down(r, t);
     }
 
     /** Whether a call from {@code a} to {@code b} at {@code t} is refused at once (a cut that is not a black hole). */
@@ -310,6 +429,10 @@ public final class Simulation {
             replicate(r, t);
             return;
         }
+        if (storeDown(r, t)) {
+            // its claim (region.lua's ship) fails: nothing shipped, nobody probed
+            return;
+        }
         boolean[] reach = reachable[r][node];
         long[] busy = busyUntil[r][node];
         long shipAt = t;
@@ -329,6 +452,10 @@ public final class Simulation {
             if (lostThere || lostBack || !up(r, p, t) || !up(p, r, t + there) || there + back > SHIP_TIMEOUT_MICROS) {
                 busy[p] = t + SHIP_TIMEOUT_MICROS;
                 shipAt = Math.max(shipAt, t + Math.min(SHIP_TIMEOUT_MICROS, sc.syncMicros() / 4));
+            } else if (storeDown(p, t + there)) {
+                // answered with an error (the peer cannot write what it is sent): still unreachable
+                busy[p] = t + there + back;
+                shipAt = Math.max(shipAt, t + Math.min(there + back, sc.syncMicros() / 4));
             } else if (there + back <= sc.syncMicros() / 4) {
                 reach[p] = true;
                 shipAt = Math.max(shipAt, t + there + back);
@@ -353,6 +480,9 @@ public final class Simulation {
 
     /** RegionSync.shipTo for the one subject: claim, send to the reachable peers that are not busy, record what each took. */
     private void ship(int r, int node, long t) {
+        if (storeDown(r, t)) {
+            return;
+        }
         long k = Math.floorDiv(t, sc.syncMicros());
         long demand = demandPeriod[r] == k ? demandLast[r] : demandPeriod[r] == k - 1 ? demandNow[r] : 0;
         // a subject the peers hold at most f of, asked little of: not claimed (nothing would be sent)
@@ -388,6 +518,13 @@ public final class Simulation {
             }
             long there = oneWay();
             boolean delivered = up(r, p, t) && !lost();
+            if (delivered && storeDown(p, t + there)) {
+                // the peer answers with an error: not taken, and it is unreachable until a probe is
+                long answered = t + there + oneWay();
+                busy[p] = Math.max(busy[p], answered);
+                schedule(answered, () -> reach[peer] = false);
+                continue;
+            }
             if (delivered) {
                 long arrives = t + there;
                 schedule(arrives, () -> states[peer].apply(names[r], claim.period(), claim.demand(), arrives));

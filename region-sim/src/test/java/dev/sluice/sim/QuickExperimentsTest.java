@@ -11,7 +11,10 @@ import org.junit.jupiter.api.Test;
  * What CI runs of the simulator (issue 19): every experiment's {@code --quick} variant through the
  * command line, into target/, and issue 18's targets asserted at the reference points (S = 1 s,
  * RTT 150 ms, R = 3, offered 2 × L, Poisson arrivals): O_p99 ≤ 2 % at W = 60 s and ≤ 5 % at W = 1 s
- * with FR ≤ 1 %, and a partition of 60 s admitting at most 1.10 × its allowance.
+ * with FR ≤ 1 %, and a partition of 60 s admitting at most 1.10 × its allowance; a region's Redis
+ * down under {@code local} or {@code closed} admitting no more than the allowance (and {@code open}
+ * more); and of a hot key's batching strategies, coalescing never over the bucket's bound, leasing
+ * cutting the store calls, and counting in-process with asynchronous flushes going over.
  */
 class QuickExperimentsTest {
     private static final Path OUT = Path.of("target", "region-sim-quick");
@@ -27,7 +30,13 @@ class QuickExperimentsTest {
                 "skew-fr.png",
                 "skew-step.svg",
                 "partition.csv",
-                "partition-60s.png")) {
+                "partition-60s.png",
+                "outage.csv",
+                "outage-60s.svg",
+                "outage-allowance.png",
+                "hotkey.csv",
+                "hotkey-on-off-burst10.png",
+                "hotkey-steady-burst1000.svg")) {
             assertThat(OUT.resolve(file)).as(file).exists();
             assertThat(Files.size(OUT.resolve(file))).as(file).isPositive();
         }
@@ -62,5 +71,62 @@ class QuickExperimentsTest {
                         .max()
                         .orElseThrow())
                 .isGreaterThan(1.10);
+
+        // outage_s,spread,failure_mode,admitted_during,of_allowance,...
+        List<String[]> outages = Files.readAllLines(OUT.resolve("outage.csv")).stream()
+                .skip(1)
+                .map(r -> r.split(","))
+                .toList();
+        assertThat(outages).hasSize(2 * Outages.QUICK_SECONDS.length * Outages.MODES.size());
+        for (String[] c : outages) {
+            if (c[2].equals("local") || c[2].equals("closed")) {
+                assertThat(Double.parseDouble(c[4]))
+                        .as("r0's Redis down " + c[0] + " s, " + c[1] + ", " + c[2] + ": admitted of the allowance")
+                        .isLessThanOrEqualTo(1.0);
+            }
+        }
+        assertThat(outages.stream()
+                        .filter(c -> c[2].equals("open") && c[0].equals("60"))
+                        .mapToDouble(c -> Double.parseDouble(c[4]))
+                        .min()
+                        .orElseThrow())
+                .as("open admits more than the allowance through a 60 s outage")
+                .isGreaterThan(1.10);
+        // load_shape,strategy,window_ms,nodes,burst,store_calls,calls_per_admitted,wait_mean_ms,wait_max_ms,
+        // O100_p99,O100_max,policy,...
+        List<String[]> hot = Files.readAllLines(OUT.resolve("hotkey.csv")).stream()
+                .skip(1)
+                .map(r -> r.split(","))
+                .toList();
+        for (String[] c : hot) {
+            if (c[1].equals("coalesce") || c[1].equals("per-check")) {
+                assertThat(Double.parseDouble(c[10]))
+                        .as(String.join(",", c) + ": no 100 ms window over the bucket's allowance")
+                        .isLessThanOrEqualTo(0);
+            }
+        }
+        double perCheck = calls(hot, "steady", "per-check", "0", "1000");
+        double lease = calls(hot, "steady", "lease", "10", "1000");
+        assertThat(perCheck).isGreaterThan(2); // 2 x L offered: every check is a call
+        assertThat(lease).as("a lease of 10 ms").isLessThan(perCheck / 5);
+        assertThat(hot.stream()
+                        .filter(c -> c[1].equals("async") && c[0].equals("on-off"))
+                        .mapToDouble(c -> Double.parseDouble(c[10]))
+                        .max()
+                        .orElseThrow())
+                .as("counting in-process, flushed every w: a burst goes over")
+                .isGreaterThan(0);
+    }
+
+    private static double calls(List<String[]> hot, String shape, String strategy, String windowMs, String burst) {
+        return hot.stream()
+                .filter(c -> c[0].equals(shape)
+                        && c[1].equals(strategy)
+                        && c[2].equals(windowMs)
+                        && c[3].equals("3")
+                        && c[4].equals(burst))
+                .mapToDouble(c -> Double.parseDouble(c[6]))
+                .findFirst()
+                .orElseThrow();
     }
 }
