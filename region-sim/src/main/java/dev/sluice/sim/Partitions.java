@@ -14,6 +14,8 @@ import java.util.Map;
  * regions admitted during the partition against its allowance (burst + L·T/W; issue 18's target ≤
  * 1.10 of it), FR, O, and how long after the heal the admitted rate is back within 10 % of one exact
  * bucket's for good (partition.csv); the cumulative admitted against the L·t envelope for T = 60 s.
+ * The same with refused links where the load's spread moves at the cut: from the cut-off region to
+ * another one (10/10/80 then 80/10/10), and into it (80/10/10 then 10/10/80).
  */
 final class Partitions {
     static final long[] SECONDS = {1, 10, 60, 300};
@@ -28,6 +30,27 @@ final class Partitions {
     }
 
     static Scenario scenario(Scenario.Mode mode, long seconds, boolean blackhole) {
+        return scenario(mode, seconds, blackhole, Traffic.uniform());
+    }
+
+    /**
+     * The loads whose spread moves at the cut (links refused): what the cut-off region held before
+     * the cut is what the others keep reserved for it, and what it may decide on, for the whole cut.
+     */
+    record Shift(String name, Traffic traffic) {}
+
+    static List<Shift> shifts() {
+        return List.of(
+                new Shift("33/33/33", Traffic.uniform()),
+                new Shift(
+                        "10/10/80 then 80/10/10 at the cut",
+                        Traffic.step(Traffic.skewed(0.1, 0.1, 0.8), Traffic.skewed(0.8, 0.1, 0.1), START)),
+                new Shift(
+                        "80/10/10 then 10/10/80 at the cut",
+                        Traffic.step(Traffic.skewed(0.8, 0.1, 0.1), Traffic.skewed(0.1, 0.1, 0.8), START)));
+    }
+
+    static Scenario scenario(Scenario.Mode mode, long seconds, boolean blackhole, Traffic traffic) {
         long t = seconds * 1_000_000;
         return new Scenario(
                 mode,
@@ -40,7 +63,7 @@ final class Partitions {
                 1_000_000,
                 100,
                 2,
-                Traffic.uniform(),
+                traffic,
                 true,
                 List.of(new Scenario.Partition(2, -1, START, START + t, blackhole)),
                 START,
@@ -53,38 +76,45 @@ final class Partitions {
         List<String> rows = new ArrayList<>();
         Map<String, double[][]> cumulative = new LinkedHashMap<>();
         long seed = o.seed() + 2_000;
+        long shifted = o.seed() + 2_500; // the shifts' seeds apart: the uniform runs keep theirs
         for (long seconds : o.quick() ? QUICK_SECONDS : SECONDS) {
-            for (boolean blackhole : new boolean[] {false, true}) {
-                seed++;
-                for (Scenario.Mode mode : Scenario.Mode.values()) {
-                    Scenario sc = scenario(mode, seconds, blackhole);
-                    Result r = Simulation.run(sc, seed);
-                    results.add(r);
-                    long healed = START + seconds * 1_000_000;
-                    int during = Result.count(r.admittedAt(), START, healed);
-                    double allowance = sc.limit() + (double) sc.limit() * seconds * 1_000_000 / sc.windowMicros();
-                    rows.add(String.format(
-                                    Locale.ROOT,
-                                    "%d,%s,%d,%.4f,%.3f,",
-                                    seconds,
-                                    blackhole ? "blackhole" : "refused",
-                                    during,
-                                    during / allowance,
-                                    converged(r, healed) / 1e6)
-                            + Csv.row(r));
-                    if (seconds == 60 && !blackhole) {
-                        if (cumulative.isEmpty()) {
-                            cumulative.put("envelope burst + L·t", envelope(sc, seconds));
-                            cumulative.put("one exact bucket", cumulativeOf(sc, r.exactAt(), seconds));
+            for (Shift shift : shifts()) {
+                for (boolean blackhole : new boolean[] {false, true}) {
+                    if (blackhole && !shift.name().equals("33/33/33")) {
+                        continue;
+                    }
+                    long runSeed = shift.name().equals("33/33/33") ? ++seed : ++shifted;
+                    for (Scenario.Mode mode : Scenario.Mode.values()) {
+                        Scenario sc = scenario(mode, seconds, blackhole, shift.traffic());
+                        Result r = Simulation.run(sc, runSeed);
+                        results.add(r);
+                        long healed = START + seconds * 1_000_000;
+                        int during = Result.count(r.admittedAt(), START, healed);
+                        double allowance = sc.limit() + (double) sc.limit() * seconds * 1_000_000 / sc.windowMicros();
+                        rows.add(String.format(
+                                        Locale.ROOT,
+                                        "%d,%s,%s,%d,%.4f,%.3f,",
+                                        seconds,
+                                        blackhole ? "blackhole" : "refused",
+                                        shift.name(),
+                                        during,
+                                        during / allowance,
+                                        converged(r, healed) / 1e6)
+                                + Csv.row(r));
+                        if (seconds == 60 && !blackhole && shift.name().equals("33/33/33")) {
+                            if (cumulative.isEmpty()) {
+                                cumulative.put("envelope burst + L·t", envelope(sc, seconds));
+                                cumulative.put("one exact bucket", cumulativeOf(sc, r.exactAt(), seconds));
+                            }
+                            cumulative.put(mode.label(), cumulativeOf(sc, r.admittedAt(), seconds));
                         }
-                        cumulative.put(mode.label(), cumulativeOf(sc, r.admittedAt(), seconds));
                     }
                 }
             }
         }
         Csv.writeRows(
                 o.out().resolve("partition.csv"),
-                "partition_s,link,admitted_during,of_allowance,converged_s," + Csv.HEADER,
+                "partition_s,link,traffic,admitted_during,of_allowance,converged_s," + Csv.HEADER,
                 rows);
         if (!cumulative.isEmpty()) {
             Charts.lines(

@@ -51,27 +51,26 @@ class QuickExperimentsTest {
                 assertThat(Double.parseDouble(c[10])).as("FR " + row).isLessThanOrEqualTo(0.01);
             }
         }
-        // partition_s,link,admitted_during,of_allowance,converged_s,policy,...
-        List<String> partitions = Files.readAllLines(OUT.resolve("partition.csv"));
-        long checked = partitions.stream()
+        // partition_s,link,traffic,admitted_during,of_allowance,converged_s,policy,...
+        List<String[]> partitions = Files.readAllLines(OUT.resolve("partition.csv")).stream()
                 .skip(1)
                 .map(r -> r.split(","))
-                .filter(c -> c[5].equals("sluice"))
-                .peek(c -> assertThat(Double.parseDouble(c[3]))
-                        .as("partition of " + c[0] + " s, " + c[1] + ": admitted of the allowance")
+                .toList();
+        long checked = partitions.stream()
+                .filter(c -> c[6].equals("sluice"))
+                .peek(c -> assertThat(Double.parseDouble(c[4]))
+                        .as("partition of " + c[0] + " s, " + c[1] + ", " + c[2] + ": admitted of the allowance")
                         .isLessThanOrEqualTo(1.10))
                 .count();
-        assertThat(checked).isEqualTo(6);
+        // 3 spans x (uniform refused and black-holed, two shifts refused)
+        assertThat(checked).isEqualTo(12);
         // and counter replication goes past it in the same runs, which is what the shares are for
         assertThat(partitions.stream()
-                        .skip(1)
-                        .map(r -> r.split(","))
-                        .filter(c -> c[5].equals("replication") && c[0].equals("60"))
-                        .mapToDouble(c -> Double.parseDouble(c[3]))
+                        .filter(c -> c[6].equals("replication") && c[0].equals("60") && c[2].equals("33/33/33"))
+                        .mapToDouble(c -> Double.parseDouble(c[4]))
                         .max()
                         .orElseThrow())
                 .isGreaterThan(1.10);
-
         // outage_s,spread,failure_mode,admitted_during,of_allowance,...
         List<String[]> outages = Files.readAllLines(OUT.resolve("outage.csv")).stream()
                 .skip(1)
