@@ -872,6 +872,20 @@ class MultiRegionIT {
             int seconds,
             List<dev.sluice.sim.Scenario.Partition> partitions,
             double within) {
+        againstTheSimulator(name, real, rates, warmupSeconds, seconds, partitions, within, L, 1_000_000);
+    }
+
+    /** The same for a bucket of {@code limit} (and burst) per {@code windowMicros}. */
+    private static void againstTheSimulator(
+            String name,
+            Figures real,
+            Map<String, Integer> rates,
+            int warmupSeconds,
+            int seconds,
+            List<dev.sluice.sim.Scenario.Partition> partitions,
+            double within,
+            long limit,
+            long windowMicros) {
         double total = rates.values().stream().mapToInt(Integer::intValue).sum();
         double[] weights =
                 REGIONS.stream().mapToDouble(r -> rates.get(r) / total).toArray();
@@ -884,9 +898,9 @@ class MultiRegionIT {
                         2_000 * RegionTopology.ONE_WAY_MS,
                         1_000 * RegionTopology.JITTER_MS,
                         0,
-                        1_000_000,
-                        L,
-                        total / L,
+                        windowMicros,
+                        limit,
+                        total * windowMicros / 1e6 / limit,
                         dev.sluice.sim.Traffic.skewed(weights),
                         false,
                         partitions,
@@ -968,6 +982,18 @@ class MultiRegionIT {
         steady.addAll(offer("minute", "w60-steady", Map.of("a", 160, "b", 20, "c", 20), 80));
         Figures f = figures(minute, steady, start + TimeUnit.SECONDS.toNanos(5));
         report("W = 60 s, 80/10/10 2x L, steady (75 s after the burst was taken)", f);
+        // the simulator drains the burst by the offered load instead: 100 a second over L empties 6,000 in
+        // 60 s, so a warm-up of 125 s ends in the same steady state the drain above starts
+        againstTheSimulator(
+                "W = 60 s, 80/10/10 2x L, steady",
+                f,
+                Map.of("a", 160, "b", 20, "c", 20),
+                125,
+                75,
+                List.of(),
+                0.01,
+                6000,
+                60_000_000);
         for (String r : REGIONS) {
             long mine = steady.stream()
                     .filter(x -> x.region().equals(r) && x.atNanos() >= start && x.status() == 200)
@@ -977,6 +1003,19 @@ class MultiRegionIT {
         }
         Figures c = cold.get();
         report("W = 60 s, 80/10/10 2x L, 30 s from cold", c);
+        // from cold the burst is split by the initial shares before any demand is known: a dynamic the
+        // simulator must reproduce too (0.59 percentage points apart at 15:38 UTC; asserted at 3, as
+        // earlier runs here saw FR up to 0.44 from cold, 2.3 points off)
+        againstTheSimulator(
+                "W = 60 s, 80/10/10 2x L, 30 s from cold",
+                c,
+                Map.of("a", 160, "b", 20, "c", 20),
+                0,
+                30,
+                List.of(),
+                0.03,
+                6000,
+                60_000_000);
         assertThat(c.errors()).isZero();
         assertThat(c.o()).isLessThanOrEqualTo(0.0);
         assertThat(f.errors()).isZero();
