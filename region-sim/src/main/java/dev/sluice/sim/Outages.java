@@ -23,7 +23,9 @@ import java.util.Map;
 final class Outages {
     static final long[] SECONDS = {1, 10, 60, 300};
     static final long[] QUICK_SECONDS = {1, 10, 60};
-    static final long START = 20_000_000;
+    /** When r0's Redis fails: as a partition starts (the cumulative plots count from it). */
+    static final long START = Partitions.START;
+
     static final long AFTER = 30_000_000;
 
     /** The failure modes compared: Sluice's three, and {@code local} on the whole limit. */
@@ -96,10 +98,10 @@ final class Outages {
                             .add(new double[] {seconds, during / allowance});
                     if (seconds == 60 && spread.equals("33/33/33")) {
                         if (cumulative.isEmpty()) {
-                            cumulative.put("envelope burst + L·t", envelope(sc, seconds));
-                            cumulative.put("one exact bucket", cumulativeOf(r.exactAt(), seconds));
+                            cumulative.put("envelope burst + L·t", Partitions.envelope(sc, seconds));
+                            cumulative.put("one exact bucket", Partitions.cumulativeOf(r.exactAt(), seconds));
                         }
-                        cumulative.put(mode.label(), cumulativeOf(r.admittedAt(), seconds));
+                        cumulative.put(mode.label(), Partitions.cumulativeOf(r.admittedAt(), seconds));
                     }
                 }
             }
@@ -144,21 +146,5 @@ final class Outages {
             }
         }
         return count;
-    }
-
-    private static double[][] cumulativeOf(long[] times, long seconds) {
-        int steps = (int) seconds * 10;
-        double[][] points = new double[steps + 1][];
-        for (int i = 0; i <= steps; i++) {
-            long t = START + i * 100_000L;
-            points[i] = new double[] {i / 10.0, Result.count(times, START, t)};
-        }
-        return points;
-    }
-
-    private static double[][] envelope(Scenario sc, long seconds) {
-        return new double[][] {
-            {0, sc.limit()}, {seconds, sc.limit() + (double) sc.limit() * seconds * 1_000_000 / sc.windowMicros()}
-        };
     }
 }

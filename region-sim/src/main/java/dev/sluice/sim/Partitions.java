@@ -104,9 +104,9 @@ final class Partitions {
                         if (seconds == 60 && !blackhole && shift.name().equals("33/33/33")) {
                             if (cumulative.isEmpty()) {
                                 cumulative.put("envelope burst + L·t", envelope(sc, seconds));
-                                cumulative.put("one exact bucket", cumulativeOf(sc, r.exactAt(), seconds));
+                                cumulative.put("one exact bucket", cumulativeOf(r.exactAt(), seconds));
                             }
-                            cumulative.put(mode.label(), cumulativeOf(sc, r.admittedAt(), seconds));
+                            cumulative.put(mode.label(), cumulativeOf(r.admittedAt(), seconds));
                         }
                     }
                 }
@@ -147,7 +147,8 @@ final class Partitions {
         return last - healed;
     }
 
-    private static double[][] cumulativeOf(Scenario sc, long[] times, long seconds) {
+    /** What {@code times} (sorted) hold from {@link #START} on, every 100 ms for {@code seconds}: {seconds since, count}. */
+    static double[][] cumulativeOf(long[] times, long seconds) {
         int steps = (int) seconds * 10;
         double[][] points = new double[steps + 1][];
         for (int i = 0; i <= steps; i++) {
@@ -157,7 +158,8 @@ final class Partitions {
         return points;
     }
 
-    private static double[][] envelope(Scenario sc, long seconds) {
+    /** The allowance burst + L·t over {@code seconds} from the start, as two points. */
+    static double[][] envelope(Scenario sc, long seconds) {
         return new double[][] {
             {0, sc.limit()}, {seconds, sc.limit() + (double) sc.limit() * seconds * 1_000_000 / sc.windowMicros()}
         };

@@ -34,36 +34,7 @@ public record Result(
     /** How many windows of W a run's span is cut into, per W: each starts W/20 after the one before. */
     static final int WINDOW_STEPS = 20;
 
-    static Result of(
-            Scenario sc,
-            long checks,
-            long admitted,
-            long exactAdmitted,
-            long[] admittedAt,
-            long[] exactAt,
-            int[] admittedIn,
-            long[] regionChecks,
-            long[] regionAdmitted,
-            long messages,
-            long charged,
-            double checksPerSecond) {
-        return of(
-                sc,
-                sc.limit(),
-                checks,
-                admitted,
-                exactAdmitted,
-                admittedAt,
-                exactAt,
-                admittedIn,
-                regionChecks,
-                regionAdmitted,
-                messages,
-                charged,
-                checksPerSecond);
-    }
-
-    /** The same of a bucket whose burst is {@code burst} (not L): its allowance is burst + L·T/W. */
+    /** The measured figures of a run on a bucket of {@code burst} (L in the scenarios of regions): its allowance is burst + L·T/W. */
     static Result of(
             Scenario sc,
             long burst,

@@ -218,6 +218,7 @@ public final class Simulation {
         double seconds = (System.nanoTime() - started) / 1e9;
         return Result.of(
                 sc,
+                sc.limit(),
                 checks,
                 admitted,
                 exactAdmitted,
