@@ -155,30 +155,17 @@ public record Scenario(
 
     /** The same scenario under another mode. */
     public Scenario with(Mode m) {
-        return new Scenario(
-                m,
-                regions,
-                nodes,
-                syncMicros,
-                rttMicros,
-                jitterMicros,
-                loss,
-                windowMicros,
-                limit,
-                load,
-                traffic,
-                poisson,
-                partitions,
-                warmupMicros,
-                measureMicros,
-                shareFloor,
-                outage);
+        return copy(m, outage);
     }
 
     /** The same scenario with {@code o} (null: none). */
     public Scenario with(Outage o) {
+        return copy(mode, o);
+    }
+
+    private Scenario copy(Mode m, Outage o) {
         return new Scenario(
-                mode,
+                m,
                 regions,
                 nodes,
                 syncMicros,
