@@ -28,11 +28,11 @@ final class Charts {
     static final int WIDTH = 960;
     static final int HEIGHT = 600;
 
-    /** A series whose name has this is drawn dashed (the same policy under another spread). */
-    static final String DASHED = "80/10/10";
-
-    /** The same for a run of more nodes. */
-    static final String DASHED_NODES = "N = 10";
+    /**
+     * A series whose name has one of these is drawn dashed: the same policy under another spread,
+     * with more nodes, or over jitterier links.
+     */
+    static final List<String> DASHED = List.of("80/10/10", "N = 10", "± 70 ms");
 
     private Charts() {}
 
@@ -116,7 +116,7 @@ final class Charts {
         XYLineAndShapeRenderer renderer = new XYLineAndShapeRenderer(true, logX);
         int i = 0;
         for (String name : series.keySet()) {
-            if (name.contains(DASHED) || name.contains(DASHED_NODES)) {
+            if (DASHED.stream().anyMatch(name::contains)) {
                 renderer.setSeriesStroke(
                         i,
                         new BasicStroke(1.5f, BasicStroke.CAP_BUTT, BasicStroke.JOIN_MITER, 10, new float[] {6, 4}, 0));

@@ -14,7 +14,7 @@ public final class Main {
     record Options(String experiment, boolean quick, long seed, Path out) {}
 
     /** The experiments, and all of them. */
-    static final List<String> EXPERIMENTS = List.of("grid", "skew", "partition", "outage", "hotkey", "all");
+    static final List<String> EXPERIMENTS = List.of("grid", "skew", "partition", "outage", "hotkey", "links", "all");
 
     private Main() {}
 
@@ -46,6 +46,9 @@ public final class Main {
         }
         if (o.experiment().equals("hotkey") || o.experiment().equals("all")) {
             results.addAll(HotKey.run(o));
+        }
+        if (o.experiment().equals("links") || o.experiment().equals("all")) {
+            results.addAll(Links.run(o));
         }
         double wall = (System.nanoTime() - started) / 1e9;
         long checks = results.stream().mapToLong(Main::decided).sum();

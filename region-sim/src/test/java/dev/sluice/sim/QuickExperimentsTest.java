@@ -36,7 +36,9 @@ class QuickExperimentsTest {
                 "outage-allowance.png",
                 "hotkey.csv",
                 "hotkey-on-off-burst10.png",
-                "hotkey-steady-burst1000.svg")) {
+                "hotkey-steady-burst1000.svg",
+                "links.csv",
+                "links-fr.png")) {
             assertThat(OUT.resolve(file)).as(file).exists();
             assertThat(Files.size(OUT.resolve(file))).as(file).isPositive();
         }
@@ -114,6 +116,32 @@ class QuickExperimentsTest {
                         .max()
                         .orElseThrow())
                 .as("counting in-process, flushed every w: a burst goes over")
+                .isGreaterThan(0);
+    }
+
+    @Test
+    void lossyLinksCostFalseRejectsNeverTheBound() throws Exception {
+        Path out = OUT.resolve("links");
+        Main.main(new String[] {"links", "--quick", "--out", out.toString()});
+        // spread,loss,jitter_ms,policy,regions,sync_ms,rtt_ms,window_s,load,O_p50,O_p99,O_max,O_span,FR,...
+        List<String[]> rows = Files.readAllLines(out.resolve("links.csv")).stream()
+                .skip(1)
+                .map(r -> r.split(","))
+                .toList();
+        assertThat(rows).hasSize(2 * Links.JITTER_MS.length * Links.QUICK_LOSS.length * 3);
+        for (String[] c : rows) {
+            if (c[3].equals("sluice")) {
+                assertThat(Double.parseDouble(c[11]))
+                        .as(String.join(",", c) + ": no window over the allowance")
+                        .isLessThanOrEqualTo(0);
+            }
+        }
+        // counter replication loses what a lost message carried: over the allowance at half the messages lost
+        assertThat(rows.stream()
+                        .filter(c -> c[3].equals("replication") && c[1].equals("0.50"))
+                        .mapToDouble(c -> Double.parseDouble(c[12]))
+                        .min()
+                        .orElseThrow())
                 .isGreaterThan(0);
     }
 
