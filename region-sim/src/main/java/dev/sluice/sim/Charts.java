@@ -6,7 +6,6 @@ import java.awt.Rectangle;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Comparator;
 import java.util.List;
 import org.jfree.chart.ChartFactory;
 import org.jfree.chart.ChartUtils;
@@ -35,51 +34,6 @@ final class Charts {
     static final List<String> DASHED = List.of("80/10/10", "N = 10", "± 70 ms");
 
     private Charts() {}
-
-    /**
-     * O_p99 against S, one line per policy, with the bound of Sluice's shares (O ≤ 0) and the
-     * accuracy others publish marked.
-     */
-    static void overAgainstSync(Path base, String title, List<Result> results) throws IOException {
-        if (results.isEmpty()) {
-            return;
-        }
-        XYSeriesCollection data = new XYSeriesCollection();
-        for (Scenario.Mode mode : Scenario.Mode.values()) {
-            XYSeries series = new XYSeries(mode.label());
-            results.stream()
-                    .filter(r -> r.scenario().mode() == mode)
-                    .sorted(Comparator.comparingLong(r -> r.scenario().syncMicros()))
-                    .forEach(r -> series.add(r.scenario().syncMicros() / 1000.0, r.overP99()));
-            data.addSeries(series);
-        }
-        JFreeChart chart = ChartFactory.createXYLineChart(
-                title, "sync period S (ms)", "O_p99 (0.05 = 5 %)", data, PlotOrientation.VERTICAL, true, false, false);
-        XYPlot plot = chart.getXYPlot();
-        LogAxis x = new LogAxis("sync period S (ms), log scale");
-        x.setBase(10);
-        x.setNumberFormatOverride(new java.text.DecimalFormat("0"));
-        plot.setDomainAxis(x);
-        // the reference points in view: from at least -1 to at least +0.25
-        org.jfree.data.Range range = org.jfree.data.general.DatasetUtils.findRangeBounds(data);
-        double low = Math.min(-1, range == null ? -1 : range.getLowerBound());
-        double high = Math.max(0.25, (range == null ? 0 : range.getUpperBound()) + 0.05);
-        plot.getRangeAxis().setRange(low, high);
-        XYLineAndShapeRenderer renderer = new XYLineAndShapeRenderer(true, true);
-        for (int i = 0; i < data.getSeriesCount(); i++) {
-            renderer.setSeriesPaint(i, colour((String) data.getSeriesKey(i)));
-        }
-        plot.setRenderer(renderer);
-        plot.setBackgroundPaint(Color.WHITE);
-        plot.setRangeGridlinePaint(Color.LIGHT_GRAY);
-        plot.setDomainGridlinePaint(Color.LIGHT_GRAY);
-        mark(plot, 0, "bound of the shares: O ≤ 0", Color.BLACK);
-        mark(plot, 0.05, "Databricks ~5 % (100 ms reports)", Color.GRAY);
-        mark(plot, 0.06, "Cloudflare 6 % mean error", Color.GRAY);
-        mark(plot, 0.10, "Akamai 10 %", Color.GRAY);
-        mark(plot, 0.20, "Akamai 20 % (1–3 s sharing)", Color.GRAY);
-        write(base, chart);
-    }
 
     /**
      * Lines, one per named series of {x, y} points, with labelled horizontal markers; a
@@ -127,8 +81,68 @@ final class Charts {
         plot.setBackgroundPaint(Color.WHITE);
         plot.setRangeGridlinePaint(Color.LIGHT_GRAY);
         plot.setDomainGridlinePaint(Color.LIGHT_GRAY);
-        markers.forEach((y, label) -> mark(plot, y, label, Color.GRAY));
+        // in order of height: Map.of's order differs from one JVM to the next, and so would the SVG
+        markers.keySet().stream().sorted().forEach(y -> mark(plot, y, markers.get(y), Color.GRAY));
         write(base, chart);
+    }
+
+    /** One panel of a {@link #panels} chart: its y axis, its series of {x, y} points, its markers. */
+    record Panel(String yLabel, java.util.Map<String, double[][]> series, java.util.Map<Double, String> markers) {}
+
+    /** Panels stacked over one shared x axis (logarithmic when {@code logX}), each with its own legend entries. */
+    static void panels(Path base, String title, String xLabel, boolean logX, List<Panel> panels) throws IOException {
+        org.jfree.chart.axis.ValueAxis x;
+        if (logX) {
+            LogAxis log = new LogAxis(xLabel + ", log scale");
+            log.setTickUnit(new org.jfree.chart.axis.NumberTickUnit(1));
+            log.setNumberFormatOverride(new java.text.DecimalFormat("0.###"));
+            x = log;
+        } else {
+            x = new org.jfree.chart.axis.NumberAxis(xLabel);
+        }
+        org.jfree.chart.plot.CombinedDomainXYPlot combined = new org.jfree.chart.plot.CombinedDomainXYPlot(x);
+        combined.setGap(12);
+        java.util.Set<String> named = new java.util.HashSet<>();
+        for (Panel p : panels) {
+            XYSeriesCollection data = new XYSeriesCollection();
+            XYLineAndShapeRenderer renderer = new XYLineAndShapeRenderer(true, true);
+            int i = 0;
+            for (var e : p.series().entrySet()) {
+                XYSeries s = new XYSeries(e.getKey(), false, true);
+                for (double[] point : e.getValue()) {
+                    s.add(point[0], point[1]);
+                }
+                data.addSeries(s);
+                Color c = colour(e.getKey());
+                renderer.setSeriesPaint(i, c.equals(OTHER) ? PALETTE[i % PALETTE.length] : c);
+                // a series named in an earlier panel is in the legend once
+                renderer.setSeriesVisibleInLegend(i, named.add(e.getKey()));
+                if (DASHED.stream().anyMatch(e.getKey()::contains)) {
+                    renderer.setSeriesStroke(
+                            i,
+                            new BasicStroke(
+                                    1.5f, BasicStroke.CAP_BUTT, BasicStroke.JOIN_MITER, 10, new float[] {6, 4}, 0));
+                }
+                i++;
+            }
+            XYPlot plot = new XYPlot(data, null, new org.jfree.chart.axis.NumberAxis(p.yLabel()), renderer);
+            plot.setBackgroundPaint(Color.WHITE);
+            plot.setRangeGridlinePaint(Color.LIGHT_GRAY);
+            plot.setDomainGridlinePaint(Color.LIGHT_GRAY);
+            // labels by height, left and right in turn, so that close ones do not overlap
+            List<Double> heights = p.markers().keySet().stream().sorted().toList();
+            for (int k = 0; k < heights.size(); k++) {
+                ValueMarker m = mark(plot, heights.get(k), p.markers().get(heights.get(k)), Color.GRAY);
+                if (k % 2 == 1) {
+                    m.setLabelAnchor(RectangleAnchor.TOP_RIGHT);
+                    m.setLabelTextAnchor(TextAnchor.BOTTOM_RIGHT);
+                }
+            }
+            combined.add(plot, 1);
+        }
+        JFreeChart chart = new JFreeChart(title, JFreeChart.DEFAULT_TITLE_FONT, combined, true);
+        chart.setBackgroundPaint(Color.WHITE);
+        write(base, chart, WIDTH, 300 * panels.size() + 120);
     }
 
     /** The same colour for a policy in every plot. */
@@ -169,10 +183,23 @@ final class Charts {
         if (series.startsWith("one exact")) {
             return Color.BLACK;
         }
-        return new Color(0x7f7f7f);
+        return OTHER;
     }
 
-    private static void mark(XYPlot plot, double y, String label, Color color) {
+    /** A series {@link #colour} does not know. */
+    static final Color OTHER = new Color(0x7f7f7f);
+
+    /** The colours of such series, in turn. */
+    static final Color[] PALETTE = {
+        new Color(0x1f77b4),
+        new Color(0xff7f0e),
+        new Color(0x2ca02c),
+        new Color(0xd62728),
+        new Color(0x9467bd),
+        new Color(0x8c564b)
+    };
+
+    private static ValueMarker mark(XYPlot plot, double y, String label, Color color) {
         ValueMarker m = new ValueMarker(y);
         m.setPaint(color);
         m.setStroke(new BasicStroke(0.8f, BasicStroke.CAP_BUTT, BasicStroke.JOIN_MITER, 10, new float[] {2, 3}, 0));
@@ -180,16 +207,21 @@ final class Charts {
         m.setLabelAnchor(RectangleAnchor.TOP_LEFT);
         m.setLabelTextAnchor(TextAnchor.BOTTOM_LEFT);
         plot.addRangeMarker(m);
+        return m;
     }
 
     static void write(Path base, JFreeChart chart) throws IOException {
+        write(base, chart, WIDTH, HEIGHT);
+    }
+
+    static void write(Path base, JFreeChart chart, int width, int height) throws IOException {
         Files.createDirectories(base.toAbsolutePath().getParent());
         ChartUtils.saveChartAsPNG(
-                base.resolveSibling(base.getFileName() + ".png").toFile(), chart, WIDTH, HEIGHT);
-        SVGGraphics2D g2 = new SVGGraphics2D(WIDTH, HEIGHT);
+                base.resolveSibling(base.getFileName() + ".png").toFile(), chart, width, height);
+        SVGGraphics2D g2 = new SVGGraphics2D(width, height);
         // the same file for the same run (JFreeSVG's default prefix is the time)
         g2.setDefsKeyPrefix("_" + base.getFileName().toString().replaceAll("[^A-Za-z0-9]", "") + "_");
-        chart.draw(g2, new Rectangle(0, 0, WIDTH, HEIGHT));
+        chart.draw(g2, new Rectangle(0, 0, width, height));
         SVGUtils.writeToSVG(base.resolveSibling(base.getFileName() + ".svg").toFile(), g2.getSVGElement());
     }
 }

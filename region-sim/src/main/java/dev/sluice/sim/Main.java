@@ -18,18 +18,53 @@ public final class Main {
 
     private Main() {}
 
+    static final String USAGE = "usage: bin/region-sim <" + String.join("|", EXPERIMENTS)
+            + "> [--quick] [--seed N] [--out DIR]\n"
+            + "  --quick   a few points of each experiment (what CI runs)\n"
+            + "  --seed N  the runs' seed (default 1: the committed results)\n"
+            + "  --out DIR where the CSVs and plots go (default region-sim/results, with --quick"
+            + " region-sim/target/quick)";
+
     public static void main(String[] args) throws Exception {
         System.setProperty("java.awt.headless", "true");
+        if (args.length == 1 && (args[0].equals("--help") || args[0].equals("-h"))) {
+            System.out.println(USAGE);
+            return;
+        }
         Options o;
         try {
             o = parse(args);
+            prepare(o.out());
         } catch (IllegalArgumentException e) {
             System.err.println(e.getMessage());
-            System.err.println(
-                    "usage: bin/region-sim <" + String.join("|", EXPERIMENTS) + "> [--quick] [--seed N] [--out DIR]");
+            System.err.println(USAGE);
             System.exit(2);
             return;
         }
+        try {
+            run(o);
+        } catch (java.io.IOException e) {
+            System.err.println("region-sim: could not write to " + o.out().toAbsolutePath() + ": " + e);
+            System.exit(1);
+        }
+    }
+
+    /**
+     * The output directory made (with its parents) and checked before anything is computed: a file,
+     * or a directory that cannot be written, is refused at once rather than after the runs.
+     */
+    static void prepare(Path out) {
+        try {
+            java.nio.file.Files.createDirectories(out);
+        } catch (java.io.IOException | SecurityException e) {
+            throw new IllegalArgumentException("--out: cannot make the directory " + out.toAbsolutePath() + ": " + e);
+        }
+        if (!java.nio.file.Files.isDirectory(out) || !java.nio.file.Files.isWritable(out)) {
+            throw new IllegalArgumentException("--out: not a writable directory: " + out.toAbsolutePath());
+        }
+    }
+
+    private static void run(Options o) throws java.io.IOException {
         long started = System.nanoTime();
         List<Result> results = new java.util.ArrayList<>();
         if (o.experiment().equals("grid") || o.experiment().equals("all")) {
@@ -77,7 +112,7 @@ public final class Main {
         String experiment = null;
         boolean quick = false;
         long seed = 1;
-        Path out = Path.of("region-sim", "results");
+        Path out = null;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--quick" -> quick = true;
@@ -95,7 +130,11 @@ public final class Main {
                     if (i + 1 >= args.length) {
                         throw new IllegalArgumentException("--out: needs a directory");
                     }
-                    out = Path.of(args[++i]);
+                    String dir = args[++i];
+                    if (dir.isBlank()) {
+                        throw new IllegalArgumentException("--out: needs a directory, was empty");
+                    }
+                    out = Path.of(dir);
                 }
                 default -> {
                     if (args[i].startsWith("--") || experiment != null) {
@@ -111,6 +150,13 @@ public final class Main {
         if (!EXPERIMENTS.contains(experiment)) {
             throw new IllegalArgumentException(
                     "unknown experiment: " + experiment + " (" + String.join(", ", EXPERIMENTS) + ")");
+        }
+        if (out == null) {
+            // a quick run does not overwrite the committed results of the full one
+            out = quick ? Path.of("region-sim", "target", "quick") : Path.of("region-sim", "results");
+        } else if (!out.isAbsolute() && System.getProperty("region-sim.cwd") != null) {
+            // bin/region-sim runs from the project: a relative --out is the caller's
+            out = Path.of(System.getProperty("region-sim.cwd")).resolve(out);
         }
         return new Options(experiment, quick, seed, out);
     }

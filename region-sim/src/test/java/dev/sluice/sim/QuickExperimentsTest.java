@@ -26,6 +26,7 @@ class QuickExperimentsTest {
                 "grid.csv",
                 "grid-w1s.png",
                 "grid-w60s.svg",
+                "grid-rtt-regions.png",
                 "skew.csv",
                 "skew-fr.png",
                 "skew-step.svg",
@@ -45,14 +46,32 @@ class QuickExperimentsTest {
         List<String> grid = Files.readAllLines(OUT.resolve("grid.csv"));
         assertThat(grid.get(0)).startsWith("policy,regions,sync_ms,rtt_ms,window_s,load,O_p50,O_p99,");
         // policy,regions,sync_ms,rtt_ms,window_s,load,O_p50,O_p99,O_max,O_span,FR,...
-        for (String row : grid.subList(1, grid.size())) {
-            String[] c = row.split(",");
-            if (c[0].equals("sluice") && c[1].equals("3") && c[2].equals("1000") && c[3].equals("150")) {
-                double target = c[4].equals("60") ? 0.02 : 0.05;
-                assertThat(Double.parseDouble(c[7])).as("O_p99 " + row).isLessThanOrEqualTo(target);
-                assertThat(Double.parseDouble(c[10])).as("FR " + row).isLessThanOrEqualTo(0.01);
-            }
-        }
+        List<String[]> atTarget = grid.subList(1, grid.size()).stream()
+                .map(r -> r.split(","))
+                .filter(c -> c[1].equals("3") && c[2].equals("1000") && c[3].equals("150"))
+                .toList();
+        long sluice = atTarget.stream()
+                .filter(c -> c[0].equals("sluice"))
+                .peek(c -> {
+                    double target = c[4].equals("60") ? 0.02 : 0.05;
+                    assertThat(Double.parseDouble(c[7]))
+                            .as("O_p99 " + String.join(",", c))
+                            .isLessThanOrEqualTo(target);
+                    assertThat(Double.parseDouble(c[10]))
+                            .as("FR " + String.join(",", c))
+                            .isLessThanOrEqualTo(0.01);
+                })
+                .count();
+        // W = 1 s and 60 s, offered 2 and 5 x L: the targets are asserted at four points
+        assertThat(sluice).isEqualTo(4);
+        // and they tell the designs apart: at 5 x L counter replication misses the target at W = 1 s
+        assertThat(atTarget.stream()
+                        .filter(c -> c[0].equals("replication") && c[4].equals("1") && c[5].equals("5"))
+                        .mapToDouble(c -> Double.parseDouble(c[7]))
+                        .max()
+                        .orElseThrow())
+                .as("counter replication's O_p99 at 5 x L, W = 1 s")
+                .isGreaterThan(0.05);
         // partition_s,link,traffic,admitted_during,of_allowance,converged_s,policy,...
         List<String[]> partitions = Files.readAllLines(OUT.resolve("partition.csv")).stream()
                 .skip(1)
