@@ -9,6 +9,8 @@ JITTER_MS=10
 until curl -fsS "$api/version" > /dev/null; do sleep 1; done
 for proxy in eu-us us-eu; do
   for stream in upstream downstream; do
+    # idempotent: a rerun (restart: on-failure, a second `up`) replaces the toxic instead of failing on it
+    curl -sS -o /dev/null -X DELETE "$api/proxies/$proxy/toxics/latency-$stream" || true
     curl -fsS -X POST "$api/proxies/$proxy/toxics" -H 'Content-Type: application/json' \
       -d "{\"name\":\"latency-$stream\",\"type\":\"latency\",\"stream\":\"$stream\",\"attributes\":{\"latency\":$LATENCY_MS,\"jitter\":$JITTER_MS}}" > /dev/null
   done
