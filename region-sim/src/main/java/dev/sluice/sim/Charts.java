@@ -7,11 +7,9 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import org.jfree.chart.ChartFactory;
 import org.jfree.chart.ChartUtils;
 import org.jfree.chart.JFreeChart;
 import org.jfree.chart.axis.LogAxis;
-import org.jfree.chart.plot.PlotOrientation;
 import org.jfree.chart.plot.ValueMarker;
 import org.jfree.chart.plot.XYPlot;
 import org.jfree.chart.renderer.xy.XYLineAndShapeRenderer;
@@ -36,8 +34,8 @@ final class Charts {
     private Charts() {}
 
     /**
-     * Lines, one per named series of {x, y} points, with labelled horizontal markers; a
-     * logarithmic x axis when {@code logX}.
+     * Lines, one per named series of {x, y} points (a third value, if any, labels the point with
+     * {@code pointLabel}), with labelled horizontal markers; a logarithmic x axis when {@code logX}.
      */
     static void lines(
             Path base,
@@ -48,48 +46,31 @@ final class Charts {
             boolean logX,
             java.util.Map<Double, String> markers)
             throws IOException {
-        XYSeriesCollection data = new XYSeriesCollection();
-        series.forEach((name, points) -> {
-            XYSeries s = new XYSeries(name, false, true);
-            for (double[] p : points) {
-                s.add(p[0], p[1]);
-            }
-            data.addSeries(s);
-        });
-        JFreeChart chart = ChartFactory.createXYLineChart(
-                title, xLabel, yLabel, data, PlotOrientation.VERTICAL, true, false, false);
-        XYPlot plot = chart.getXYPlot();
-        if (logX) {
-            LogAxis x = new LogAxis(xLabel + ", log scale");
-            // a tick a decade (the unit is in log space)
-            x.setTickUnit(new org.jfree.chart.axis.NumberTickUnit(1));
-            x.setNumberFormatOverride(new java.text.DecimalFormat("0.###"));
-            plot.setDomainAxis(x);
-        }
-        // the points marked where each is a run of its own (a log x: one per T, w or S)
-        XYLineAndShapeRenderer renderer = new XYLineAndShapeRenderer(true, logX);
-        int i = 0;
-        for (String name : series.keySet()) {
-            if (DASHED.stream().anyMatch(name::contains)) {
-                renderer.setSeriesStroke(
-                        i,
-                        new BasicStroke(1.5f, BasicStroke.CAP_BUTT, BasicStroke.JOIN_MITER, 10, new float[] {6, 4}, 0));
-            }
-            renderer.setSeriesPaint(i++, colour(name));
-        }
-        plot.setRenderer(renderer);
-        plot.setBackgroundPaint(Color.WHITE);
-        plot.setRangeGridlinePaint(Color.LIGHT_GRAY);
-        plot.setDomainGridlinePaint(Color.LIGHT_GRAY);
-        // in order of height: Map.of's order differs from one JVM to the next, and so would the SVG
-        markers.keySet().stream().sorted().forEach(y -> mark(plot, y, markers.get(y), Color.GRAY));
-        write(base, chart);
+        panels(base, title, xLabel, logX, List.of(new Panel(yLabel, series, markers)));
     }
 
-    /** One panel of a {@link #panels} chart: its y axis, its series of {x, y} points, its markers. */
-    record Panel(String yLabel, java.util.Map<String, double[][]> series, java.util.Map<Double, String> markers) {}
+    /**
+     * One panel of a {@link #panels} chart: its y axis, its series of {x, y} points (or {x, y, v}:
+     * the point labelled with v by {@code pointLabel}, a format), its markers.
+     */
+    record Panel(
+            String yLabel,
+            java.util.Map<String, double[][]> series,
+            java.util.Map<Double, String> markers,
+            String pointLabel) {
+        Panel(String yLabel, java.util.Map<String, double[][]> series, java.util.Map<Double, String> markers) {
+            this(yLabel, series, markers, null);
+        }
+    }
 
-    /** Panels stacked over one shared x axis (logarithmic when {@code logX}), each with its own legend entries. */
+    /** A series with more points than this is drawn as a line alone (a curve over time), else with its points marked. */
+    static final int MARKED_POINTS = 50;
+
+    /**
+     * Panels stacked over one shared x axis (logarithmic when {@code logX}). A series keeps its
+     * colour, its points' shape and its one legend entry in every panel; each panel's y axis takes
+     * in its markers, so a bound or a reference point is always in view.
+     */
     static void panels(Path base, String title, String xLabel, boolean logX, List<Panel> panels) throws IOException {
         org.jfree.chart.axis.ValueAxis x;
         if (logX) {
@@ -102,21 +83,33 @@ final class Charts {
         }
         org.jfree.chart.plot.CombinedDomainXYPlot combined = new org.jfree.chart.plot.CombinedDomainXYPlot(x);
         combined.setGap(12);
-        java.util.Set<String> named = new java.util.HashSet<>();
+        java.util.Map<String, Integer> named = new java.util.LinkedHashMap<>();
+        java.awt.Shape[] shapes = org.jfree.chart.plot.DefaultDrawingSupplier.createStandardSeriesShapes();
         for (Panel p : panels) {
             XYSeriesCollection data = new XYSeriesCollection();
             XYLineAndShapeRenderer renderer = new XYLineAndShapeRenderer(true, true);
+            java.util.Map<Integer, String[]> labels = new java.util.HashMap<>();
             int i = 0;
             for (var e : p.series().entrySet()) {
                 XYSeries s = new XYSeries(e.getKey(), false, true);
-                for (double[] point : e.getValue()) {
+                String[] itemLabels = new String[e.getValue().length];
+                for (int k = 0; k < e.getValue().length; k++) {
+                    double[] point = e.getValue()[k];
                     s.add(point[0], point[1]);
+                    if (p.pointLabel() != null && point.length > 2) {
+                        itemLabels[k] = String.format(java.util.Locale.ROOT, p.pointLabel(), point[2]);
+                    }
                 }
+                labels.put(i, itemLabels);
                 data.addSeries(s);
+                // the same colour and shape for a name in every panel; in the legend once
+                boolean first = !named.containsKey(e.getKey());
+                int index = named.computeIfAbsent(e.getKey(), k -> named.size());
                 Color c = colour(e.getKey());
-                renderer.setSeriesPaint(i, c.equals(OTHER) ? PALETTE[i % PALETTE.length] : c);
-                // a series named in an earlier panel is in the legend once
-                renderer.setSeriesVisibleInLegend(i, named.add(e.getKey()));
+                renderer.setSeriesPaint(i, c.equals(OTHER) ? PALETTE[index % PALETTE.length] : c);
+                renderer.setSeriesShape(i, shapes[index % shapes.length]);
+                renderer.setSeriesShapesVisible(i, e.getValue().length <= MARKED_POINTS);
+                renderer.setSeriesVisibleInLegend(i, first);
                 if (DASHED.stream().anyMatch(e.getKey()::contains)) {
                     renderer.setSeriesStroke(
                             i,
@@ -125,11 +118,32 @@ final class Charts {
                 }
                 i++;
             }
-            XYPlot plot = new XYPlot(data, null, new org.jfree.chart.axis.NumberAxis(p.yLabel()), renderer);
+            if (p.pointLabel() != null) {
+                renderer.setDefaultItemLabelGenerator(
+                        (dataset, series, item) -> labels.get(series)[item] == null ? "" : labels.get(series)[item]);
+                renderer.setDefaultItemLabelsVisible(true);
+                renderer.setDefaultItemLabelFont(new java.awt.Font("SansSerif", java.awt.Font.PLAIN, 9));
+            }
+            org.jfree.chart.axis.NumberAxis y = new org.jfree.chart.axis.NumberAxis(p.yLabel());
+            y.setAutoRangeIncludesZero(false);
+            XYPlot plot = new XYPlot(data, null, y, renderer);
             plot.setBackgroundPaint(Color.WHITE);
             plot.setRangeGridlinePaint(Color.LIGHT_GRAY);
             plot.setDomainGridlinePaint(Color.LIGHT_GRAY);
-            // labels by height, left and right in turn, so that close ones do not overlap
+            // the y axis takes in every marker
+            org.jfree.data.Range range = org.jfree.data.general.DatasetUtils.findRangeBounds(data);
+            if (range != null && !p.markers().isEmpty()) {
+                double low = range.getLowerBound();
+                double high = range.getUpperBound();
+                for (double m : p.markers().keySet()) {
+                    low = Math.min(low, m);
+                    high = Math.max(high, m);
+                }
+                double margin = Math.max(1e-9, (high - low) * 0.06);
+                y.setRange(low - margin, high + margin);
+            }
+            // labels by height, left and right in turn, so that close ones do not overlap (and in
+            // order: Map.of's order differs from one JVM to the next, and so would the SVG)
             List<Double> heights = p.markers().keySet().stream().sorted().toList();
             for (int k = 0; k < heights.size(); k++) {
                 ValueMarker m = mark(plot, heights.get(k), p.markers().get(heights.get(k)), Color.GRAY);
@@ -142,7 +156,7 @@ final class Charts {
         }
         JFreeChart chart = new JFreeChart(title, JFreeChart.DEFAULT_TITLE_FONT, combined, true);
         chart.setBackgroundPaint(Color.WHITE);
-        write(base, chart, WIDTH, 300 * panels.size() + 120);
+        write(base, chart, WIDTH, Math.max(HEIGHT, 300 * panels.size() + 120));
     }
 
     /** The same colour for a policy in every plot. */

@@ -145,12 +145,12 @@ final class HotKey {
                                     + Csv.row(r.result()));
                             overAgainstCalls
                                     .computeIfAbsent(s.label + ", N = " + nodes, k -> new ArrayList<>())
-                                    .add(new double[] {r.callsPerAdmitted(), r.overShortMax()});
+                                    .add(new double[] {r.callsPerAdmitted(), r.overShortMax(), ms});
                         }
                     }
                 }
                 String shape = onOff ? "on-off" : "steady";
-                Charts.lines(
+                Charts.panels(
                         o.out().resolve("hotkey-" + shape + "-burst" + burst),
                         String.format(
                                 Locale.ROOT,
@@ -159,10 +159,10 @@ final class HotKey {
                                 burst,
                                 onOff ? "in 100 ms of each second" : "steadily"),
                         "store calls per admitted check",
-                        "O_max over 100 ms windows (0.05 = 5 %)",
-                        points(overAgainstCalls),
                         true,
-                        Map.of(0.0, "the bucket's bound: O ≤ 0"));
+                        List.of(new Charts.Panel(
+                                "O_max over 100 ms windows (0.05 = 5 %); each point labelled with its w",
+                                points(overAgainstCalls), Map.of(0.0, "the bucket's bound: O ≤ 0"), "%.0f ms")));
             }
         }
         Csv.writeRows(

@@ -20,6 +20,12 @@ final class Links {
 
     private Links() {}
 
+    private static Map<String, double[][]> points(Map<String, List<double[]>> in) {
+        Map<String, double[][]> out = new LinkedHashMap<>();
+        in.forEach((k, v) -> out.put(k, v.toArray(double[][]::new)));
+        return out;
+    }
+
     static Scenario scenario(Scenario.Mode mode, double loss, long jitterMs, Traffic traffic) {
         return new Scenario(
                 mode,
@@ -44,6 +50,7 @@ final class Links {
         List<Result> results = new ArrayList<>();
         List<String> rows = new ArrayList<>();
         Map<String, List<double[]>> fr = new LinkedHashMap<>();
+        Map<String, List<double[]>> span = new LinkedHashMap<>();
         long seed = o.seed() + 5_000;
         for (String spread : List.of("33/33/33", "80/10/10")) {
             Traffic traffic = spread.equals("33/33/33") ? Traffic.uniform() : Traffic.skewed(0.8, 0.1, 0.1);
@@ -54,25 +61,30 @@ final class Links {
                         Result r = Simulation.run(scenario(mode, loss, jitter, traffic), seed);
                         results.add(r);
                         rows.add(String.format(Locale.ROOT, "%s,%.2f,%d,", spread, loss, jitter) + Csv.row(r));
-                        if (spread.equals("80/10/10") && mode != Scenario.Mode.STATIC) {
-                            fr.computeIfAbsent(mode.label() + ", jitter ± " + jitter + " ms", k -> new ArrayList<>())
+                        String series = mode.label() + ", " + spread + ", jitter ± " + jitter + " ms";
+                        if (mode == Scenario.Mode.SLUICE) {
+                            fr.computeIfAbsent(series, k -> new ArrayList<>())
                                     .add(new double[] {100 * loss, r.falseRejects()});
+                        }
+                        if (mode != Scenario.Mode.STATIC && jitter == JITTER_MS[0]) {
+                            span.computeIfAbsent(series, k -> new ArrayList<>())
+                                    .add(new double[] {100 * loss, r.overSpan()});
                         }
                     }
                 }
             }
         }
         Csv.writeRows(o.out().resolve("links.csv"), "spread,loss,jitter_ms," + Csv.HEADER, rows);
-        Map<String, double[][]> lines = new LinkedHashMap<>();
-        fr.forEach((k, v) -> lines.put(k, v.toArray(double[][]::new)));
-        Charts.lines(
+        Charts.panels(
                 o.out().resolve("links-fr"),
-                "Lossy links (80/10/10, 2 × L, S = 1 s, RTT 150 ms): FR against the messages lost",
+                "Lossy links (R = 3, 2 × L, S = 1 s, RTT 150 ms): Sluice's FR, and O over the span beside counter"
+                        + " replication",
                 "messages lost (%)",
-                "FR (0.01 = 1 %)",
-                lines,
                 false,
-                Map.of(0.01, "issue 18's target: FR ≤ 1 %"));
+                List.of(
+                        new Charts.Panel(
+                                "Sluice's FR (0.01 = 1 %)", points(fr), Map.of(0.01, "issue 18's target: FR ≤ 1 %")),
+                        new Charts.Panel("O over the whole span", points(span), Map.of(0.0, "the allowance: O ≤ 0"))));
         return results;
     }
 }

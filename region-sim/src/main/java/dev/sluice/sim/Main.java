@@ -57,10 +57,34 @@ public final class Main {
         try {
             java.nio.file.Files.createDirectories(out);
         } catch (java.io.IOException | SecurityException e) {
-            throw new IllegalArgumentException("--out: cannot make the directory " + out.toAbsolutePath() + ": " + e);
+            throw new IllegalArgumentException("--out: cannot make the directory " + out.toAbsolutePath()
+                    + (java.nio.file.Files.exists(out) ? " (a file is there)" : " (" + e.getMessage() + ")"));
         }
         if (!java.nio.file.Files.isDirectory(out) || !java.nio.file.Files.isWritable(out)) {
             throw new IllegalArgumentException("--out: not a writable directory: " + out.toAbsolutePath());
+        }
+        // a file written and removed again (isWritable says yes to root, and to /proc), and no output's
+        // name taken by a directory
+        try {
+            java.nio.file.Path probe = java.nio.file.Files.createTempFile(out, ".region-sim", ".probe");
+            java.nio.file.Files.delete(probe);
+        } catch (java.io.IOException | UnsupportedOperationException e) {
+            throw new IllegalArgumentException(
+                    "--out: cannot write in " + out.toAbsolutePath() + " (" + e.getMessage() + ")");
+        }
+        try (var entries = java.nio.file.Files.list(out)) {
+            List<String> taken = entries.filter(java.nio.file.Files::isDirectory)
+                    .map(f -> f.getFileName().toString())
+                    .filter(n -> n.endsWith(".csv") || n.endsWith(".png") || n.endsWith(".svg"))
+                    .sorted()
+                    .toList();
+            if (!taken.isEmpty()) {
+                throw new IllegalArgumentException("--out: directories where output files go in " + out.toAbsolutePath()
+                        + ": " + String.join(", ", taken));
+            }
+        } catch (java.io.IOException e) {
+            throw new IllegalArgumentException(
+                    "--out: cannot read " + out.toAbsolutePath() + " (" + e.getMessage() + ")");
         }
     }
 
