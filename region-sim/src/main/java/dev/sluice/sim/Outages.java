@@ -18,7 +18,9 @@ import java.util.Map;
  * outage against its allowance (burst + L·T/W), what r0 admitted, the units charged back to r0's
  * store after it, what all regions admitted in the 5 s after it against that span's allowance, and
  * how long after it the admitted rate is back within 10 % of one exact bucket's for good; the
- * cumulative admitted through a 60 s outage, and the share of the allowance against T.
+ * cumulative admitted through a 60 s outage, and the share of the allowance against T. Also a store
+ * that flaps for 60 s (down 1 s, up 1 s; and 5 s each), so that each node reconciles and seeds its
+ * local bucket again and again.
  */
 final class Outages {
     static final long[] SECONDS = {1, 10, 60, 300};
@@ -27,6 +29,9 @@ final class Outages {
     static final long START = Partitions.START;
 
     static final long AFTER = 30_000_000;
+
+    /** A store that flaps for 60 s: down and up in turn, each for this long (µs). */
+    static final long[] FLAPS = {1_000_000, 5_000_000};
 
     /** The failure modes compared: Sluice's three, and {@code local} on the whole limit. */
     static final List<Scenario.Outage> MODES = List.of(
@@ -38,6 +43,11 @@ final class Outages {
     private Outages() {}
 
     static Scenario scenario(Scenario.Outage mode, Traffic traffic, long seconds) {
+        return scenario(mode, traffic, seconds, 0);
+    }
+
+    /** The same with the store flapping every {@code flapMicros} within the span (0: down throughout). */
+    static Scenario scenario(Scenario.Outage mode, Traffic traffic, long seconds, long flapMicros) {
         long t = seconds * 1_000_000;
         return new Scenario(
                         Scenario.Mode.SLUICE,
@@ -56,7 +66,7 @@ final class Outages {
                         START,
                         t + AFTER,
                         0.05)
-                .with(new Scenario.Outage(0, START, START + t, mode.failure(), mode.wholeLimit()));
+                .with(new Scenario.Outage(0, START, START + t, mode.failure(), mode.wholeLimit(), flapMicros));
     }
 
     static List<Result> run(Main.Options o) throws IOException {
@@ -65,14 +75,24 @@ final class Outages {
         Map<String, double[][]> cumulative = new LinkedHashMap<>();
         Map<String, List<double[]>> ofAllowance = new LinkedHashMap<>();
         long seed = o.seed() + 3_000;
+        long flapSeed = o.seed() + 3_500; // apart: the runs of a solid outage keep their seeds
         long[] spans = o.quick() ? QUICK_SECONDS : SECONDS;
         for (String spread : List.of("33/33/33", "80/10/10")) {
             Traffic traffic = spread.equals("33/33/33") ? Traffic.uniform() : Traffic.skewed(0.8, 0.1, 0.1);
+            List<long[]> runs = new ArrayList<>(); // {seconds, flap µs}
             for (long seconds : spans) {
-                seed++;
+                runs.add(new long[] {seconds, 0});
+            }
+            for (long flap : FLAPS) {
+                runs.add(new long[] {60, flap});
+            }
+            for (long[] run : runs) {
+                long seconds = run[0];
+                long flap = run[1];
+                long runSeed = flap == 0 ? ++seed : ++flapSeed;
                 for (Scenario.Outage mode : MODES) {
-                    Scenario sc = scenario(mode, traffic, seconds);
-                    Result r = Simulation.run(sc, seed);
+                    Scenario sc = scenario(mode, traffic, seconds, flap);
+                    Result r = Simulation.run(sc, runSeed);
                     results.add(r);
                     long healed = START + seconds * 1_000_000;
                     int during = Result.count(r.admittedAt(), START, healed);
@@ -82,7 +102,7 @@ final class Outages {
                     double afterAllowance = sc.limit() + (double) sc.limit() * 5_000_000 / sc.windowMicros();
                     rows.add(String.format(
                                     Locale.ROOT,
-                                    "%d,%s,%s,%d,%.4f,%d,%d,%.4f,%.3f,",
+                                    "%d,%s,%s,%d,%.4f,%d,%d,%.4f,%.3f,%s,",
                                     seconds,
                                     spread,
                                     mode.label(),
@@ -91,8 +111,12 @@ final class Outages {
                                     mine,
                                     r.charged(),
                                     after / afterAllowance,
-                                    Partitions.converged(r, healed) / 1e6)
+                                    Partitions.converged(r, healed) / 1e6,
+                                    flap == 0 ? "down" : "flapping every " + flap / 1_000_000 + " s")
                             + Csv.row(r));
+                    if (flap != 0) {
+                        continue;
+                    }
                     ofAllowance
                             .computeIfAbsent(mode.label() + ", " + spread, k -> new ArrayList<>())
                             .add(new double[] {seconds, during / allowance});
@@ -109,7 +133,7 @@ final class Outages {
         Csv.writeRows(
                 o.out().resolve("outage.csv"),
                 "outage_s,spread,failure_mode,admitted_during,of_allowance,r0_admitted_during,charged_after,"
-                        + "after_5s_of_allowance,converged_s,"
+                        + "after_5s_of_allowance,converged_s,store,"
                         + Csv.HEADER,
                 rows);
         if (!cumulative.isEmpty()) {

@@ -91,12 +91,28 @@ public record Scenario(
      * store is back ({@code GlobalBucket.charge}). Nothing of the region's demand is shipped
      * meanwhile, and a peer's shipment to it is answered with an error. {@code wholeLimit}: the
      * {@code local} fallback a limiter without shares has — each node on the whole limit divided
-     * among the region's nodes (for comparison; not what Sluice does).
+     * among the region's nodes (for comparison; not what Sluice does). {@code flapMicros} > 0: the
+     * store flaps within the span — down for that long, up for as long, and so on (0: down throughout).
      */
     public record Outage(
-            int region, long fromMicros, long toMicros, dev.sluice.config.FailureMode failure, boolean wholeLimit) {
+            int region,
+            long fromMicros,
+            long toMicros,
+            dev.sluice.config.FailureMode failure,
+            boolean wholeLimit,
+            long flapMicros) {
+        /** Down for the whole span. */
+        public Outage(
+                int region, long fromMicros, long toMicros, dev.sluice.config.FailureMode failure, boolean wholeLimit) {
+            this(region, fromMicros, toMicros, failure, wholeLimit, 0);
+        }
+
         boolean down(int r, long t) {
-            return r == region && t >= fromMicros && t < toMicros;
+            if (r != region || t < fromMicros || t >= toMicros) {
+                return false;
+            }
+            // flapping: down for flapMicros, up for as long, down again, from the start of the span
+            return flapMicros <= 0 || ((t - fromMicros) / flapMicros) % 2 == 0;
         }
 
         /** How the curves name it. */

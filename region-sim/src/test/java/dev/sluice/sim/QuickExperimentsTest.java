@@ -97,16 +97,18 @@ class QuickExperimentsTest {
                 .skip(1)
                 .map(r -> r.split(","))
                 .toList();
-        assertThat(outages).hasSize(2 * Outages.QUICK_SECONDS.length * Outages.MODES.size());
+        // solid outages of each span, and 60 s of a flapping store, per spread and mode
+        assertThat(outages).hasSize(2 * (Outages.QUICK_SECONDS.length + Outages.FLAPS.length) * Outages.MODES.size());
         for (String[] c : outages) {
             if (c[2].equals("local") || c[2].equals("closed")) {
                 assertThat(Double.parseDouble(c[4]))
-                        .as("r0's Redis down " + c[0] + " s, " + c[1] + ", " + c[2] + ": admitted of the allowance")
+                        .as("r0's Redis " + c[9] + " for " + c[0] + " s, " + c[1] + ", " + c[2]
+                                + ": admitted of the allowance")
                         .isLessThanOrEqualTo(1.0);
             }
         }
         assertThat(outages.stream()
-                        .filter(c -> c[2].equals("open") && c[0].equals("60"))
+                        .filter(c -> c[2].equals("open") && c[0].equals("60") && c[9].equals("down"))
                         .mapToDouble(c -> Double.parseDouble(c[4]))
                         .min()
                         .orElseThrow())
