@@ -368,16 +368,7 @@ final class HotKey {
         /** Coalesce: one call takes as many of the node's held checks as the store has tokens for. */
         private void send(int node, long t) {
             calls++;
-            long left = TokenBucket.decide(full, store, 0, t).decision().remaining();
-            long k = Math.min(left, heldCount[node]);
-            if (k > 0) {
-                Outcome o = TokenBucket.decide(full, store, k, t);
-                if (o.decision().allowed() && o.write() != null) {
-                    store = o.write();
-                } else {
-                    k = 0;
-                }
-            }
+            long k = takeUpTo(heldCount[node], t);
             for (int i = 0; i < heldCount[node]; i++) {
                 long arrived = held[node][i];
                 if (arrived >= WARMUP) {
@@ -415,22 +406,30 @@ final class HotKey {
             seenBefore[node] = seen[node];
             seen[node] = 0;
             long ask = Math.max(1, Math.max(window, seenBefore[node]));
-            long left = TokenBucket.decide(full, store, 0, t).decision().remaining();
-            long got = Math.min(left, ask);
-            if (got > 0) {
-                Outcome o = TokenBucket.decide(full, store, got, t);
-                if (o.decision().allowed() && o.write() != null) {
-                    store = o.write();
-                } else {
-                    got = 0;
-                }
-            }
+            long got = takeUpTo(ask, t);
             have[node] = got;
             leaseEnd[node] = t + Math.max(1, w);
             if (have[node] > 0) {
                 have[node]--;
                 admit(t, t);
             }
+        }
+
+        /**
+         * One store call that takes as many as {@code want} tokens as the bucket has (the "take up to k"
+         * script coalescing and leasing would need); how many it took.
+         */
+        private long takeUpTo(long want, long t) {
+            long k = Math.min(TokenBucket.decide(full, store, 0, t).decision().remaining(), want);
+            if (k <= 0) {
+                return 0;
+            }
+            Outcome o = TokenBucket.decide(full, store, k, t);
+            if (!o.decision().allowed() || o.write() == null) {
+                return 0;
+            }
+            store = o.write();
+            return k;
         }
 
         /** Async: what the node admitted since its last flush, taken whole; its view becomes what is left. */
